@@ -1,0 +1,99 @@
+/**
+ * Optimisers over the flat parameter vector (see params.ts): every update is
+ * elementwise, so the whole optimiser is a few fused kernels inside the step.
+ */
+import { minimum, scalar, type Tensor } from "./tensor.ts";
+import type { ParamLayout } from "./params.ts";
+
+export type OptimizerConfig =
+  | { kind: "sgd"; momentum?: number; nesterov?: boolean; weightDecay?: number }
+  | { kind: "adam"; beta1?: number; beta2?: number; eps?: number }
+  | { kind: "adamw"; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
+
+export type ScheduleConfig = { lr: number; warmupSteps?: number; totalSteps?: number; minLrRatio?: number };
+
+/** How many flat state vectors the optimiser keeps beside the parameters. */
+export function optimizerSlots(cfg: OptimizerConfig): number {
+  return cfg.kind === "sgd" ? 1 : 2;
+}
+
+/** Linear warmup to `lr`, then cosine decay to lr * minLrRatio at totalSteps (host side, per step). */
+export function warmupCosine(cfg: ScheduleConfig, step: number): number {
+  const warm = cfg.warmupSteps ?? 0;
+  if (warm > 0 && step < warm) return (cfg.lr * (step + 1)) / warm;
+  if (!cfg.totalSteps || cfg.totalSteps <= warm) return cfg.lr;
+  const progress = Math.min(1, (step - warm) / (cfg.totalSteps - warm));
+  const minLr = cfg.lr * (cfg.minLrRatio ?? 0);
+  return minLr + 0.5 * (cfg.lr - minLr) * (1 + Math.cos(Math.PI * progress));
+}
+
+/** Scales the gradient leaves so that their global L2 norm is at most maxNorm; returns them and the norm before. */
+export function clipByGlobalNorm(grad: Tensor[], maxNorm: number): { grad: Tensor[]; norm: Tensor } {
+  let sq: Tensor | undefined;
+  for (const g of grad) {
+    const s = g.square().sum();
+    sq = sq ? sq.add(s) : s;
+  }
+  const norm = (sq ?? scalar(0)).sqrt();
+  const scale = minimum(scalar(maxNorm).div(norm.add(1e-12)), 1);
+  return { grad: grad.map((g) => g.mul(scale)), norm };
+}
+
+/** Decoupled weight decay only touches weight matrices, not biases or norm gains. */
+function decays(layout: ParamLayout, i: number): boolean {
+  return layout.entries[i]!.shape.length >= 2;
+}
+
+/**
+ * One optimiser update over parameter leaves. `slots[k][i]` is optimiser state
+ * k for leaf i. `t` is the 1-based step count as a scalar Tensor (so one trace
+ * serves every step), `lr` the learning rate for this step.
+ */
+export function applyUpdate(
+  cfg: OptimizerConfig,
+  layout: ParamLayout,
+  params: Tensor[],
+  grads: Tensor[],
+  slots: Tensor[][],
+  lr: Tensor,
+  t: Tensor,
+): { params: Tensor[]; slots: Tensor[][] } {
+  switch (cfg.kind) {
+    case "sgd": {
+      const mu = cfg.momentum ?? 0.9;
+      const wd = cfg.weightDecay ?? 0;
+      const velocity: Tensor[] = [];
+      const next = params.map((p, i) => {
+        const g = wd && decays(layout, i) ? grads[i]!.add(p.mul(wd)) : grads[i]!;
+        const v = slots[0]![i]!.mul(mu).add(g);
+        velocity.push(v);
+        const step = cfg.nesterov ? g.add(v.mul(mu)) : v;
+        return p.sub(step.mul(lr));
+      });
+      return { params: next, slots: [velocity] };
+    }
+    case "adam":
+    case "adamw": {
+      const b1 = cfg.beta1 ?? 0.9;
+      const b2 = cfg.beta2 ?? 0.999;
+      const eps = cfg.eps ?? 1e-8;
+      const wd = cfg.kind === "adamw" ? (cfg.weightDecay ?? 0.01) : 0;
+      // bias corrections 1 - b^t, computed in-graph from t
+      const c1 = scalar(b1).log().mul(t).exp().neg().add(1);
+      const c2 = scalar(b2).log().mul(t).exp().neg().add(1);
+      const ms: Tensor[] = [];
+      const vs: Tensor[] = [];
+      const next = params.map((p, i) => {
+        const g = grads[i]!;
+        const m = slots[0]![i]!.mul(b1).add(g.mul(1 - b1));
+        const v = slots[1]![i]!.mul(b2).add(g.square().mul(1 - b2));
+        ms.push(m);
+        vs.push(v);
+        let update = m.div(c1).div(v.div(c2).sqrt().add(eps));
+        if (wd > 0 && decays(layout, i)) update = update.add(p.mul(wd));
+        return p.sub(update.mul(lr));
+      });
+      return { params: next, slots: [ms, vs] };
+    }
+  }
+}

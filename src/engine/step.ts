@@ -1,0 +1,154 @@
+/**
+ * Train and eval steps as pure functions, compiled once each:
+ *   trainStep(params, optimiser slots, lr, t, key, batch) -> (params', slots', metrics)
+ *   evalStep(params, batch) -> outputs
+ * Parameters cross the jit boundary as a list of leaves (one array per named
+ * parameter) and metrics come back stacked in one small vector. Why not one
+ * flat vector: in jax-js 0.1.25 the transpose of split/concatenate is a sum of
+ * padded copies, so a flat vector costs O(leaves x parameters) per step, far
+ * more than passing the leaves (bench/engine.ts measures both). The runner owns
+ * the raw arrays between steps, so nothing above the engine handles jax-js memory.
+ */
+import { numpy as np } from "@jax-js/jax";
+import { compile } from "./transforms.ts";
+import { valueAndGrad } from "./transforms.ts";
+import { stack, scalar, isRaw, mapTree, type RawArray, type Tensor, type HostArray } from "./tensor.ts";
+import { fillSkeleton, type ParamLayout, type Params } from "./params.ts";
+import { applyUpdate, clipByGlobalNorm, optimizerSlots, type OptimizerConfig } from "./optim.ts";
+import { Rng, stepKey } from "./random.ts";
+
+/** A batch on the host: named float arrays with shapes (any nesting of records). */
+export type HostBatch = { [key: string]: HostArray | HostBatch };
+/** The same batch as Tensors, as model code receives it. */
+export type Batch = any;
+
+export type LossOutput = { loss: Tensor; metrics?: Record<string, Tensor> };
+export type LossFn = (params: Params, batch: Batch, rng: Rng) => LossOutput;
+export type ApplyFn = (params: Params, batch: Batch) => any;
+
+const isHostArray = (x: unknown): x is HostArray =>
+  x !== null && typeof x === "object" && (x as HostArray).data instanceof Float32Array && Array.isArray((x as HostArray).shape);
+
+export function toRaw(batch: unknown): unknown {
+  return mapTree(batch, isHostArray, (h) => np.array(h.data).reshape(h.shape));
+}
+
+function readRaw(r: RawArray): HostArray {
+  const shape = r.shape;
+  return { data: r.dataSync() as Float32Array, shape };
+}
+
+export type TrainStepOptions = { optimizer: OptimizerConfig; clipNorm?: number };
+
+function uploadLeaves(layout: ParamLayout, flat: Float32Array): RawArray[] {
+  return layout.entries.map((e) => np.array(flat.slice(e.offset, e.offset + e.size)).reshape(e.shape));
+}
+
+function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
+  const flat = new Float32Array(layout.total);
+  leaves.forEach((leaf, i) => flat.set(leaf.ref.dataSync() as Float32Array, layout.entries[i]!.offset));
+  return flat;
+}
+
+export class TrainStep {
+  private params: RawArray[];
+  private slots: RawArray[][];
+  private t = 0;
+  private metricNames: string[] = [];
+  private readonly compiled: (...args: any[]) => any;
+
+  constructor(
+    readonly layout: ParamLayout,
+    initialParams: Float32Array,
+    lossFn: LossFn,
+    readonly options: TrainStepOptions,
+  ) {
+    if (initialParams.length !== layout.total) {
+      throw new Error(`TrainStep: ${initialParams.length} parameters given, layout has ${layout.total}`);
+    }
+    this.params = uploadLeaves(layout, initialParams);
+    this.slots = Array.from({ length: optimizerSlots(options.optimizer) }, () => layout.entries.map((e) => np.zeros(e.shape)));
+    const names = this.metricNames;
+    this.compiled = compile((leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
+      const rng = new Rng(key);
+      const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
+        const out = lossFn(fillSkeleton(layout.skeleton, p), batch, rng);
+        return [out.loss, out.metrics ?? {}];
+      }, leaves);
+      let g = grad;
+      const metrics: Record<string, Tensor> = { loss: value, ...(aux as Record<string, Tensor>) };
+      if (options.clipNorm) {
+        const clipped = clipByGlobalNorm(g, options.clipNorm);
+        g = clipped.grad;
+        metrics.gradNorm = clipped.norm;
+      }
+      const updated = applyUpdate(options.optimizer, layout, leaves, g, slots, lr, t);
+      names.length = 0;
+      names.push(...Object.keys(metrics));
+      return [updated.params, updated.slots, stack(Object.values(metrics).map((m) => m.reshape([])))];
+    });
+  }
+
+  /** One optimiser step; returns the step's metrics (loss first). */
+  step(batch: HostBatch, lr: number, seed: number): Record<string, number> {
+    this.t += 1;
+    const [params, slots, metrics] = this.compiled(
+      this.params,
+      this.slots,
+      np.array(new Float32Array([lr])).reshape([]),
+      np.array(new Float32Array([this.t])).reshape([]),
+      stepKey(seed),
+      toRaw(batch),
+    );
+    this.params = params;
+    this.slots = slots;
+    // Reading the metrics submits the whole step, so pending work never piles up.
+    const values = (metrics as RawArray).dataSync();
+    const out: Record<string, number> = {};
+    this.metricNames.forEach((n, i) => (out[n] = values[i]!));
+    return out;
+  }
+
+  /** A host copy of the current parameters, flat in layout order. */
+  currentParams(): Float32Array {
+    return downloadLeaves(this.layout, this.params);
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.dispose();
+    for (const slot of this.slots) for (const s of slot) s.dispose();
+    this.params = [];
+    this.slots = [];
+  }
+}
+
+/**
+ * A compiled inference function. Keeps its own engine copy of the parameters;
+ * outputs come back to the host as { data, shape } trees.
+ */
+export class EvalStep {
+  private params: RawArray[];
+  private readonly compiled: (...args: any[]) => any;
+
+  constructor(readonly layout: ParamLayout, params: Float32Array, readonly applyFn: ApplyFn) {
+    this.params = uploadLeaves(layout, params);
+    this.compiled = compile((leaves: Tensor[], batch: Batch) => applyFn(fillSkeleton(layout.skeleton, leaves), batch));
+  }
+
+  run(batch: HostBatch): any {
+    const out = this.compiled(this.params.map((p) => p.ref), toRaw(batch));
+    return mapTree(out, isRaw, readRaw);
+  }
+
+  setParams(params: Float32Array): void {
+    for (const p of this.params) p.dispose();
+    this.params = uploadLeaves(this.layout, params);
+  }
+
+  dispose(): void {
+    for (const p of this.params) p.dispose();
+    this.params = [];
+  }
+}
+
+export { scalar };

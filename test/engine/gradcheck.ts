@@ -1,0 +1,49 @@
+/**
+ * Finite-difference gradient checks for Tensor functions: compares the engine's
+ * reverse-mode gradient of a scalar function with central differences in float64
+ * on the host (float32 engine arithmetic, so tolerances are relative ~1e-2).
+ */
+import assert from "node:assert/strict";
+import { numpy as np } from "@jax-js/jax";
+import { compile, valueAndGrad } from "../../src/engine/transforms.ts";
+import type { Tensor } from "../../src/engine/tensor.ts";
+
+export function checkGradient(
+  f: (x: Tensor) => Tensor,
+  x0: Float32Array,
+  shape: number[],
+  opts: { eps?: number; rtol?: number; atol?: number; samples?: number } = {},
+): void {
+  const eps = opts.eps ?? 1e-2;
+  const value = compile((x: Tensor) => f(x).sum());
+  const gradient = compile((x: Tensor) => valueAndGrad((y: Tensor) => [f(y).sum(), {}], x).grad);
+  const at = (data: Float32Array) => value(np.array(data).reshape(shape)).dataSync()[0] as number;
+  const g = gradient(np.array(x0.slice()).reshape(shape)).dataSync() as Float32Array;
+  const n = x0.length;
+  const count = Math.min(n, opts.samples ?? 24);
+  for (let s = 0; s < count; s++) {
+    const i = Math.floor((s * n) / count);
+    const plus = x0.slice();
+    const minus = x0.slice();
+    plus[i]! += eps;
+    minus[i]! -= eps;
+    const numeric = (at(plus) - at(minus)) / (2 * eps);
+    const tol = (opts.atol ?? 2e-3) + (opts.rtol ?? 3e-2) * Math.abs(numeric);
+    assert.ok(
+      Math.abs(numeric - g[i]!) <= tol,
+      `gradient mismatch at index ${i}: analytic ${g[i]}, finite difference ${numeric}`,
+    );
+  }
+}
+
+export function randomArray(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    out[i] = ((s / 4294967296) * 2 - 1) * scale;
+  }
+  return out;
+}
