@@ -10,6 +10,12 @@
 import { init, defaultDevice } from "@jax-js/jax";
 
 let started: Promise<void> | undefined;
+const instanceStats = { created: 0, reused: 0 };
+
+/** How many kernel instances were created vs reused (pinned by a test). */
+export function kernelInstanceStats(): { created: number; reused: number } {
+  return { ...instanceStats };
+}
 
 function cacheKernelInstances(): void {
   const Original = WebAssembly.Instance;
@@ -26,7 +32,12 @@ function cacheKernelInstances(): void {
       let byMemory = cache.get(module);
       if (!byMemory) cache.set(module, (byMemory = new WeakMap()));
       let instance = byMemory.get(memory);
-      if (!instance) byMemory.set(memory, (instance = Reflect.construct(target, args) as WebAssembly.Instance));
+      if (instance) {
+        instanceStats.reused++;
+        return instance;
+      }
+      instanceStats.created++;
+      byMemory.set(memory, (instance = Reflect.construct(target, args) as WebAssembly.Instance));
       return instance;
     },
   });

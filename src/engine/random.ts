@@ -62,9 +62,15 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-/** A raw jax-js key for one step, made on the host from a seed (crosses the jit boundary as one small array). */
+/**
+ * A raw jax-js key for one step: uint32 [0, seed], exactly what random.key(seed)
+ * builds. Built from a typed array on purpose: random.key folds the seed into
+ * a constant of a fresh kernel, so calling it with a new seed every step
+ * compiled a new wasm module per step (1 ms and ~25 KiB of code space each,
+ * an unbounded leak; pinned by test/engine/step.test.ts "memory stays flat").
+ */
 export function stepKey(seed: number): np.Array {
-  return random.key(seed >>> 0);
+  return np.array(new Uint32Array([0, seed >>> 0]), { dtype: np.uint32 });
 }
 
 /** A PRNG key inside traced code. Split before each use: a key is used once. */
