@@ -33,6 +33,14 @@ export type ModalitySpec = {
   categoricalColumns?: string[];
   /** tabular: per categorical column, the number of codes including the unknown bucket (code 0). */
   categoricalCardinalities?: number[];
+  /**
+   * tabular: per split, per column (numeric then categorical), cells that were missing
+   * (numeric imputed with the train mean, i.e. 0 after standardisation; categorical coded 0).
+   * Rows where every column is missing count as the modality missing instead.
+   */
+  missingCells?: Record<SplitName, number[]>;
+  /** tabular: per split, per column, categorical values train never saw (coded 0, like missing). */
+  unseenCells?: Record<SplitName, number[]>;
   /** Fitted preprocessing statistics, kept so export/serve can prepare raw rows the same way. */
   preprocessing?: Record<string, unknown>;
 };
