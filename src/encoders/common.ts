@@ -1,0 +1,46 @@
+/**
+ * What every per-modality encoder shares: its inputs as Tensors, its interface
+ * (an init/apply pair plus static output dims), and the one rule about missing
+ * modalities: pooled, tokens and tokenMask are multiplied by `present`, so a
+ * missing modality reaches fusion as exact zeros and leaks nothing, whatever
+ * the biases inside the encoder would have produced from zero-filled input.
+ */
+import type { ModalitySpec } from "../data/types.ts";
+import type { ParamTree, Params } from "../engine/params.ts";
+import type { HostRng } from "../engine/random.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import type { Encoded, EncodedDims } from "./types.ts";
+
+/** One modality's slice of a batch, as Tensors. */
+export type ModalityInput = {
+  /** [B, ...spec.shape] */
+  input: Tensor;
+  /** [B, T] for text, audio and sequence; absent for the others. */
+  tokenMask?: Tensor;
+  /** [B] */
+  present: Tensor;
+};
+
+export type ModalityEncoder = {
+  spec: ModalitySpec;
+  dims: EncodedDims;
+  init(rng: HostRng): ParamTree;
+  apply(params: Params, x: ModalityInput): Encoded;
+};
+
+/** Zeroes pooled/tokens/tokenMask where the modality is missing (the leak-proof rule above). */
+export function maskMissing(spec: ModalitySpec, pooled: Tensor, tokens: Tensor, tokenMask: Tensor, present: Tensor): Encoded {
+  const B = present.shape[0]!;
+  return {
+    name: spec.name,
+    type: spec.type,
+    pooled: pooled.mul(present.reshape([B, 1])),
+    tokens: tokens.mul(present.reshape([B, 1, 1])),
+    tokenMask: tokenMask.mul(present.reshape([B, 1])),
+    present,
+  };
+}
+
+export function product(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

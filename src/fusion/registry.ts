@@ -1,0 +1,54 @@
+/**
+ * Every fusion method by name. Each family file exports `<family>Methods:
+ * FusionMethod[]`; adding a family is one import and one entry in `families`.
+ * Family files: earlyFusion.ts, intermediateFusion.ts, lateFusion.ts,
+ * lowRankFusion.ts, contrastiveAlignment.ts, transformerFusion.ts,
+ * progressiveFusion.ts, adaptiveFusion.ts (unimodal.ts is per-dataset, below).
+ */
+import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { earlyFusionMethods } from "./earlyFusion.ts";
+import type { FusionMethod } from "./types.ts";
+import { unimodalMethod, unimodalPrefix } from "./unimodal.ts";
+
+const families: FusionMethod[][] = [
+  earlyFusionMethods,
+];
+
+/** Every registered method (unimodal baselines excluded: they depend on the dataset's modalities). */
+export function listMethods(): FusionMethod[] {
+  const all = families.flat();
+  const seen = new Set<string>();
+  for (const m of all) {
+    if (seen.has(m.name)) throw new Error(`two fusion methods are registered as "${m.name}"`);
+    seen.add(m.name);
+  }
+  return all;
+}
+
+function modalityNames(modalities: (ModalitySpec | string)[]): string[] {
+  return modalities.map((m) => (typeof m === "string" ? m : m.name));
+}
+
+/** Method names valid for a dataset with these modalities. */
+export function methodNames(modalities: (ModalitySpec | string)[] = []): string[] {
+  return [...listMethods().map((m) => m.name), ...modalityNames(modalities).map((n) => `${unimodalPrefix}${n}`)];
+}
+
+/** The method called `name`; `unimodal:<modality>` for a baseline. Unknown names list the valid ones. */
+export function getMethod(name: string, modalities: (ModalitySpec | string)[] = []): FusionMethod {
+  const names = modalityNames(modalities);
+  if (name.startsWith(unimodalPrefix)) {
+    const modality = name.slice(unimodalPrefix.length);
+    if (names.length === 0 || names.includes(modality)) return unimodalMethod(modality) as unknown as FusionMethod;
+  } else {
+    const found = listMethods().find((m) => m.name === name);
+    if (found) return found;
+  }
+  throw new FusionkitError(`unknown fusion method "${name}". Valid methods: ${methodNames(modalities).join(", ")}`, { field: "method" });
+}
+
+/** What `bench` runs by default: every method plus one unimodal baseline per modality. */
+export function defaultMethodsFor(dataset: Pick<PreparedDataset, "modalities">): FusionMethod[] {
+  return [...listMethods(), ...dataset.modalities.map((m) => unimodalMethod(m.name) as unknown as FusionMethod)];
+}

@@ -1,0 +1,156 @@
+/**
+ * A model = per-modality encoders (src/encoders) + one fusion method
+ * (src/fusion) + a linear task head when the method returns a fused vector.
+ *
+ *   h_m = E_m(x_m) * s_m                       (s_m: presence, after modality dropout)
+ *   fused = F(h_1..h_M)  ->  logits = dropout(fused) W_head + b_head
+ *   (decision-level methods return logits directly)
+ *   loss = task loss(logits, y; row weights) + auxLoss
+ *
+ * The model knows nothing about which fusion it runs; it only sizes the head
+ * from `method.fusedDim`. Batch rows with rowWeight 0 are padding (the last
+ * partial batch is padded to full size so the compiled step traces once).
+ */
+import type { ModalitySpec, Task } from "../data/types.ts";
+import { encoderFor, type ModalityEncoder } from "../encoders/index.ts";
+import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { dropout, initLinear, linear } from "../engine/layers.ts";
+import { binaryCrossEntropyWithLogits, meanSquaredError, softmaxCrossEntropy } from "../engine/losses.ts";
+import { countParams, type ParamTree, type Params } from "../engine/params.ts";
+import type { HostRng, Rng } from "../engine/random.ts";
+import { maximum, type Tensor } from "../engine/tensor.ts";
+import type { LossOutput } from "../engine/step.ts";
+import type { FusionMethod } from "../fusion/types.ts";
+
+export type ModelSpec = {
+  modalities: ModalitySpec[];
+  task: Task;
+  /** classes, labels, or 1 for regression */
+  outDim: number;
+  method: FusionMethod;
+  /** the method's defaults merged with the user's overrides */
+  methodConfig: Record<string, unknown>;
+  encoderDim: number;
+  /** dropout on the fused representation before the head */
+  dropout: number;
+  /** overrides method.modalityDropout when set */
+  modalityDropout?: number;
+  /** regression: the model predicts (y - mean) / std; predictions are mapped back */
+  targetStats?: { mean: number; std: number };
+};
+
+/** A batch of B rows as Tensors, in the SplitData layout. */
+export type ModelBatch = {
+  inputs: Record<string, Tensor>;
+  tokenMasks: Record<string, Tensor>;
+  present: Record<string, Tensor>;
+  /** classification [B] class ids; multilabel [B, L]; regression [B] */
+  labels: Tensor;
+  /** [B] 1 for real rows, 0 for padding */
+  rowWeight: Tensor;
+};
+
+export type ModelContext = { train: boolean; rng?: Rng };
+export type ModelOutput = { logits: Tensor; auxLoss?: Tensor; explain?: Record<string, Tensor> };
+
+export type Model = {
+  spec: ModelSpec;
+  encoders: ModalityEncoder[];
+  inputDims: EncodedDims[];
+  init(rng: HostRng): ParamTree;
+  apply(params: Params, batch: ModelBatch, ctx: ModelContext): ModelOutput;
+  /** task loss + auxLoss, weighted by rowWeight; the TrainStep's LossFn. */
+  loss(params: Params, batch: ModelBatch, rng: Rng): LossOutput;
+};
+
+export function buildModel(spec: ModelSpec): Model {
+  if (spec.modalities.length === 0) throw new FusionkitError("a model needs at least one modality", { layer: "Model" });
+  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim));
+  const inputDims = encoders.map((e) => e.dims);
+  const { method, methodConfig } = spec;
+  method.validate?.(methodConfig as never, inputDims);
+  const fusedDim = method.fusedDim?.(inputDims, methodConfig as never);
+  const modalityDropout = spec.modalityDropout ?? method.modalityDropout ?? 0;
+
+  function init(rng: HostRng): ParamTree {
+    const encoderParams: Record<string, ParamTree> = {};
+    for (const e of encoders) encoderParams[e.spec.name] = e.init(rng.fork());
+    const tree: Record<string, ParamTree> = {
+      encoders: encoderParams,
+      fusion: method.init(rng.fork(), inputDims, spec.outDim, methodConfig as never),
+    };
+    if (fusedDim !== undefined) tree.head = initLinear(rng.fork(), fusedDim, spec.outDim) as unknown as ParamTree;
+    return tree;
+  }
+
+  function apply(params: Params, batch: ModelBatch, ctx: ModelContext): ModelOutput {
+    const [dropRng, fusionRng, headRng] = ctx.train && ctx.rng ? ctx.rng.split(3) : [];
+    let present = spec.modalities.map((m) => batch.present[m.name]!);
+    if (ctx.train && dropRng && modalityDropout > 0) present = dropModalities(present, modalityDropout, dropRng);
+    const encoded: Encoded[] = encoders.map((e, i) =>
+      e.apply(params.encoders[e.spec.name], {
+        input: batch.inputs[e.spec.name]!,
+        tokenMask: batch.tokenMasks[e.spec.name],
+        present: present[i]!,
+      }),
+    );
+    const out = method.apply(params.fusion, encoded, { train: ctx.train, rng: fusionRng, outDim: spec.outDim }, methodConfig as never);
+    let logits: Tensor;
+    if ("logits" in out) logits = out.logits;
+    else {
+      if (!params.head) {
+        throw new FusionkitError(`method "${method.name}" returned a fused vector but declares no fusedDim, so the model has no head for it`, { layer: "Model" });
+      }
+      logits = linear(params.head, dropout(out.fused, spec.dropout, headRng));
+    }
+    return { logits, ...(out.auxLoss ? { auxLoss: out.auxLoss } : {}), ...(out.explain ? { explain: out.explain } : {}) };
+  }
+
+  function loss(params: Params, batch: ModelBatch, rng: Rng): LossOutput {
+    const out = apply(params, batch, { train: true, rng });
+    const taskLoss = lossForTask(spec, out.logits, batch.labels, batch.rowWeight);
+    const total = out.auxLoss ? taskLoss.add(out.auxLoss) : taskLoss;
+    return { loss: total, metrics: out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {} };
+  }
+
+  return { spec, encoders, inputDims, init, apply, loss };
+}
+
+export function lossForTask(spec: Pick<ModelSpec, "task" | "targetStats">, logits: Tensor, labels: Tensor, rowWeight: Tensor): Tensor {
+  switch (spec.task) {
+    case "classification":
+      return softmaxCrossEntropy(logits, labels, rowWeight);
+    case "multilabel":
+      return binaryCrossEntropyWithLogits(logits, labels, rowWeight);
+    case "regression": {
+      const B = logits.shape[0]!;
+      const stats = spec.targetStats ?? { mean: 0, std: 1 };
+      return meanSquaredError(logits.reshape([B]), labels.sub(stats.mean).div(stats.std), rowWeight);
+    }
+  }
+}
+
+/**
+ * Modality dropout: each modality's presence is zeroed per row with
+ * probability p, but never all of them: a row that lost every modality gets
+ * one back, chosen uniformly (u in [m/M, (m+1)/M) picks modality m).
+ */
+export function dropModalities(present: Tensor[], p: number, rng: Rng): Tensor[] {
+  const M = present.length;
+  const B = present[0]!.shape[0]!;
+  const [keepRng, pickRng] = rng.split(2);
+  const keep = keepRng!.bernoulli(1 - p, [M, B]);
+  const keeps = present.map((_, m) => keep.slice(0, m, m + 1).reshape([B]));
+  let allDropped = keeps[0]!.neg().add(1);
+  for (const k of keeps.slice(1)) allDropped = allDropped.mul(k.neg().add(1));
+  const u = pickRng!.uniform([B]);
+  return present.map((s, m) => {
+    const picked = u.greater(m / M - 1e-7).mul(u.less((m + 1) / M));
+    return s.mul(maximum(keeps[m]!, picked.mul(allDropped)));
+  });
+}
+
+export function parameterCount(model: Model, rng: HostRng): number {
+  return countParams(model.init(rng));
+}

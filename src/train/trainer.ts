@@ -1,0 +1,212 @@
+/**
+ * trainModel: dataset + fusion method -> trained parameters, with AdamW,
+ * linear warmup + cosine decay, gradient clipping, early stopping on the
+ * validation metric, and the best-validation epoch's parameters kept.
+ * The trainer never looks inside the method: it builds the model (src/model)
+ * and drives one compiled TrainStep over padded batches.
+ *
+ * Determinism: parameter init, shuffling and per-step dropout keys all derive
+ * from `seed` (HostRng on the host; the step key is a hash of seed and step),
+ * so the same seed gives the same history bit for bit on the same machine.
+ */
+import type { PreparedDataset, SplitData } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
+import { HostRng } from "../engine/random.ts";
+import { TrainStep } from "../engine/step.ts";
+import { warmupCosine } from "../engine/optim.ts";
+import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
+import type { FusionMethod } from "../fusion/types.ts";
+import { getMethod } from "../fusion/registry.ts";
+import { defaultEncoderDim } from "../encoders/index.ts";
+import { buildModel, type Model, type ModelSpec } from "../model/model.ts";
+import { chunks, paddedBatch } from "./batching.ts";
+import { Predictor } from "./predict.ts";
+
+export type EpochRecord = {
+  epoch: number;
+  /** mean training loss over the epoch's real rows */
+  trainLoss: number;
+  /** the task's primary metric on the validation split (see primaryMetric) */
+  valMetric: number;
+  valMetrics: MetricSet;
+  ms: number;
+};
+
+export type EpochInfo = EpochRecord & { epochs: number; best: boolean; metricName: string };
+
+export type TrainOptions = {
+  method: FusionMethod | string;
+  /** overrides of the method's defaults */
+  methodConfig?: Record<string, unknown>;
+  seed?: number;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  /** epochs without a validation improvement before stopping */
+  patience?: number;
+  /** stop after the step that passes this much training time */
+  timeBudgetMs?: number;
+  onEpoch?: (info: EpochInfo) => void;
+  encoderDim?: number;
+  /** dropout before the head */
+  dropout?: number;
+  /** overrides the method's modalityDropout */
+  modalityDropout?: number;
+  /** global gradient norm clip; 0 disables */
+  clipNorm?: number;
+};
+
+export type TrainedModel = {
+  spec: ModelSpec;
+  model: Model;
+  /** host parameters of the best-validation epoch */
+  params: ParamTree;
+  layout: ParamLayout;
+  history: EpochRecord[];
+  bestEpoch: number;
+  trainMs: number;
+  paramCount: number;
+  labelNames: string[];
+  labelField: string;
+  datasetName: string;
+  options: { seed: number; epochs: number; batchSize: number; lr: number; weightDecay: number; patience: number };
+};
+
+export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: 0.1, clipNorm: 1 };
+
+export function outDimOf(dataset: Pick<PreparedDataset, "task" | "labelNames">): number {
+  return dataset.task === "regression" ? 1 : dataset.labelNames.length;
+}
+
+/** Mean and std of the train labels: a regression model predicts standardised targets (large-scale targets train badly otherwise). */
+function targetStats(train: SplitData): { mean: number; std: number } {
+  let mean = 0;
+  for (const y of train.labels) mean += y;
+  mean /= Math.max(1, train.labels.length);
+  let variance = 0;
+  for (const y of train.labels) variance += (y - mean) ** 2;
+  const std = Math.sqrt(variance / Math.max(1, train.labels.length));
+  return { mean, std: std > 1e-12 ? std : 1 };
+}
+
+/** One 32-bit step seed from (seed, step): splitmix-style mixing so neighbouring steps get unrelated keys. */
+export function stepSeed(seed: number, step: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+function checkPositiveInt(value: number, field: string): void {
+  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${field} must be a positive integer, got ${value}`, { field });
+}
+
+export function buildSpec(dataset: PreparedDataset, opts: TrainOptions): ModelSpec {
+  const method = typeof opts.method === "string" ? getMethod(opts.method, dataset.modalities) : opts.method;
+  const methodConfig = { ...method.defaults, ...(opts.methodConfig ?? {}) };
+  const spec: ModelSpec = {
+    modalities: dataset.modalities,
+    task: dataset.task,
+    outDim: outDimOf(dataset),
+    method,
+    methodConfig,
+    encoderDim: opts.encoderDim ?? defaultEncoderDim,
+    dropout: opts.dropout ?? trainDefaults.dropout,
+  };
+  if (opts.modalityDropout !== undefined) spec.modalityDropout = opts.modalityDropout;
+  if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);
+  return spec;
+}
+
+export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel> {
+  const seed = opts.seed ?? trainDefaults.seed;
+  const epochs = opts.epochs ?? trainDefaults.epochs;
+  const batchSize = opts.batchSize ?? trainDefaults.batchSize;
+  const lr = opts.lr ?? trainDefaults.lr;
+  const weightDecay = opts.weightDecay ?? trainDefaults.weightDecay;
+  const patience = opts.patience ?? trainDefaults.patience;
+  checkPositiveInt(epochs, "epochs");
+  checkPositiveInt(batchSize, "batchSize");
+  checkPositiveInt(patience, "patience");
+  if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`lr must be a positive number, got ${lr}`, { field: "lr" });
+  const train = dataset.splits.train;
+  if (train.n === 0) throw new FusionkitError(`the train split of "${dataset.name}" is empty`, { field: "train" });
+
+  const spec = buildSpec(dataset, opts);
+  const model = buildModel(spec);
+  const { layout, flat } = flattenParams(model.init(new HostRng(seed)));
+  const stepsPerEpoch = Math.ceil(train.n / batchSize);
+  const totalSteps = epochs * stepsPerEpoch;
+  const schedule = { lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
+  const clipNorm = opts.clipNorm ?? trainDefaults.clipNorm;
+  const step = new TrainStep(layout, flat, (p, b, rng) => model.loss(p, b, rng), {
+    optimizer: { kind: "adamw", weightDecay },
+    ...(clipNorm > 0 ? { clipNorm } : {}),
+  });
+  const predictor = new Predictor(model, layout, flat, batchSize);
+  const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
+  const better = (a: number, b: number) => (higherIsBetter ? a > b : a < b);
+
+  const shuffleRng = new HostRng(seed).fork();
+  const history: EpochRecord[] = [];
+  let best = { epoch: 0, metric: NaN, params: flat };
+  let stepCount = 0;
+  const started = performance.now();
+  try {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
+      const epochStart = performance.now();
+      const order = shuffleRng.shuffle(Array.from({ length: train.n }, (_, i) => i));
+      let lossSum = 0;
+      for (const rows of chunks(order, batchSize)) {
+        const batch = paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize);
+        const metrics = step.step(batch, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
+        stepCount++;
+        if (!Number.isFinite(metrics.loss!)) {
+          throw new FusionkitError(
+            `training diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${stepCount}. Lower the learning rate (--lr, now ${lr})`,
+            { layer: spec.method.name },
+          );
+        }
+        lossSum += metrics.loss! * rows.length;
+      }
+      const current = step.currentParams();
+      predictor.setParams(current);
+      const valMetrics = evaluateSplit(predictor, dataset.splits.val, dataset);
+      const valMetric = valMetrics[metricName]!;
+      const record: EpochRecord = { epoch, trainLoss: lossSum / train.n, valMetric, valMetrics, ms: performance.now() - epochStart };
+      history.push(record);
+      // NaN val metric (an empty val split) never counts as better, so the first epoch is kept
+      const improved = best.epoch === 0 || better(valMetric, best.metric);
+      if (improved) best = { epoch, metric: valMetric, params: current };
+      opts.onEpoch?.({ ...record, epochs, best: improved, metricName });
+      if (epoch - best.epoch >= patience) break;
+      if (opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs) break;
+    }
+  } finally {
+    step.dispose();
+    predictor.dispose();
+  }
+  return {
+    spec,
+    model,
+    params: unflattenHost(layout, best.params),
+    layout,
+    history,
+    bestEpoch: best.epoch,
+    trainMs: performance.now() - started,
+    paramCount: layout.total,
+    labelNames: dataset.labelNames,
+    labelField: dataset.labelField,
+    datasetName: dataset.name,
+    options: { seed, epochs, batchSize, lr, weightDecay, patience },
+  };
+}
+
+/** Every metric of the task on one split. */
+export function evaluateSplit(predictor: Predictor, split: SplitData, dataset: Pick<PreparedDataset, "task" | "labelNames">): MetricSet {
+  if (split.n === 0) return { [primaryMetric(dataset.task).name]: NaN };
+  const { probs } = predictor.predict(split);
+  return taskMetrics(dataset.task, probs, split.labels, outDimOf(dataset));
+}
