@@ -52,7 +52,11 @@ export function tabularEncoder(spec: ModalitySpec, dim: number): ModalityEncoder
         const maxCodes = constant(cardinalities.map((c) => c - 1), [cardinalities.length]);
         const inRange = codes.less(maxCodes.add(0.5)).mul(codes.greater(-0.5));
         const safeCodes = codes.mul(inRange).add(constant(offsets, [offsets.length]));
-        const summed = embedding(p.categorical, safeCodes).sum(1);
+        // Multiplying by presence zeroes missing rows, and also keeps jax-js 0.1.25's jit working:
+        // the gather's gradient is a scatter, and a scatter whose incoming gradient is a pure
+        // view (the broadcast that .sum(1) transposes to) fails with "routine primitive scatter
+        // input is not imm" (pinned by test/model/encoders.test.ts, tabular gradient under jit).
+        const summed = embedding(p.categorical, safeCodes).mul(x.present.reshape([B, 1, 1])).sum(1);
         h = h ? h.add(summed) : summed;
       }
       const pooled = mlp(p.mlp, h!.relu(), { finalAct: true });

@@ -1,0 +1,53 @@
+/**
+ * The `fusionkit` command line. Each command lives in its own module that
+ * exports `register(program)`; adding a command is one line in `commands`.
+ * A FusionkitError (bad data, config or flag) prints only its message and
+ * exits 1; anything else is a bug and shows its stack under --debug.
+ */
+import { Command } from "commander";
+import { FusionkitError } from "../errors.ts";
+import * as dataCommand from "./data.ts";
+import * as evalCommand from "./eval.ts";
+import * as predictCommand from "./predict.ts";
+import * as trainCommand from "./train.ts";
+
+export type CommandModule = { register(program: Command): void };
+
+const commands: CommandModule[] = [
+  trainCommand,
+  evalCommand,
+  predictCommand,
+  dataCommand,
+];
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("fusionkit")
+    .description("Multimodal fusion toolkit: train, compare, explain and ship every family of fusion.")
+    .option("--debug", "print stack traces for unexpected errors")
+    .showHelpAfterError("(run with --help for usage)");
+  for (const command of commands) command.register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    const debug = program.opts().debug === true || argv.includes("--debug");
+    if (error instanceof FusionkitError) {
+      console.error(`error: ${error.message}`);
+      if (debug) console.error(error.stack);
+    } else if (debug) {
+      console.error(error);
+    } else {
+      console.error(`internal error: ${(error as Error)?.message ?? String(error)}\n(this is a bug in fusionkit; rerun with --debug for the stack trace and report it)`);
+    }
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,143 @@
+/**
+ * saveModel / loadModel: a trained model as a directory with
+ *   model.safetensors  every parameter as a named F32 tensor (names from the
+ *                      parameter tree: "encoders.image.patch.w", "fusion.joint.0.b", ...)
+ *   config.json        everything needed to rebuild the same model and prepare
+ *                      raw rows the same way: method name + config, encoder
+ *                      width, modality specs (with fitted preprocessing and
+ *                      vocabularies), label names, task, training record.
+ * Float32 values are written and read as raw bytes, so a loaded model gives
+ * bit-identical outputs; the checkpoint's sha256 refuses a tampered file.
+ */
+import type { ModalitySpec, PreparedDataset, Task } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.ts";
+import { fillSkeleton, layoutOf, namedLeaves } from "../engine/params.ts";
+import { HostRng } from "../engine/random.ts";
+import type { HostArray } from "../engine/tensor.ts";
+import { getMethod } from "../fusion/registry.ts";
+import { buildModel, type ModelSpec } from "../model/model.ts";
+import type { EpochRecord, TrainedModel } from "./trainer.ts";
+import { join } from "node:path";
+
+export const modelFormat = "fusionkit-model";
+export const modelFormatVersion = 1;
+
+export type ModelConfigFile = {
+  format: typeof modelFormat;
+  version: number;
+  method: string;
+  family: string;
+  methodConfig: Record<string, unknown>;
+  encoderDim: number;
+  dropout: number;
+  modalityDropout?: number;
+  task: Task;
+  outDim: number;
+  labelNames: string[];
+  labelField: string;
+  targetStats?: { mean: number; std: number };
+  modalities: ModalitySpec[];
+  dataset: { name: string; cacheKey?: string; source?: string };
+  /** the dataset.json modality entries (row field names), when known: `predict` reads raw rows through them */
+  modalityConfigs?: Record<string, unknown>[];
+  training: TrainedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; history: EpochRecord[] };
+};
+
+export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[] };
+
+export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): void {
+  const { spec } = trained;
+  const config: ModelConfigFile = {
+    format: modelFormat,
+    version: modelFormatVersion,
+    method: spec.method.name,
+    family: spec.method.family,
+    methodConfig: spec.methodConfig,
+    encoderDim: spec.encoderDim,
+    dropout: spec.dropout,
+    ...(spec.modalityDropout !== undefined ? { modalityDropout: spec.modalityDropout } : {}),
+    task: spec.task,
+    outDim: spec.outDim,
+    labelNames: trained.labelNames,
+    labelField: trained.labelField,
+    ...(spec.targetStats ? { targetStats: spec.targetStats } : {}),
+    modalities: spec.modalities,
+    dataset: { name: dataset?.name ?? trained.datasetName, ...(dataset?.cacheKey ? { cacheKey: dataset.cacheKey } : {}), ...(extras.source ? { source: extras.source } : {}) },
+    ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
+    training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
+  };
+  saveCheckpoint(dir, namedLeaves(trained.params), config as unknown as Record<string, unknown>);
+}
+
+export type LoadedModel = TrainedModel & { config: ModelConfigFile; dir: string };
+
+export function loadModel(dir: string): LoadedModel {
+  const { config: raw, tensors } = loadCheckpoint(dir);
+  const configPath = join(dir, "config.json");
+  const config = raw as unknown as ModelConfigFile;
+  if (config.format !== modelFormat) {
+    throw new FusionkitError(`not a fusionkit model config (format ${JSON.stringify(config.format)}); point --model at a directory written by "fusionkit train"`, { file: configPath, field: "format" });
+  }
+  if (config.version !== modelFormatVersion) {
+    throw new FusionkitError(`model format version ${config.version} is not supported (this fusionkit reads version ${modelFormatVersion}); retrain the model`, { file: configPath, field: "version" });
+  }
+  for (const field of ["method", "task", "outDim", "modalities", "labelNames", "encoderDim"] as const) {
+    if (config[field] === undefined) throw new FusionkitError(`missing "${field}"; the config is damaged, retrain or restore it`, { file: configPath, field });
+  }
+  const method = getMethod(config.method, config.modalities);
+  const spec: ModelSpec = {
+    modalities: config.modalities,
+    task: config.task,
+    outDim: config.outDim,
+    method,
+    methodConfig: config.methodConfig,
+    encoderDim: config.encoderDim,
+    dropout: config.dropout,
+  };
+  if (config.modalityDropout !== undefined) spec.modalityDropout = config.modalityDropout;
+  if (config.targetStats) spec.targetStats = config.targetStats;
+  const model = buildModel(spec);
+  // The layout comes from a fresh init (values discarded): it fixes names, shapes and order.
+  const template = model.init(new HostRng(0));
+  const layout = layoutOf(template);
+  const weightsFile = join(dir, "model.safetensors");
+  const leaves: HostArray[] = layout.entries.map((entry) => {
+    const t = tensors.get(entry.name);
+    if (!t) {
+      throw new FusionkitError(`parameter "${entry.name}" is missing: the weights do not belong to this config (method "${config.method}"); retrain or restore the pair`, { file: weightsFile, layer: entry.name });
+    }
+    if (t.shape.length !== entry.shape.length || t.shape.some((s, i) => s !== entry.shape[i])) {
+      throw new FusionkitError(`parameter "${entry.name}" has shape [${t.shape}] but the config builds [${entry.shape}]; the weights do not belong to this config`, { file: weightsFile, layer: entry.name });
+    }
+    return t;
+  });
+  const extra = [...tensors.keys()].filter((name) => !layout.entries.some((e) => e.name === name));
+  if (extra.length) {
+    throw new FusionkitError(`unexpected parameters ${extra.slice(0, 3).map((n) => `"${n}"`).join(", ")}${extra.length > 3 ? ", ..." : ""}: the weights do not belong to this config`, { file: weightsFile });
+  }
+  const training = config.training;
+  return {
+    spec,
+    model,
+    params: fillSkeleton(layout.skeleton, leaves),
+    layout,
+    history: training?.history ?? [],
+    bestEpoch: training?.bestEpoch ?? 0,
+    trainMs: training?.trainMs ?? 0,
+    paramCount: layout.total,
+    labelNames: config.labelNames,
+    labelField: config.labelField,
+    datasetName: config.dataset?.name ?? "",
+    options: {
+      seed: training?.seed ?? 0,
+      epochs: training?.epochs ?? 0,
+      batchSize: training?.batchSize ?? 32,
+      lr: training?.lr ?? 0,
+      weightDecay: training?.weightDecay ?? 0,
+      patience: training?.patience ?? 0,
+    },
+    config,
+    dir,
+  };
+}
