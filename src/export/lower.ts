@@ -1,0 +1,595 @@
+/**
+ * Lowering a traced Tensor function (a jax-js jaxpr) to an ONNX graph.
+ *
+ * The function is traced twice, at two batch sizes (13 and 17, primes that
+ * rarely coincide with a model width). Walking both jaxprs side by side tells
+ * which dims follow the batch: every dim is solved as d = a * batch + c, so a
+ * Reshape to [B * T, D] becomes shape arithmetic on the runtime batch size
+ * instead of a constant baked in at trace time, and the exported graph runs at
+ * batch 1 or 32 alike. Anything else that differs between the two traces (a
+ * literal, a pad width) means the computation depends on the batch size in a
+ * way a graph cannot express, and is refused.
+ *
+ * Parameters enter the trace as inputs and leave as initializers; constants the
+ * trace closed over become initializers too. `dot` (jax-js's "sum of products
+ * over the last axis") is recognised as the matrix product it comes from and
+ * lowered to MatMul. A primitive with no lowering fails with a FusionkitError
+ * naming it, before anything is written.
+ */
+import { numpy as np } from "@jax-js/jax";
+import { FusionkitError } from "../errors.ts";
+import type { Tensor } from "../engine/tensor.ts";
+import { trace } from "../engine/transforms.ts";
+import { encodeModel, GraphBuilder, type Dim, type DType } from "./onnxGraph.ts";
+
+export type GraphInputSpec = { name: string; /** per-row shape (the batch dim is added in front) */ shape: number[] };
+export type GraphParam = { name: string; data: Float32Array; shape: number[] };
+
+export type LowerRequest = {
+  graphName: string;
+  /** float32 graph inputs, each [batch, ...shape] */
+  inputs: GraphInputSpec[];
+  /** become initializers */
+  params: GraphParam[];
+  /** names of the tensors `fn` returns, in order */
+  outputs: string[];
+  /** the inference function: parameter leaves (in `params` order) and inputs (in `inputs` order) -> outputs */
+  fn: (params: Tensor[], inputs: Tensor[]) => Tensor[];
+  metadata?: Record<string, string>;
+  docString?: string;
+};
+
+/** Batch sizes the function is traced at (see the header). */
+export const traceBatchSizes: [number, number] = [13, 17];
+
+const int64Max = Number.MAX_SAFE_INTEGER;
+const int64Min = Number.MIN_SAFE_INTEGER;
+
+/** Primitives with a lowering below; listed in the unsupported-primitive error. */
+export const supportedPrimitives = [
+  "add", "mul", "idiv", "mod", "min", "max", "neg", "reciprocal", "floor", "ceil", "stop_gradient", "cast",
+  "sin", "cos", "asin", "atan", "exp", "log", "erf", "erfc", "sqrt", "reduce", "dot", "conv", "compare", "where",
+  "concatenate", "split", "gather", "transpose", "broadcast", "reshape", "flip", "shrink", "pad",
+] as const;
+
+// jax-js's jaxpr classes are not exported by name; these are the fields the lowering reads.
+type Aval = { shape: number[]; dtype: string };
+type Var = { id: number; aval: Aval };
+type Lit = { value: number; aval: Aval };
+type Atom = Var | Lit;
+type Eqn = { primitive: string; inputs: Atom[]; params: Record<string, any>; outBinders: Var[] };
+type Jaxpr = { inBinders: Var[]; eqns: Eqn[]; outs: Atom[] };
+type Traced = { jaxpr: Jaxpr; consts: { ref: { dataSync(): ArrayLike<number> }; shape: number[]; dtype: string }[] };
+
+const isLit = (a: Atom): a is Lit => "value" in a && !("id" in a);
+
+/** Lowers `req.fn` to an ONNX ModelProto (binary). Throws before returning anything when a primitive has no lowering. */
+export function lowerToOnnx(req: LowerRequest): Uint8Array {
+  const [first, second] = traceBatchSizes.map((b) => traceAt(req, b)) as [Traced, Traced];
+  const lowering = new Lowering(req, first, second);
+  lowering.run();
+  return encodeModel(lowering.g, {
+    graphName: req.graphName,
+    ...(req.docString !== undefined ? { docString: req.docString } : {}),
+    ...(req.metadata ? { metadata: req.metadata } : {}),
+  });
+}
+
+function traceAt(req: LowerRequest, batch: number): Traced {
+  const raws = [
+    ...req.params.map((p) => np.zeros(p.shape)),
+    ...req.inputs.map((i) => np.zeros([batch, ...i.shape])),
+  ];
+  const P = req.params.length;
+  const { jaxpr } = trace((...all: Tensor[]) => req.fn(all.slice(0, P), all.slice(P)), ...(raws as any[])) as unknown as {
+    jaxpr: { jaxpr: Jaxpr & { flatten(): Jaxpr }; consts: Traced["consts"] };
+  };
+  return { jaxpr: jaxpr.jaxpr.flatten(), consts: jaxpr.consts };
+}
+
+function unsupported(primitive: string, detail = ""): FusionkitError {
+  return new FusionkitError(
+    `primitive "${primitive}"${detail ? ` (${detail})` : ""} has no ONNX lowering, so this model cannot be exported. ` +
+      `Supported primitives: ${supportedPrimitives.join(", ")}. Use only inference-time operations in apply (no sampling, sorting or scatter)`,
+    { layer: "ONNX export" },
+  );
+}
+
+function batchDependent(what: string): FusionkitError {
+  return new FusionkitError(
+    `${what} changes with the batch size, so the exported graph could not run at another batch size. ` +
+      `Inference code must treat rows independently (no statistics over the batch)`,
+    { layer: "ONNX export" },
+  );
+}
+
+const sameDim = (x: Dim, y: Dim): boolean =>
+  typeof x === "number" ? x === y : typeof y !== "number" && x.a === y.a && x.c === y.c;
+
+/** d1 at batch B1 and d2 at batch B2 -> a static dim or a * batch + c. */
+function solveDim(d1: number, d2: number, what: string): Dim {
+  if (d1 === d2) return d1;
+  const [b1, b2] = traceBatchSizes;
+  const a = (d2 - d1) / (b2 - b1);
+  const c = d1 - a * b1;
+  if (!Number.isInteger(a) || !Number.isInteger(c)) throw batchDependent(`${what} (${d1} at batch ${b1}, ${d2} at batch ${b2})`);
+  return { a, c };
+}
+
+const float = (dtype: string) => dtype === "float32" || dtype === "float16" || dtype === "float64";
+
+class Lowering {
+  readonly g = new GraphBuilder();
+  private readonly names = new Map<Var, string>();
+  private readonly twin = new Map<Var, Var>();
+  private readonly producer = new Map<Var, Eqn>();
+  private batchName?: string;
+
+  constructor(
+    private readonly req: LowerRequest,
+    private readonly first: Traced,
+    private readonly second: Traced,
+  ) {}
+
+  run(): void {
+    const j1 = this.first.jaxpr;
+    const j2 = this.second.jaxpr;
+    this.checkSameStructure(j1, j2);
+    j1.inBinders.forEach((v, i) => this.twin.set(v, j2.inBinders[i]!));
+    j1.eqns.forEach((e, i) => e.outBinders.forEach((v, k) => this.twin.set(v, j2.eqns[i]!.outBinders[k]!)));
+
+    const nConsts = this.first.consts.length;
+    const P = this.req.params.length;
+    this.req.inputs.forEach((input, i) => {
+      const v = j1.inBinders[nConsts + P + i]!;
+      this.names.set(v, input.name);
+      this.g.graphInput(input.name, "float32", this.symShape(v));
+    });
+    this.req.params.forEach((p, i) => {
+      const v = j1.inBinders[nConsts + i]!;
+      const name = `param.${p.name}`;
+      this.g.initializer(name, "float32", p.shape, p.data);
+      this.names.set(v, name);
+    });
+    this.first.consts.forEach((c, i) => this.names.set(j1.inBinders[i]!, this.lowerConst(j1.inBinders[i]!, c)));
+
+    j1.eqns.forEach((e, i) => {
+      this.lowerEqn(e, j2.eqns[i]!);
+      for (const v of e.outBinders) this.producer.set(v, e);
+    });
+
+    j1.outs.forEach((atom, i) => {
+      const name = this.req.outputs[i] ?? `output_${i}`;
+      this.g.node("Identity", [this.name(atom)], {}, [name]);
+      const dims = isLit(atom) ? [] : this.symShape(atom);
+      this.g.graphOutput(name, atom.aval.dtype as DType, dims);
+    });
+  }
+
+  private checkSameStructure(j1: Jaxpr, j2: Jaxpr): void {
+    const mismatch = (where: string) =>
+      new FusionkitError(
+        `the traced computation differs between batch sizes ${traceBatchSizes.join(" and ")} (${where}); ` +
+          `a model whose operations depend on the batch size cannot be exported with a dynamic batch`,
+        { layer: "ONNX export" },
+      );
+    if (j1.eqns.length !== j2.eqns.length) throw mismatch(`${j1.eqns.length} vs ${j2.eqns.length} operations`);
+    if (j1.inBinders.length !== j2.inBinders.length || j1.outs.length !== j2.outs.length) throw mismatch("inputs or outputs");
+    j1.eqns.forEach((e, i) => {
+      const e2 = j2.eqns[i]!;
+      if (e.primitive !== e2.primitive || e.inputs.length !== e2.inputs.length) throw mismatch(`operation ${i}: ${e.primitive} vs ${e2.primitive}`);
+      e.inputs.forEach((a, k) => {
+        const b = e2.inputs[k]!;
+        if (isLit(a) !== isLit(b)) throw mismatch(`operation ${i} (${e.primitive})`);
+        if (isLit(a) && isLit(b) && a.value !== b.value && !(Number.isNaN(a.value) && Number.isNaN(b.value))) {
+          throw batchDependent(`the constant ${a.value} in operation ${i} (${e.primitive})`);
+        }
+      });
+    });
+  }
+
+  private symShape(v: Var): Dim[] {
+    const t = this.twin.get(v);
+    if (!t) return v.aval.shape;
+    return v.aval.shape.map((d, i) => solveDim(d, t.aval.shape[i]!, `a dimension of an intermediate value`));
+  }
+
+  private name(atom: Atom, dtype?: string): string {
+    if (isLit(atom)) return this.g.constant((dtype ?? atom.aval.dtype) as DType, [], [atom.value]);
+    const n = this.names.get(atom);
+    if (n === undefined) throw new Error(`ONNX lowering: value ${atom.id} used before it was defined`);
+    if (dtype && dtype !== atom.aval.dtype) return this.g.op("Cast", [n], { to: onnxType(dtype) });
+    return n;
+  }
+
+  private bind(v: Var, name: string): void {
+    this.names.set(v, name);
+  }
+
+  /** The runtime batch size as an int64 [1] tensor. */
+  private batch(): string {
+    if (!this.batchName) {
+      const first = this.req.inputs[0];
+      if (!first) throw new Error("ONNX lowering: a dynamic batch needs at least one graph input");
+      this.batchName = this.g.op("Shape", [first.name], { start: 0, end: 1 });
+    }
+    return this.batchName;
+  }
+
+  private dimTensor(d: Dim): string {
+    if (typeof d === "number") return this.g.int64s([d]);
+    let t = this.batch();
+    if (d.a !== 1) t = this.g.op("Mul", [t, this.g.int64s([d.a])]);
+    if (d.c !== 0) t = this.g.op("Add", [t, this.g.int64s([d.c])]);
+    return t;
+  }
+
+  /** A 1-D int64 shape tensor; with `minusOne`, a single dynamic dim becomes -1 (Reshape infers it). */
+  private shapeTensor(dims: Dim[], minusOne = false): string {
+    const dynamic = dims.filter((d) => typeof d !== "number").length;
+    if (dynamic === 0) return this.g.int64s(dims as number[]);
+    if (dynamic === 1 && minusOne && !dims.includes(0)) return this.g.int64s(dims.map((d) => (typeof d === "number" ? d : -1)));
+    const parts: string[] = [];
+    let run: number[] = [];
+    for (const d of dims) {
+      if (typeof d === "number") run.push(d);
+      else {
+        if (run.length) parts.push(this.g.int64s(run));
+        run = [];
+        parts.push(this.dimTensor(d));
+      }
+    }
+    if (run.length) parts.push(this.g.int64s(run));
+    return parts.length === 1 ? parts[0]! : this.g.op("Concat", parts, { axis: 0 });
+  }
+
+  private lowerConst(v: Var, c: Traced["consts"][number]): string {
+    const dtype = v.aval.dtype as DType;
+    const data = c.ref.dataSync();
+    const dims = this.symShape(v);
+    const shape = v.aval.shape;
+    if (dims.every((d) => typeof d === "number")) return this.g.constant(dtype, shape, data);
+    // A constant shaped by the batch (zeros([B, d]) in model code) is the same in every row: keep one row and Expand.
+    const dynamicAxes = dims.flatMap((d, i) => (typeof d === "number" ? [] : [i]));
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    const reducedShape = shape.map((s, i) => (dynamicAxes.includes(i) ? 1 : s));
+    const reduced: number[] = [];
+    for (let flat = 0; flat < data.length; flat++) {
+      let base = 0;
+      let onFirstRow = true;
+      shape.forEach((_, i) => {
+        const coord = Math.floor(flat / strides[i]!) % shape[i]!;
+        if (dynamicAxes.includes(i)) {
+          if (coord !== 0) onFirstRow = false;
+        } else base += coord * strides[i]!;
+      });
+      if (data[flat] !== data[base]) throw batchDependent("a constant that varies along the batch axis");
+      if (onFirstRow) reduced.push(data[flat]!);
+    }
+    const small = this.g.constant(dtype, reducedShape, reduced);
+    return this.g.op("Expand", [small, this.shapeTensor(dims)]);
+  }
+
+  private lowerEqn(e: Eqn, e2: Eqn): void {
+    const [x, y] = e.inputs as [Atom, Atom];
+    const out = e.outBinders[0]!;
+    const outType = out?.aval.dtype;
+    const unary = (op: string) => this.bind(out, this.g.op(op, [this.name(x)]));
+    const binary = (op: string, attrs = {}) => this.bind(out, this.g.op(op, [this.name(x, outType), this.name(y, outType)], attrs));
+    switch (e.primitive) {
+      case "add":
+        return binary("Add");
+      case "mul":
+        return binary("Mul");
+      case "min":
+        return binary("Min");
+      case "max":
+        return binary("Max");
+      case "idiv":
+        if (float(outType!)) throw unsupported("idiv", "on floats");
+        return binary("Div");
+      case "mod":
+        // jax-js's mod takes the sign of the dividend (C fmod), which is ONNX Mod with fmod=1.
+        return binary("Mod", { fmod: 1 });
+      case "neg":
+        return unary("Neg");
+      case "reciprocal":
+        return unary("Reciprocal");
+      case "floor":
+        return unary("Floor");
+      case "ceil":
+        return unary("Ceil");
+      case "stop_gradient":
+        return unary("Identity");
+      case "sin":
+        return unary("Sin");
+      case "cos":
+        return unary("Cos");
+      case "asin":
+        return unary("Asin");
+      case "atan":
+        return unary("Atan");
+      case "exp":
+        return unary("Exp");
+      case "log":
+        return unary("Log");
+      case "sqrt":
+        return unary("Sqrt");
+      case "erf":
+        return unary("Erf");
+      case "erfc":
+        return this.bind(out, this.g.op("Sub", [this.g.constant(outType as DType, [], [1]), this.g.op("Erf", [this.name(x)])]));
+      case "cast":
+        return this.bind(out, this.g.op("Cast", [this.name(x)], { to: onnxType(e.params.dtype) }));
+      case "reduce":
+        return this.lowerReduce(e);
+      case "dot":
+        return this.lowerDot(e);
+      case "conv":
+        return this.lowerConv(e);
+      case "compare":
+        return this.lowerCompare(e);
+      case "where": {
+        const cond = x.aval.dtype === "bool" ? this.name(x) : this.name(x, "bool");
+        return this.bind(out, this.g.op("Where", [cond, this.name(y, outType), this.name(e.inputs[2]!, outType)]));
+      }
+      case "concatenate":
+        return this.bind(out, this.g.op("Concat", e.inputs.map((a) => this.name(a, outType)), { axis: e.params.axis }));
+      case "split": {
+        const axis = e.params.axis as number;
+        (e.params.sizes as number[]).forEach((s, i) => {
+          if (s !== e2.params.sizes[i]) throw batchDependent(`a split along axis ${axis}`);
+        });
+        const names = this.g.node("Split", [this.name(x), this.g.int64s(e.params.sizes)], { axis }, e.outBinders.length);
+        e.outBinders.forEach((v, i) => this.bind(v, names[i]!));
+        return;
+      }
+      case "gather":
+        return this.lowerGather(e);
+      case "transpose":
+        return this.bind(out, this.g.op("Transpose", [this.name(x)], { perm: e.params.perm }));
+      case "reshape":
+        return this.bind(out, this.g.op("Reshape", [this.name(x), this.shapeTensor(this.symShape(out), true)]));
+      case "broadcast":
+        return this.lowerBroadcast(e);
+      case "flip": {
+        const axes = e.params.axis as number[];
+        if (axes.length === 0) return this.bind(out, this.name(x));
+        const ones = axes.map(() => -1);
+        return this.bind(
+          out,
+          this.g.op("Slice", [this.name(x), this.g.int64s(ones), this.g.int64s(axes.map(() => int64Min)), this.g.int64s(axes), this.g.int64s(ones)]),
+        );
+      }
+      case "shrink":
+        return this.lowerShrink(e, e2);
+      case "pad": {
+        const width = e.params.width as [number, number][];
+        width.forEach(([lo, hi], i) => {
+          const [lo2, hi2] = e2.params.width[i] as [number, number];
+          if (lo !== lo2 || hi !== hi2) throw batchDependent(`padding on axis ${i}`);
+        });
+        if (width.every(([lo, hi]) => lo === 0 && hi === 0)) return this.bind(out, this.name(x));
+        const pads = [...width.map((w) => w[0]), ...width.map((w) => w[1])];
+        return this.bind(out, this.g.op("Pad", [this.name(x), this.g.int64s(pads), this.g.constant(x.aval.dtype as DType, [], [0])], { mode: "constant" }));
+      }
+      default:
+        throw unsupported(e.primitive);
+    }
+  }
+
+  private lowerReduce(e: Eqn): void {
+    const x = e.inputs[0]!;
+    const out = e.outBinders[0]!;
+    const axes = e.params.axis as number[];
+    if (axes.length === 0) return this.bind(out, this.name(x));
+    const op = String(e.params.op);
+    // ONNX Runtime has no ReduceMax/Min over bool: go through int32.
+    const viaInt = x.aval.dtype === "bool";
+    const input = viaInt ? this.name(x, "int32") : this.name(x);
+    let result: string;
+    switch (op) {
+      case "Add":
+        result = this.g.op("ReduceSum", [input, this.g.int64s(axes)], { keepdims: 0 });
+        break;
+      case "Mul":
+        result = this.g.op("ReduceProd", [input], { axes, keepdims: 0 });
+        break;
+      case "Max":
+        result = this.g.op("ReduceMax", [input], { axes, keepdims: 0 });
+        break;
+      case "Min":
+        result = this.g.op("ReduceMin", [input], { axes, keepdims: 0 });
+        break;
+      default:
+        throw unsupported("reduce", `op ${op}`);
+    }
+    this.bind(out, viaInt ? this.g.op("Cast", [result], { to: onnxType("bool") }) : result);
+  }
+
+  /**
+   * jax-js writes A @ B as dot(A[..., M, 1, K], B^T[..., 1, N, K]) (a sum over the
+   * last axis of a broadcast product). That pattern becomes one MatMul of
+   * A[..., M, K] by B[..., K, N]; the singleton axes are dropped by reading past
+   * the reshape that inserted them, and the transpose it leaves on B cancels with
+   * the one jax-js applied (ONNX Runtime folds Transpose pairs and constant weights).
+   * Any other dot is a batch of inner products: MatMul of [..., 1, K] by [..., K, 1].
+   */
+  private lowerDot(e: Eqn): void {
+    const [x, y] = e.inputs as [Atom, Atom];
+    const out = e.outBinders[0]!;
+    const outType = out.aval.dtype;
+    const xs = x.aval.shape;
+    const ys = y.aval.shape;
+    const n = xs.length;
+    if (!isLit(x) && !isLit(y) && n >= 3 && ys.length === n && xs[n - 2] === 1 && ys[n - 3] === 1) {
+      const a = this.withoutSingleton(x, n - 2, outType);
+      const bT = this.withoutSingleton(y, n - 3, outType);
+      const b = this.g.op("Transpose", [bT], { perm: [...Array(n - 3).keys(), n - 2, n - 3] });
+      return this.bind(out, this.g.op("MatMul", [a, b]));
+    }
+    const a = this.g.op("Unsqueeze", [this.name(x, outType), this.g.int64s([-2])]);
+    const b = this.g.op("Unsqueeze", [this.name(y, outType), this.g.int64s([-1])]);
+    const product = this.g.op("MatMul", [a, b]);
+    this.bind(out, this.g.op("Squeeze", [product, this.g.int64s([-2, -1])]));
+  }
+
+  /** `v` with its singleton axis removed: the reshape's input when a reshape only inserted it, else a Squeeze. */
+  private withoutSingleton(v: Var, axis: number, dtype: string): string {
+    const made = this.producer.get(v);
+    if (made?.primitive === "reshape" && dtype === v.aval.dtype) {
+      const source = made.inputs[0]!;
+      const wanted = this.symShape(v).filter((_, i) => i !== axis);
+      const have = isLit(source) ? [] : this.symShape(source);
+      if (!isLit(source) && have.length === wanted.length && have.every((d, i) => sameDim(d, wanted[i]!))) return this.name(source);
+    }
+    return this.g.op("Squeeze", [this.name(v, dtype), this.g.int64s([axis])]);
+  }
+
+  private lowerConv(e: Eqn): void {
+    const [x, w] = e.inputs as [Atom, Atom];
+    const p = e.params as { vmapDims: number; strides: number[]; padding: [number, number][]; lhsDilation: number[]; rhsDilation: number[] };
+    if (p.vmapDims !== 0) throw unsupported("conv", "with batched kernels (vmapDims > 0)");
+    if (p.lhsDilation.some((d) => d !== 1)) throw unsupported("conv", "with input dilation (a transposed convolution)");
+    if (p.padding.some(([lo, hi]) => lo < 0 || hi < 0)) throw unsupported("conv", "with negative padding");
+    const outType = e.outBinders[0]!.aval.dtype;
+    this.bind(
+      e.outBinders[0]!,
+      this.g.op("Conv", [this.name(x, outType), this.name(w, outType)], {
+        strides: p.strides,
+        pads: [...p.padding.map((q) => q[0]), ...p.padding.map((q) => q[1])],
+        dilations: p.rhsDilation,
+      }),
+    );
+  }
+
+  private lowerCompare(e: Eqn): void {
+    const [x, y] = e.inputs as [Atom, Atom];
+    const out = e.outBinders[0]!;
+    // Operands are compared in the dtype of the non-literal side (floats win when both are arrays).
+    let common = isLit(x) ? y.aval.dtype : isLit(y) ? x.aval.dtype : x.aval.dtype === y.aval.dtype ? x.aval.dtype : float(x.aval.dtype) ? x.aval.dtype : y.aval.dtype;
+    const op = String(e.params.op);
+    if (common === "bool" && op !== "equal" && op !== "not_equal") common = "int32";
+    const a = this.name(x, common);
+    const b = this.name(y, common);
+    switch (op) {
+      case "less":
+        return this.bind(out, this.g.op("Less", [a, b]));
+      case "less_equal":
+        return this.bind(out, this.g.op("LessOrEqual", [a, b]));
+      case "equal":
+        return this.bind(out, this.g.op("Equal", [a, b]));
+      case "not_equal":
+        return this.bind(out, this.g.op("Not", [this.g.op("Equal", [a, b])]));
+      default:
+        throw unsupported("compare", `op ${op}`);
+    }
+  }
+
+  /**
+   * gather(x, idx_1..idx_k; axis, outDim): the k indexed axes are replaced by the
+   * broadcast index shape, inserted at outDim. One index: ONNX Gather (+ a
+   * Transpose when outDim differs from the axis). Several: move the indexed axes
+   * to the front, stack the indices, GatherND, move the index dims to outDim.
+   */
+  private lowerGather(e: Eqn): void {
+    const [x, ...indices] = e.inputs as Atom[];
+    const out = e.outBinders[0]!;
+    const axes = e.params.axis as number[];
+    const outDim = e.params.outDim as number;
+    const xRank = x!.aval.shape.length;
+    const outRank = out.aval.shape.length;
+    let gathered: string;
+    let indexRank: number;
+    let indexStart: number;
+    if (indices.length === 1) {
+      const idx = indices[0]!;
+      indexRank = idx.aval.shape.length;
+      gathered = this.g.op("Gather", [this.name(x!), this.name(idx, idx.aval.dtype === "uint32" ? "int32" : undefined)], { axis: axes[0]! });
+      indexStart = axes[0]!;
+    } else {
+      const rest = [...Array(xRank).keys()].filter((i) => !axes.includes(i));
+      const front = this.g.op("Transpose", [this.name(x!)], { perm: [...axes, ...rest] });
+      indexRank = Math.max(...indices.map((i) => i.aval.shape.length));
+      const broadcastShape = out.aval.shape.slice(outDim, outDim + indexRank);
+      const broadcastDims = this.symShape(out).slice(outDim, outDim + indexRank);
+      const stacked = indices.map((idx) => {
+        let t = this.name(idx, "int64");
+        if (!sameShape(idx.aval.shape, broadcastShape)) t = this.g.op("Expand", [t, this.shapeTensor(broadcastDims)]);
+        return this.g.op("Unsqueeze", [t, this.g.int64s([-1])]);
+      });
+      gathered = this.g.op("GatherND", [front, this.g.op("Concat", stacked, { axis: -1 })]);
+      indexStart = 0;
+    }
+    if (indexStart !== outDim) {
+      // Result dims now: [others before indexStart, index dims, others after]; move the index block to outDim.
+      const others = [...Array(outRank).keys()].filter((i) => i < indexStart || i >= indexStart + indexRank);
+      const indexDims = [...Array(indexRank).keys()].map((i) => indexStart + i);
+      const perm = [...others.slice(0, outDim), ...indexDims, ...others.slice(outDim)];
+      gathered = this.g.op("Transpose", [gathered], { perm });
+    }
+    this.bind(out, gathered);
+  }
+
+  /** broadcast(x, shape, axis): insert the new axes, then Expand; dims x already has are written as 1 so the batch never gets baked in. */
+  private lowerBroadcast(e: Eqn): void {
+    const x = e.inputs[0]!;
+    const out = e.outBinders[0]!;
+    const axes = [...(e.params.axis as number[])].sort((a, b) => a - b);
+    let t = this.name(x);
+    const inDims: Dim[] = isLit(x) ? [] : [...this.symShape(x)];
+    if (isLit(x)) for (let i = 0; i < out.aval.shape.length; i++) inDims.push(1);
+    else if (axes.length) {
+      t = this.g.op("Unsqueeze", [t, this.g.int64s(axes)]);
+      for (const a of axes) inDims.splice(a, 0, 1);
+    } 
+    if (isLit(x) && out.aval.shape.length > 0) t = this.g.op("Reshape", [t, this.g.int64s(inDims as number[])]);
+    const outDims = this.symShape(out);
+    const target = outDims.map((d, i) => (sameDim(inDims[i]!, d) ? 1 : d));
+    if (target.every((d) => d === 1)) return this.bind(out, t);
+    this.bind(out, this.g.op("Expand", [t, this.shapeTensor(target)]));
+  }
+
+  /** shrink = Slice; on a batch-shaped axis the bounds are written relative to the end so any batch size works. */
+  private lowerShrink(e: Eqn, e2: Eqn): void {
+    const x = e.inputs[0]!;
+    const out = e.outBinders[0]!;
+    const inDims = isLit(x) ? [] : this.symShape(x);
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const axes: number[] = [];
+    (e.params.slice as [number, number][]).forEach(([s1, t1], i) => {
+      const [s2, t2] = e2.params.slice[i] as [number, number];
+      const start = solveDim(s1, s2, `a slice start on axis ${i}`);
+      const end = solveDim(t1, t2, `a slice end on axis ${i}`);
+      const dim = inDims[i]!;
+      if (sameDim(start, 0) && sameDim(end, dim)) return;
+      axes.push(i);
+      starts.push(this.boundIndex(start, dim, false, i));
+      ends.push(this.boundIndex(end, dim, true, i));
+    });
+    if (axes.length === 0) return this.bind(out, this.name(x));
+    this.bind(out, this.g.op("Slice", [this.name(x), this.g.int64s(starts), this.g.int64s(ends), this.g.int64s(axes)]));
+  }
+
+  private boundIndex(bound: Dim, dim: Dim, isEnd: boolean, axis: number): number {
+    if (typeof bound === "number") return bound;
+    if (typeof dim !== "number" && dim.a === bound.a) {
+      const fromEnd = bound.c - dim.c;
+      if (fromEnd < 0) return fromEnd;
+      if (fromEnd === 0 && isEnd) return int64Max;
+    }
+    throw batchDependent(`a slice bound on axis ${axis}`);
+  }
+}
+
+function sameShape(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function onnxType(dtype: string): number {
+  const table: Record<string, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12 };
+  const t = table[dtype];
+  if (t === undefined) throw unsupported("cast", `to ${dtype}`);
+  return t;
+}
