@@ -25,6 +25,8 @@ export type ModalitySummary = {
   unseenCells?: Record<string, Record<SplitName, number>>;
   /** tabular/vector: columns with one value across present train rows */
   constantColumns: string[];
+  /** tabular: which columns are categorical (the rest are numeric) */
+  categoricalColumns: string[];
 };
 
 export type DatasetSummary = {
@@ -129,10 +131,11 @@ export function formatSummary(summary: DatasetSummary): string {
   for (const modality of summary.modalities) {
     table.push([`missing ${modality.name}`, ...splitNames.map((name) => String(modality.missing[name])), String(total(modality.missing))]);
     for (const [column, counts] of Object.entries(modality.missingCells ?? {})) {
-      if (total(counts) > 0) table.push([`  ${column}: missing cells (imputed)`, ...splitNames.map((name) => String(counts[name])), String(total(counts))]);
+      const treatment = modality.categoricalColumns.includes(column) ? "coded unknown" : "imputed with train mean";
+      if (total(counts) > 0) table.push([`  ${column}: missing cells (${treatment})`, ...splitNames.map((name) => String(counts[name])), String(total(counts))]);
     }
     for (const [column, counts] of Object.entries(modality.unseenCells ?? {})) {
-      if (total(counts) > 0) table.push([`  ${column}: values unseen in train`, ...splitNames.map((name) => String(counts[name])), String(total(counts))]);
+      if (total(counts) > 0) table.push([`  ${column}: values unseen in train (coded unknown)`, ...splitNames.map((name) => String(counts[name])), String(total(counts))]);
     }
   }
   lines.push(...formatTable(table));
@@ -166,6 +169,7 @@ function summariseModality(spec: ModalitySpec, splits: Record<SplitName, SplitDa
     ...(spec.vocabSize !== undefined ? { vocabSize: spec.vocabSize } : {}),
     missing: mapSplits((name) => splits[name].present[spec.name].reduce((sum, present) => sum + (present ? 0 : 1), 0)),
     constantColumns: [],
+    categoricalColumns: spec.categoricalColumns ?? [],
   };
   if (spec.type === "tabular") {
     const columns = [...(spec.numericColumns ?? []), ...(spec.categoricalColumns ?? [])];

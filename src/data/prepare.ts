@@ -129,8 +129,9 @@ function checkFieldsAppear(source: RowSource, pipelines: ModalityPipeline<unknow
   }
   if (!source.rows.some((row) => row.values)) return; // every row is unparseable: the row errors say more
   const absent = [...wanted.keys()].filter((field) => !seen.has(field));
+  const scope = source.rows.length < source.totalRows ? `none of the first ${source.rows.length} rows (maxRows) of ${source.rowsFile}` : `no row of ${source.rowsFile}`;
   throw new FusionkitError(
-    `${absent.map((field) => `"${field}" (used by ${wanted.get(field)})`).join(", ")} ${absent.length > 1 ? "appear" : "appears"} in no row of ${source.rowsFile}. Check the spelling in dataset.json against the row fields`,
+    `${absent.map((field) => `"${field}" (used by ${wanted.get(field)})`).join(", ")} ${absent.length > 1 ? "appear" : "appears"} in ${scope}. Check the spelling in dataset.json against the row fields`,
     { file: source.configFile, field: absent[0] },
   );
 }
