@@ -18,7 +18,7 @@ import { join, resolve } from "node:path";
 import type { PreparedDataset, SplitData, SplitName } from "./types.ts";
 
 /** Bump when preprocessing changes output for the same inputs, so old entries stop matching. */
-export const cacheFormatVersion = 1;
+export const cacheFormatVersion = 2;
 
 const magic = "FKCACHE1";
 

@@ -7,3 +7,5 @@ export { parseDatasetConfig, type DatasetConfig } from "./schema.ts";
 export { tokenise } from "./text.ts";
 export { builtinDatasets, defaultDatasetName } from "./builtin/index.ts";
 export { defaultCacheDir } from "./cache.ts";
+export { encodeRawRows, type EncodeRowsOptions } from "./encodeRows.ts";
+export { readRowsFile, parseJsonLines, type RawRow } from "./rows.ts";

@@ -94,7 +94,7 @@ export async function prepareDataset(source: RowSource, options: PrepareOptions 
 
   const specs: ModalitySpec[] = pipelines.map((pipeline, m) => {
     pipeline.fit(bySplit.train.map((row) => row.values[m]).filter((value) => value !== undefined));
-    return pipeline.spec();
+    return { ...pipeline.spec(), config: { ...config.modalities[m] } };
   });
   const splits = {} as Record<SplitName, SplitData>;
   for (const name of splitNames) {
@@ -201,7 +201,7 @@ function parseRow(raw: RawRow, config: DatasetConfig, pipelines: ModalityPipelin
  * the ones in flight then means every earlier row has been checked, so the
  * error reported is the first bad file in file order, whatever the timing.
  */
-async function loadFiles(rows: ParsedRow[], pipelines: ModalityPipeline<unknown, unknown>[], rejecter: RowRejecter): Promise<ParsedRow[]> {
+export async function loadFiles<Row extends { raw: RawRow; values: unknown[] }>(rows: Row[], pipelines: ModalityPipeline<unknown, unknown>[], rejecter: RowRejecter): Promise<Row[]> {
   const jobs: { row: number; modality: number }[] = [];
   rows.forEach((row, r) => pipelines.forEach((pipeline, m) => pipeline.load && row.values[m] !== undefined && jobs.push({ row: r, modality: m })));
   if (jobs.length === 0) return rows;
@@ -221,7 +221,7 @@ async function loadFiles(rows: ParsedRow[], pipelines: ModalityPipeline<unknown,
     }
   };
   await Promise.all(Array.from({ length: Math.min(loadConcurrency, jobs.length) }, worker));
-  const kept: ParsedRow[] = [];
+  const kept: Row[] = [];
   rows.forEach((row, r) => {
     const problem = problems.get(r);
     if (problem) rejecter.reject(row.raw, problem);

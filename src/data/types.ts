@@ -41,6 +41,8 @@ export type ModalitySpec = {
   missingCells?: Record<SplitName, number[]>;
   /** tabular: per split, per column, categorical values train never saw (coded 0, like missing). */
   unseenCells?: Record<SplitName, number[]>;
+  /** The modality's dataset.json entry with defaults filled in (row field names, options): with `preprocessing` it is all encodeRawRows needs. */
+  config?: Record<string, unknown>;
   /** Fitted preprocessing statistics, kept so export/serve can prepare raw rows the same way. */
   preprocessing?: Record<string, unknown>;
 };

@@ -53,6 +53,11 @@ export class AudioPipeline implements ModalityPipeline<string, LogMel> {
     this.stats = fitStandardiser(train.map((mel) => ({ values: mel.values, steps: mel.realFrames })), this.config.nMels);
   }
 
+  restore(spec: ModalitySpec): void {
+    const { means, stds } = spec.preprocessing as { means: number[]; stds: number[] };
+    this.stats = { means, stds };
+  }
+
   spec(): ModalitySpec {
     const { sampleRate, nMels, frames, fftSize } = this.config;
     return {

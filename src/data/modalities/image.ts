@@ -45,6 +45,8 @@ export class ImagePipeline implements ModalityPipeline<string, Float32Array> {
 
   fit(): void {}
 
+  restore(): void {}
+
   spec(): ModalitySpec {
     const { size, channels } = this.config;
     return { name: this.name, type: "image", shape: [size, size, channels], preprocessing: { size, channels, range: [0, 1], alpha: "flattened onto white", fit: "contain, white letterbox" } };

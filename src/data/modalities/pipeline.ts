@@ -30,6 +30,8 @@ export interface ModalityPipeline<Parsed = unknown, Loaded = Parsed> {
   load?(value: Parsed): Promise<Outcome<Loaded>>;
   /** sees only the train split's present values */
   fit(train: Loaded[]): void;
+  /** takes the fitted state from a spec that `fit` + `spec` produced earlier (to encode new rows the same way) */
+  restore(spec: ModalitySpec): void;
   spec(): ModalitySpec;
   /** `undefined` = missing in that row: zero-filled, present = 0 */
   encode(values: (Loaded | undefined)[]): EncodedModality;

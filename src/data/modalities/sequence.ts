@@ -46,6 +46,11 @@ export class SequencePipeline implements ModalityPipeline<Steps> {
     this.stats = fitStandardiser(train, this.config.dim);
   }
 
+  restore(spec: ModalitySpec): void {
+    const { means, stds } = spec.preprocessing as { means: number[]; stds: number[] };
+    this.stats = { means, stds };
+  }
+
   spec(): ModalitySpec {
     const { maxLength, dim } = this.config;
     return { name: this.name, type: "sequence", shape: [maxLength, dim], preprocessing: { maxLength, dim, means: this.stats.means, stds: this.stats.stds } };

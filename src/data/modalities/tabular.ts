@@ -60,6 +60,12 @@ export class TabularPipeline implements ModalityPipeline<TabularCells> {
     });
   }
 
+  restore(spec: ModalitySpec): void {
+    const preprocessing = spec.preprocessing as { means: number[]; stds: number[]; categoryVocabularies: string[][] };
+    this.stats = { means: preprocessing.means, stds: preprocessing.stds };
+    this.vocabularies = preprocessing.categoryVocabularies;
+  }
+
   spec(): ModalitySpec {
     return {
       name: this.name,

@@ -36,6 +36,10 @@ export class TextPipeline implements ModalityPipeline<string[]> {
     );
   }
 
+  restore(spec: ModalitySpec): void {
+    this.vocabulary = spec.vocabulary ?? this.vocabulary;
+  }
+
   spec(): ModalitySpec {
     return {
       name: this.name,

@@ -16,6 +16,8 @@ export class VectorPipeline implements ModalityPipeline<Float64Array> {
   readonly name: string;
   readonly fields: string[];
   private length: number | undefined;
+  /** where the expected length came from, for the wrong-length message */
+  private lengthOrigin: string;
   private readonly matrix: NpyArray | undefined;
 
   constructor(
@@ -26,6 +28,7 @@ export class VectorPipeline implements ModalityPipeline<Float64Array> {
     this.name = config.name;
     this.fields = config.field ? [config.field] : [];
     this.length = config.length;
+    this.lengthOrigin = config.length !== undefined ? `"length": ${config.length} in dataset.json` : "the first row with this vector";
     if (config.file) this.matrix = loadMatrix(resolvePath(config.file), config, totalRows);
     if (this.matrix) this.length = this.matrix.shape[1];
   }
@@ -52,13 +55,17 @@ export class VectorPipeline implements ModalityPipeline<Float64Array> {
       // No declared length: the first row with a vector fixes it, later rows must match.
       this.length = values.length;
     } else if (values.length !== this.length) {
-      const source = this.config.length !== undefined ? `"length": ${this.config.length} in dataset.json` : "the first row with this vector";
-      return { problem: { field, reason: `vector has length ${values.length}, expected ${this.length} (from ${source}). Fix the row, or set the field to null to mark it missing` } };
+      return { problem: { field, reason: `vector has length ${values.length}, expected ${this.length} (from ${this.lengthOrigin}). Fix the row, or set the field to null to mark it missing` } };
     }
     return { value: values };
   }
 
   fit(): void {}
+
+  restore(spec: ModalitySpec): void {
+    this.length = spec.shape[0];
+    this.lengthOrigin = "the prepared training data";
+  }
 
   spec(): ModalitySpec {
     return { name: this.name, type: "vector", shape: [this.length ?? 0], preprocessing: { length: this.length ?? 0 } };
