@@ -8,11 +8,13 @@
 import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { earlyFusionMethods } from "./earlyFusion.ts";
+import { intermediateMethods } from "./intermediateFusion.ts";
 import type { FusionMethod } from "./types.ts";
 import { unimodalMethod, unimodalPrefix } from "./unimodal.ts";
 
 const families: FusionMethod[][] = [
   earlyFusionMethods,
+  intermediateMethods,
 ];
 
 /** Every registered method (unimodal baselines excluded: they depend on the dataset's modalities). */

@@ -184,6 +184,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       if (epoch - best.epoch >= patience) break;
       if (opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs) break;
     }
+    if (spec.method.postFit) best.params = fitSecondStage(spec, predictor, layout, best.params, dataset.splits.val);
   } finally {
     step.dispose();
     predictor.dispose();
@@ -202,6 +203,25 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     datasetName: dataset.name,
     options: { seed, epochs, batchSize, lr, weightDecay, patience },
   };
+}
+
+/**
+ * A method's host-side second stage (late fusion's stacking), fitted on the
+ * VALIDATION split only, with the best epoch's parameters (contract in
+ * src/fusion/types.ts `postFit`). The fitted fusion subtree has init's layout,
+ * so it goes back into the same flat vector.
+ */
+function fitSecondStage(spec: ModelSpec, predictor: Predictor, layout: ParamLayout, flat: Float32Array, val: SplitData): Float32Array {
+  if (val.n === 0) throw new FusionkitError(`method "${spec.method.name}" fits its combiner on the validation split, which is empty`, { field: "val" });
+  predictor.setParams(flat);
+  const { explain } = predictor.predict(val);
+  const tree = unflattenHost(layout, flat) as Record<string, ParamTree>;
+  tree.fusion = spec.method.postFit!(tree.fusion!, { explain: explain ?? {}, labels: val.labels }, spec.methodConfig as never);
+  const refit = flattenParams(tree);
+  if (refit.layout.total !== layout.total) {
+    throw new Error(`method "${spec.method.name}": postFit changed the parameter layout (${layout.total} -> ${refit.layout.total} values)`);
+  }
+  return refit.flat;
 }
 
 /** Every metric of the task on one split. */

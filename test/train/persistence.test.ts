@@ -1,0 +1,105 @@
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startEngine } from "../../src/engine/backend.ts";
+import { FusionkitError } from "../../src/errors.ts";
+import { predict } from "../../src/train/predict.ts";
+import { loadModel, saveModel } from "../../src/train/persistence.ts";
+import { trainModel, type TrainedModel } from "../../src/train/trainer.ts";
+import { makeDataset } from "../model/synthetic.ts";
+import type { PreparedDataset } from "../../src/data/types.ts";
+
+before(startEngine);
+
+let dir: string;
+let ds: PreparedDataset;
+let trained: TrainedModel;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "fusionkit-persistence-"));
+  ds = makeDataset({
+    labelNames: ["a", "b", "c"],
+    modalities: [
+      { name: "v", type: "vector", shape: [4] },
+      { name: "words", type: "text", shape: [5], vocabSize: 9, vocabulary: ["<pad>", "<unk>", "x", "y", "z", "p", "q", "r", "s"] },
+      { name: "t", type: "tabular", shape: [2], numericColumns: ["n"], categoricalColumns: ["c"], categoricalCardinalities: [3] },
+    ],
+    sizes: { train: 96, val: 32, test: 40 },
+    seed: 3,
+    row: (rng) => ({
+      inputs: { v: [rng.normal(), rng.normal(), rng.normal(), rng.normal()], words: [2 + rng.int(7), 2 + rng.int(7), 0, 0, 0], t: [rng.normal(), rng.int(3)] },
+      tokenMasks: { words: [1, 1, 0, 0, 0] },
+      present: { v: 1, words: rng.uniform() < 0.8 ? 1 : 0, t: 1 },
+      label: rng.int(3),
+    }),
+  });
+  trained = await trainModel(ds, { method: "early", seed: 3, epochs: 2, encoderDim: 8, methodConfig: { projectDim: 8, hidden: [8] } });
+  saveModel(dir, trained, ds);
+});
+
+function freshCopy(name: string): string {
+  const copy = join(dir, name);
+  saveModel(copy, trained, ds);
+  return copy;
+}
+
+describe("model checkpoints", () => {
+  test("a saved and reloaded model gives bit-identical predictions", () => {
+    const loaded = loadModel(dir);
+    assert.equal(loaded.spec.method.name, "early");
+    assert.deepEqual(loaded.spec.methodConfig, trained.spec.methodConfig);
+    assert.equal(loaded.paramCount, trained.paramCount);
+    const before = predict(trained, ds.splits.test);
+    const after = predict(loaded, ds.splits.test);
+    assert.deepEqual(after.logits, before.logits);
+    assert.deepEqual(after.probs, before.probs);
+  });
+
+  test("config.json records the method, modality specs with vocabularies, labels and the training history", () => {
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    assert.equal(config.method, "early");
+    assert.deepEqual(config.labelNames, ["a", "b", "c"]);
+    assert.deepEqual(config.modalities.map((m: { name: string }) => m.name), ["v", "words", "t"]);
+    assert.equal(config.modalities[1].vocabulary.length, 9);
+    assert.equal(config.training.history.length, trained.history.length);
+  });
+
+  test("a truncated weights file is refused with a message naming the file", () => {
+    const copy = freshCopy("truncated");
+    const file = join(copy, "model.safetensors");
+    const bytes = readFileSync(file);
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100));
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /model\.safetensors/.test(e.message) && /truncated/.test(e.message));
+  });
+
+  test("a tampered weight is refused by the checksum", () => {
+    const copy = freshCopy("tampered");
+    const file = join(copy, "model.safetensors");
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 5] ^= 0x40; // flip a bit inside the last tensor's data
+    writeFileSync(file, bytes);
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /checksum mismatch/.test(e.message));
+  });
+
+  test("weights that do not belong to the config are refused, naming the parameter", () => {
+    const copy = freshCopy("mismatched");
+    const configFile = join(copy, "config.json");
+    const config = JSON.parse(readFileSync(configFile, "utf8"));
+    config.encoderDim = 16;
+    writeFileSync(configFile, JSON.stringify(config));
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /parameter "encoders\.v\.projection\.w" has shape/.test(e.message));
+  });
+
+  test("a config with an unknown method is refused with the valid names", () => {
+    const copy = freshCopy("unknown-method");
+    const configFile = join(copy, "config.json");
+    const config = JSON.parse(readFileSync(configFile, "utf8"));
+    config.method = "telepathy";
+    writeFileSync(configFile, JSON.stringify(config));
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /unknown fusion method "telepathy"/.test(e.message) && /early/.test(e.message));
+  });
+
+  test("cleanup", () => rmSync(dir, { recursive: true, force: true }));
+});
