@@ -8,7 +8,9 @@ import { Command } from "commander";
 import { FusionkitError } from "../errors.ts";
 import * as dataCommand from "./data.ts";
 import * as evalCommand from "./eval.ts";
+import * as exportCommand from "./export.ts";
 import * as predictCommand from "./predict.ts";
+import * as serveCommand from "./serve.ts";
 import * as trainCommand from "./train.ts";
 
 export type CommandModule = { register(program: Command): void };
@@ -18,6 +20,8 @@ const commands: CommandModule[] = [
   evalCommand,
   predictCommand,
   dataCommand,
+  exportCommand,
+  serveCommand,
 ];
 
 export function buildProgram(): Command {

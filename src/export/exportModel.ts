@@ -165,13 +165,17 @@ function writeAtomically(path: string, bytes: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** Loads the checkpoint in `modelDir`, lowers it and writes `outPath` and `outPath`.json. */
-export async function exportModel(modelDir: string, outPath: string): Promise<ExportSummary> {
-  await startEngine();
-  const loaded = loadModel(modelDir);
-  const { bytes, metadata } = lowerTrainedModel(loaded);
+/** Lowers `trained` and writes `outPath` and `outPath`.json; a failed lowering writes nothing. */
+export function exportTrainedModel(trained: ExportSource, outPath: string): ExportSummary {
+  const { bytes, metadata } = lowerTrainedModel(trained);
   const metadataPath = metadataPathFor(outPath);
   writeAtomically(outPath, bytes);
   writeAtomically(metadataPath, `${JSON.stringify(metadata, null, 2)}\n`);
   return { onnxPath: outPath, metadataPath, bytes: bytes.length, metadata };
+}
+
+/** Loads the checkpoint in `modelDir`, lowers it and writes `outPath` and `outPath`.json. */
+export async function exportModel(modelDir: string, outPath: string): Promise<ExportSummary> {
+  await startEngine();
+  return exportTrainedModel(loadModel(modelDir), outPath);
 }

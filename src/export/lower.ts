@@ -138,6 +138,7 @@ class Lowering {
     j1.inBinders.forEach((v, i) => this.twin.set(v, j2.inBinders[i]!));
     j1.eqns.forEach((e, i) => e.outBinders.forEach((v, k) => this.twin.set(v, j2.eqns[i]!.outBinders[k]!)));
 
+    const live = liveVars(j1);
     const nConsts = this.first.consts.length;
     const P = this.req.params.length;
     this.req.inputs.forEach((input, i) => {
@@ -147,13 +148,18 @@ class Lowering {
     });
     this.req.params.forEach((p, i) => {
       const v = j1.inBinders[nConsts + i]!;
+      // parameters nothing reads (a unimodal baseline's other encoders) are left out of the file
+      if (!live.has(v)) return;
       const name = `param.${p.name}`;
       this.g.initializer(name, "float32", p.shape, p.data);
       this.names.set(v, name);
     });
-    this.first.consts.forEach((c, i) => this.names.set(j1.inBinders[i]!, this.lowerConst(j1.inBinders[i]!, c)));
+    this.first.consts.forEach((c, i) => {
+      if (live.has(j1.inBinders[i]!)) this.names.set(j1.inBinders[i]!, this.lowerConst(j1.inBinders[i]!, c));
+    });
 
     j1.eqns.forEach((e, i) => {
+      if (!e.outBinders.some((v) => live.has(v))) return;
       this.lowerEqn(e, j2.eqns[i]!);
       for (const v of e.outBinders) this.producer.set(v, e);
     });
@@ -581,6 +587,18 @@ class Lowering {
     }
     throw batchDependent(`a slice bound on axis ${axis}`);
   }
+}
+
+/** Vars that reach an output (walking the equations backwards). */
+function liveVars(j: Jaxpr): Set<Var> {
+  const live = new Set<Var>();
+  for (const a of j.outs) if (!isLit(a)) live.add(a);
+  for (let i = j.eqns.length - 1; i >= 0; i--) {
+    const e = j.eqns[i]!;
+    if (!e.outBinders.some((v) => live.has(v))) continue;
+    for (const a of e.inputs) if (!isLit(a)) live.add(a);
+  }
+  return live;
 }
 
 function sameShape(a: number[], b: number[]): boolean {

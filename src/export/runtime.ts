@@ -24,6 +24,8 @@ export async function createOnnxRunner(model: string | Uint8Array, options: Runn
     graphOptimizationLevel: "all",
     intraOpNumThreads: options.intraOpThreads ?? 1,
     interOpNumThreads: 1,
+    // warnings only (ORT's default prints an info line per folded initializer)
+    logSeverityLevel: 3,
   };
   const session = typeof model === "string"
     ? await ort.InferenceSession.create(model, sessionOptions)
