@@ -132,7 +132,7 @@ describe("fusionkit serve", () => {
 
   it("gives concurrent requests the same answers as sequential ones", async () => {
     const rows = fixture.rows.slice(0, 24);
-    const sequential = [];
+    const sequential: Prediction[] = [];
     for (const row of rows) sequential.push((await predict({ rows: [row] })).json.predictions[0]);
     const concurrent = await Promise.all(rows.map((row) => predict({ rows: [row] })));
     concurrent.forEach((r, i) => assert.deepEqual(r.json.predictions[0], sequential[i]));
