@@ -107,7 +107,8 @@ export async function prepareDataset(source: RowSource, options: PrepareOptions 
     labelNames,
     modalities: specs,
     splits,
-    skipped: rejecter.skipped,
+    // Rejections happen in phases (parse, file decoding, class check); the report lists them in file order.
+    skipped: [...rejecter.skipped].sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1)),
     ...(source.description !== undefined ? { description: source.description } : {}),
   };
 }
