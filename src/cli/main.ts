@@ -6,8 +6,10 @@
  */
 import { Command } from "commander";
 import { FusionkitError } from "../errors.ts";
+import * as benchCommand from "./bench.ts";
 import * as dataCommand from "./data.ts";
 import * as evalCommand from "./eval.ts";
+import * as explainCommand from "./explain.ts";
 import * as exportCommand from "./export.ts";
 import * as predictCommand from "./predict.ts";
 import * as serveCommand from "./serve.ts";
@@ -19,6 +21,8 @@ const commands: CommandModule[] = [
   trainCommand,
   evalCommand,
   predictCommand,
+  benchCommand,
+  explainCommand,
   dataCommand,
   exportCommand,
   serveCommand,

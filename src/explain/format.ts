@@ -28,6 +28,7 @@ export function formatView(view: MethodView, maxQueries = 4): string[] {
   switch (view.kind) {
     case "attention": {
       if (view.noContext) return [`${view.key}: no real key in this row (context missing), the attention adds nothing`];
+      if (!view.queryMask.some((v) => v)) return [`${view.key}: the querying modality is missing in this row`];
       const lines = [`${view.key}:${view.massByModality ? " " + Object.entries(view.massByModality).map(([m, w]) => `${m} ${(w * 100).toFixed(0)}%`).join(", ") : ""}`];
       const real = view.queryMask.map((v, i) => (v ? i : -1)).filter((i) => i >= 0);
       for (const i of real.slice(0, maxQueries)) lines.push(`    ${view.queryLabels[i]} -> ${topKeys(view, i, 3)}`);

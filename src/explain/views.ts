@@ -25,7 +25,7 @@
  * trainer's onEpoch callback carries metrics, not parameters.
  */
 import type { ModalitySpec, SplitData } from "../data/types.ts";
-import { namedLeaves, type ParamTree } from "../engine/params.ts";
+import type { ParamTree } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { EncodedDims } from "../encoders/types.ts";
 
@@ -221,17 +221,26 @@ export function rowViews(
 export type GateParameter = { name: string; values: number[]; tanh: number[] };
 
 /**
- * Flamingo-style tanh gates in a trained parameter tree: leaves whose last
- * name segment is `alpha` or `beta` (at most 64 values each: gates are scalars
- * or per-channel), reported raw and through tanh (their effect on the residual).
+ * Flamingo-style tanh gates in a trained parameter tree: every `alpha` leaf and
+ * the `beta` beside it (a layer norm's `beta` sits beside `gamma`, never beside
+ * an `alpha`, so it is not picked up), reported raw and through tanh: their
+ * effect on the residual, y = x + tanh(alpha) XAttn(...).
  */
 export function gateParameters(params: ParamTree): GateParameter[] {
   const out: GateParameter[] = [];
-  for (const [name, leaf] of namedLeaves(params)) {
-    const last = name.split(".").pop()!.toLowerCase();
-    if ((last === "alpha" || last === "beta") && leaf.data.length <= 64) {
-      out.push({ name, values: Array.from(leaf.data, round), tanh: Array.from(leaf.data, (v) => round(Math.tanh(v))) });
+  const isLeaf = (x: unknown): x is HostArray => x !== null && typeof x === "object" && (x as HostArray).data instanceof Float32Array;
+  const walk = (node: unknown, path: string) => {
+    if (node === null || typeof node !== "object" || isLeaf(node)) return;
+    const entries = Array.isArray(node) ? node.map((v, i) => [String(i), v] as const) : Object.entries(node as object);
+    const record = node as Record<string, unknown>;
+    if (!Array.isArray(node) && isLeaf(record.alpha)) {
+      for (const name of ["alpha", "beta"]) {
+        const leaf = record[name];
+        if (isLeaf(leaf)) out.push({ name: path ? `${path}.${name}` : name, values: Array.from(leaf.data, round), tanh: Array.from(leaf.data, (v) => round(Math.tanh(v))) });
+      }
     }
-  }
+    for (const [key, value] of entries) walk(value, path ? `${path}.${key}` : key);
+  };
+  walk(params, "");
   return out;
 }
