@@ -48,6 +48,12 @@ export type ExplainOptions = ShapleyOptions & { batchSize?: number };
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
+function argmax(scores: ArrayLike<number>): number {
+  let best = 0;
+  for (let c = 1; c < scores.length; c++) if (scores[c]! > scores[best]!) best = c;
+  return best;
+}
+
 /** Runs `fn` with a Predictor over the model's parameters and disposes it afterwards. */
 export function withPredictor<T>(trained: ExplainableModel, batchSize: number | undefined, fn: (predictor: Predictor) => T): T {
   const predictor = new Predictor(trained.model, trained.layout, flattenParams(trained.params).flat, batchSize ?? trained.options.batchSize);
@@ -68,7 +74,7 @@ export function describeRows(trained: ExplainableModel, split: SplitData, attr: 
     const scores = attr.scores.subarray(i * outDim, (i + 1) * outDim);
     const probabilities = task === "regression" ? undefined : Object.fromEntries(names.map((n, c) => [n, round(scores[c]!)]));
     const prediction =
-      task === "classification" ? names[attr.target[i]!]! : task === "multilabel" ? names.filter((_, c) => scores[c]! > 0.5) : round(scores[0]!);
+      task === "classification" ? names[argmax(scores)]! : task === "multilabel" ? names.filter((_, c) => scores[c]! > 0.5) : round(scores[0]!);
     return {
       id: split.ids[i] ?? String(i),
       prediction,

@@ -30,7 +30,13 @@ import type { Predictor } from "../train/predict.ts";
 /** 2^10 = 1,024 passes per row is the most we do; beyond, use a sampling estimator. */
 export const maxShapleyModalities = 10;
 
-/** The output that plays the coalition's value. */
+/**
+ * The output that plays the coalition's value: "probability" = softmax (classification)
+ * or sigmoid (multilabel) probability of the explained class, the prediction in label
+ * units for regression; "logit" = the raw output (standardised units for regression).
+ * Probabilities are bounded and comparable across rows; logits are additive in the
+ * model's last layer, so they show interactions that saturated probabilities hide.
+ */
 export type ShapleyValueKind = "probability" | "logit";
 
 export function checkModalityCount(M: number): void {

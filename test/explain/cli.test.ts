@@ -69,6 +69,10 @@ describe("fusionkit explain", () => {
     const result = JSON.parse(readFileSync(out, "utf8"));
     assert.equal(result.value, "logit");
     assert.ok(result.rows.every((r: { explained: string }) => r.explained === "positive"));
+    // the prediction is still the model's own, whichever class is explained
+    const own = JSON.parse(readFileSync(join(dir, "explained.json"), "utf8"));
+    assert.deepEqual(result.rows.map((r: { prediction: string }) => r.prediction), own.rows.map((r: { prediction: string }) => r.prediction));
+    assert.ok(result.rows.some((r: { prediction: string }) => r.prediction === "negative"), "the rows should include a negative prediction for this check to bite");
     await assert.rejects(
       explain("--model", join(dir, "model"), "--rows", join(dir, "rows.jsonl"), "--target", "maybe"),
       (e: unknown) => e instanceof FusionkitError && /unknown class "maybe"/.test(e.message) && /negative, positive/.test(e.message),
