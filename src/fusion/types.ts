@@ -9,7 +9,7 @@
  */
 import type { HostRng, Rng } from "../engine/random.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import type { HostArray, Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 
 export type Family =
@@ -58,6 +58,19 @@ export interface FusionMethod<Config extends Record<string, unknown> = Record<st
   fusedDim?(inputs: EncodedDims[], config: Config): number;
   /**
    * Optional second stage after training (late fusion's stacking meta-classifier):
-   * given validation-split logits per modality, fit extra parameters on the host.
+   * fits extra parameters on the host from VALIDATION-split outputs only.
+   * How the trainer calls it, once, after the last train step (best-epoch
+   * parameters restored) and before any test evaluation:
+   *  1. run the model over every val row with train = false (src/train/predict.ts
+   *     `Predictor.predict(val)`), keeping this method's `explain` tensors
+   *     (row-major, leading dimension n, padding rows dropped);
+   *  2. newFusion = method.postFit(params.fusion, { explain, labels: val.labels }, config);
+   *  3. put newFusion back at params.fusion; it has the same layout as `init`'s
+   *     tree, so the flat vector, compiled eval steps and checkpoints stay valid.
+   * Never pass train or test rows: the fitted parameters must not see rows they score.
    */
+  postFit?(params: ParamTree, validation: PostFitData, config: Config): ParamTree;
 }
+
+/** What `postFit` receives: the method's own `explain` outputs over the validation rows, and their labels. */
+export type PostFitData = { explain: Record<string, HostArray>; labels: Float32Array };
