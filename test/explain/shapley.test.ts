@@ -208,3 +208,59 @@ describe("refusing more than 10 modalities", () => {
     assert.throws(() => attributionForRows(explainable, split), (e: unknown) => e instanceof FusionkitError && /11 modalities/.test(e.message) && /2048/.test(e.message));
   });
 });
+
+describe("regression and multilabel outputs", () => {
+  function handBuilt(task: "regression" | "multilabel", outDim: number) {
+    const modalities = [
+      { name: "A", type: "vector" as const, shape: [3] },
+      { name: "B", type: "vector" as const, shape: [3] },
+    ];
+    const model = buildModel({
+      modalities,
+      task,
+      outDim,
+      method: earlyFusion as unknown as FusionMethod,
+      methodConfig: { projectDim: 4, hidden: [8], dropout: 0 },
+      encoderDim: 4,
+      dropout: 0,
+      ...(task === "regression" ? { targetStats: { mean: 10, std: 2 } } : {}),
+    });
+    const params = model.init(new HostRng(3));
+    const rng = new HostRng(1);
+    const n = 12;
+    const split = {
+      n,
+      ids: Array.from({ length: n }, (_, i) => `r${i}`),
+      inputs: { A: Float32Array.from({ length: n * 3 }, () => rng.normal()), B: Float32Array.from({ length: n * 3 }, () => rng.normal()) },
+      tokenMasks: {},
+      present: { A: new Float32Array(n).fill(1), B: new Float32Array(n).fill(1) },
+      labels: new Float32Array(n * (task === "multilabel" ? outDim : 1)),
+      fields: {},
+    };
+    const explainable = { model, params, layout: layoutOf(params as ParamTree), labelNames: task === "multilabel" ? ["p", "q", "r"] : [], options: { seed: 0, epochs: 0, batchSize: 8, lr: 0, weightDecay: 0, patience: 0 } };
+    return { explainable, split };
+  }
+
+  test("regression: v(all) is the prediction in label units, v(logit) the standardised output, and efficiency holds", () => {
+    const { explainable, split } = handBuilt("regression", 1);
+    const prob = attributionForRows(explainable, split);
+    const logit = attributionForRows(explainable, split, { value: "logit" });
+    for (let i = 0; i < split.n; i++) {
+      assert.ok(Math.abs(prob.attribution.full[i]! - (logit.attribution.full[i]! * 2 + 10)) < 1e-4);
+      // phi scales with the label's std (the value is affine in the logit)
+      assert.ok(Math.abs(prob.attribution.phi[i * 2]! - 2 * logit.attribution.phi[i * 2]!) < 1e-4);
+      assert.equal(prob.rows[i]!.explained, "prediction");
+      assert.ok(Math.abs(prob.rows[i]!.attribution.A! + prob.rows[i]!.attribution.B! - (prob.rows[i]!.full - prob.rows[i]!.empty)) < 1e-5);
+    }
+  });
+
+  test("multilabel: each row explains its most probable label", () => {
+    const { explainable, split } = handBuilt("multilabel", 3);
+    const result = attributionForRows(explainable, split);
+    for (const row of result.rows) {
+      const best = Object.entries(row.probabilities!).sort((a, b) => b[1] - a[1])[0]![0];
+      assert.equal(row.explained, best);
+      assert.equal(row.full, row.probabilities![best]);
+    }
+  });
+});
