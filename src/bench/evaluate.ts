@@ -1,0 +1,97 @@
+/**
+ * Everything measured on a trained model after training: test metrics,
+ * robustness (each modality missing in turn; Gaussian noise of each level on
+ * each modality, the MultiBench protocol of Liang et al., NeurIPS 2021) and
+ * single-row inference latency.
+ *
+ * Noise is not applied to text: its inputs are token ids, where Gaussian
+ * noise has no meaning (the predictor refuses it); text robustness is
+ * measured by missingness only. Every method sees the same noise draws: the
+ * noise seed depends on the run's seed, modality and level, not on the method.
+ */
+import { gatherRows } from "../data/batches.ts";
+import type { PreparedDataset, SplitData } from "../data/types.ts";
+import { flattenParams } from "../engine/params.ts";
+import { HostRng } from "../engine/random.ts";
+import { taskMetrics } from "../eval/metrics.ts";
+import { Predictor } from "../train/predict.ts";
+import { outDimOf, type TrainedModel } from "../train/trainer.ts";
+import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
+import { percentile } from "./summary.ts";
+
+export type EvaluationOptions = {
+  noiseLevels: number[];
+  latencySamples: number;
+  /** the run's seed: picks the latency rows and the noise draws */
+  seed: number;
+  batchSize: number;
+};
+
+export type Evaluation = Pick<RunResult, "metrics" | "robustness" | "latencyMs">;
+
+/** The rows `rows` of a split as a split of their own. */
+export function subsetSplit(split: SplitData, dataset: Pick<PreparedDataset, "modalities">, rows: number[]): SplitData {
+  const batch = gatherRows(split, dataset.modalities, Int32Array.from(rows));
+  return { n: rows.length, ids: rows.map((r) => split.ids[r]!), inputs: batch.inputs, tokenMasks: batch.tokenMasks, present: batch.present, labels: batch.labels, fields: {} };
+}
+
+/** Modalities Gaussian noise is defined on (everything but token ids). */
+export function noisyModalities(dataset: Pick<PreparedDataset, "modalities">): string[] {
+  return dataset.modalities.filter((m) => m.type !== "text").map((m) => m.name);
+}
+
+function noiseSeed(seed: number, modality: number, level: number): number {
+  return ((seed + 1) * 1_000_003 + modality * 1009 + level * 17) >>> 0;
+}
+
+export function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset, options: EvaluationOptions): Evaluation {
+  const test = dataset.splits.test;
+  const outDim = outDimOf(dataset);
+  const { flat } = flattenParams(trained.params);
+  const score = (predictor: Predictor, split: SplitData, perturbation: Parameters<Predictor["predict"]>[1] = {}): Metrics =>
+    taskMetrics(dataset.task, predictor.predict(split, perturbation).probs, split.labels, outDim);
+
+  const predictor = new Predictor(trained.model, trained.layout, flat, options.batchSize);
+  let metrics: Metrics;
+  const missing: Record<string, Metrics> = {};
+  const noise: NoiseRecord[] = [];
+  try {
+    metrics = score(predictor, test);
+    for (const m of dataset.modalities) missing[m.name] = score(predictor, test, { presentOverride: { [m.name]: 0 } });
+    const noisy = noisyModalities(dataset);
+    noisy.forEach((modality, mi) =>
+      options.noiseLevels.forEach((sigma, li) => {
+        noise.push({ modality, sigma, metrics: score(predictor, test, { noise: { modality, sigma, seed: noiseSeed(options.seed, mi, li) } }) });
+      }),
+    );
+  } finally {
+    predictor.dispose();
+  }
+  return { metrics, robustness: { missing, noise }, latencyMs: measureLatency(trained, dataset, flat, options) };
+}
+
+/**
+ * Wall time of predicting one row at a time, as a server would: gather the
+ * row, run the compiled batch-1 step, read the scores back. One warm-up row
+ * first (it pays for tracing and compiling), then `latencySamples` rows
+ * drawn from the test split with the run's seed.
+ */
+function measureLatency(trained: TrainedModel, dataset: PreparedDataset, flat: Float32Array, options: EvaluationOptions): RunResult["latencyMs"] {
+  const test = dataset.splits.test;
+  if (test.n === 0) return { p50: NaN, p95: NaN, samples: 0 };
+  const rng = new HostRng(options.seed + 7919);
+  const rows = Array.from({ length: options.latencySamples }, () => rng.int(test.n));
+  const single = new Predictor(trained.model, trained.layout, flat, 1);
+  const times: number[] = [];
+  try {
+    single.predict(subsetSplit(test, dataset, [rows[0]!]));
+    for (const row of rows) {
+      const started = performance.now();
+      single.predict(subsetSplit(test, dataset, [row]));
+      times.push(performance.now() - started);
+    }
+  } finally {
+    single.dispose();
+  }
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length };
+}

@@ -1,0 +1,107 @@
+/**
+ * What a bench run is asked to do, with the defaults `fusionkit bench` uses
+ * when given no arguments. The defaults are sized so the default bench (every
+ * method + one unimodal baseline per modality, 3 seeds, on emoji) finishes in
+ * under 5 minutes on a 2-core machine: see README and the report header.
+ */
+import { FusionkitError } from "../errors.ts";
+
+export type BenchOptions = {
+  /** dataset directory or built-in name */
+  data: string;
+  /** method names; default every registered method + one unimodal baseline per modality */
+  methods?: string[];
+  /** number of seeds (0, 1, ..., seeds - 1) */
+  seeds: number;
+  /** maximum epochs per run (early stopping on validation may end sooner) */
+  epochs: number;
+  /** total training time in seconds, split evenly over (method, seed) runs; undefined = epochs only */
+  timeBudgetS?: number;
+  /** output directory; default runs/bench-<timestamp> */
+  out?: string;
+  /** use only the first n rows (built-ins: a fixed sample across categories) */
+  maxRows?: number;
+  batchSize: number;
+  lr: number;
+  patience: number;
+  encoderDim: number;
+  /** per-method config overrides, method name -> config fields */
+  methodConfigs: Record<string, Record<string, unknown>>;
+  /** Gaussian noise standard deviations for the robustness evaluation (standardised input units) */
+  noiseLevels: number[];
+  /** test rows timed one at a time for latency */
+  latencySamples: number;
+  /** worker threads training runs in parallel; default min(2, available cores) */
+  workers?: number;
+  /** dataset cache directory (default: the data layer's) */
+  cacheDir?: string;
+};
+
+/** Per-dataset defaults: the emoji images make each epoch slow, so the built-in emoji bench is subsampled. */
+export const benchDefaults = {
+  data: "emoji",
+  seeds: 3,
+  epochs: 12,
+  batchSize: 32,
+  lr: 2e-3,
+  patience: 3,
+  encoderDim: 32,
+  noiseLevels: [0.5, 1, 2],
+  latencySamples: 30,
+} as const;
+
+/** Built-in datasets whose default bench uses a row sample (rows of the generated dataset, before splitting). */
+export const defaultMaxRows: Record<string, number> = { emoji: 4000 };
+
+export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
+  const data = partial.data ?? benchDefaults.data;
+  const options: BenchOptions = {
+    data,
+    seeds: partial.seeds ?? benchDefaults.seeds,
+    epochs: partial.epochs ?? benchDefaults.epochs,
+    batchSize: partial.batchSize ?? benchDefaults.batchSize,
+    lr: partial.lr ?? benchDefaults.lr,
+    patience: partial.patience ?? benchDefaults.patience,
+    encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,
+    methodConfigs: partial.methodConfigs ?? {},
+    noiseLevels: partial.noiseLevels ?? [...benchDefaults.noiseLevels],
+    latencySamples: partial.latencySamples ?? benchDefaults.latencySamples,
+  };
+  const maxRows = partial.maxRows ?? defaultMaxRows[data];
+  if (maxRows !== undefined) options.maxRows = maxRows;
+  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir"] as const) {
+    if (partial[key] !== undefined) (options as Record<string, unknown>)[key] = partial[key];
+  }
+  return options;
+}
+
+function positiveInteger(value: number, flag: string): void {
+  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${flag} must be a positive integer, got ${value}`, { field: flag });
+}
+
+/** Checks every numeric option; names the flag that is wrong. */
+export function checkOptions(options: BenchOptions): void {
+  positiveInteger(options.seeds, "--seeds");
+  positiveInteger(options.epochs, "--epochs");
+  positiveInteger(options.batchSize, "--batch-size");
+  positiveInteger(options.patience, "--patience");
+  positiveInteger(options.encoderDim, "--encoder-dim");
+  positiveInteger(options.latencySamples, "--latency-samples");
+  if (options.maxRows !== undefined) positiveInteger(options.maxRows, "--max-rows");
+  if (options.workers !== undefined) positiveInteger(options.workers, "--workers");
+  if (!(options.lr > 0 && Number.isFinite(options.lr))) throw new FusionkitError(`--lr must be a positive number, got ${options.lr}`, { field: "--lr" });
+  if (options.timeBudgetS !== undefined && !(options.timeBudgetS > 0 && Number.isFinite(options.timeBudgetS))) {
+    throw new FusionkitError(`--time-budget must be a positive number of seconds, got ${options.timeBudgetS}`, { field: "--time-budget" });
+  }
+  for (const sigma of options.noiseLevels) {
+    if (!(sigma > 0 && Number.isFinite(sigma))) throw new FusionkitError(`--noise levels must be positive numbers, got ${sigma}`, { field: "--noise" });
+  }
+  if (options.methods && options.methods.length === 0) throw new FusionkitError("--methods lists no method; give names separated by commas, or leave it out to run them all", { field: "--methods" });
+  if (options.methods) {
+    const seen = new Set<string>();
+    for (const name of options.methods) {
+      if (seen.has(name)) throw new FusionkitError(`--methods names "${name}" twice`, { field: "--methods" });
+      seen.add(name);
+    }
+  }
+}

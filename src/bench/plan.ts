@@ -1,0 +1,143 @@
+/**
+ * Everything checked before any training starts, so a typo fails in a second
+ * rather than after minutes: the output directory can be written, the dataset
+ * loads and validates, every method name exists, every method accepts its
+ * config on this dataset's encoders. Then the plan: the (method, seed) jobs,
+ * seed-major so an interrupted bench has the same seeds for every method it
+ * reached, and the per-run time budget.
+ */
+import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { loadDataset } from "../data/load.ts";
+import type { PreparedDataset } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { defaultMethodsFor, getMethod } from "../fusion/registry.ts";
+import type { FusionMethod } from "../fusion/types.ts";
+import { unimodalPrefix } from "../fusion/unimodal.ts";
+import { buildModel } from "../model/model.ts";
+import { buildSpec } from "../train/trainer.ts";
+import type { BenchJob } from "./job.ts";
+import { checkOptions, type BenchOptions } from "./options.ts";
+
+export type BenchPlan = {
+  options: BenchOptions;
+  outDir: string;
+  dataset: PreparedDataset;
+  datasetLoad: { ms: number; cacheHit: boolean; totalRows?: number };
+  methods: { method: FusionMethod; config: Record<string, unknown>; overrides: Record<string, unknown> }[];
+  seeds: number[];
+  jobs: BenchJob[];
+  workers: number;
+  perRunBudgetMs: number | null;
+};
+
+export function defaultOutDir(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[:]/gu, "-").replace(/\..*$/u, "");
+  return join("runs", `bench-${stamp}`);
+}
+
+/**
+ * Proves `dir` can hold the bench output without creating anything yet (a bench
+ * that fails its other checks leaves no empty directory behind): an existing
+ * directory must accept a file; a new one needs its nearest existing ancestor
+ * to be a writable directory.
+ */
+export function checkWritableDir(dir: string): void {
+  const absolute = resolve(dir);
+  const fail = (why: string): never => {
+    throw new FusionkitError(`cannot write the bench output to ${dir}: ${why}. Choose a writable --out directory`, { field: "--out" });
+  };
+  if (existsSync(absolute)) {
+    if (!statSync(absolute).isDirectory()) fail("it exists and is a file, not a directory");
+    const probe = join(absolute, `.fusionkit-write-test-${process.pid}`);
+    try {
+      writeFileSync(probe, "");
+      rmSync(probe);
+    } catch (error) {
+      fail(`${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    return;
+  }
+  let ancestor = dirname(absolute);
+  while (!existsSync(ancestor)) ancestor = dirname(ancestor);
+  if (!statSync(ancestor).isDirectory()) fail(`${ancestor} is a file, so no directory can be made under it`);
+  try {
+    accessSync(ancestor, constants.W_OK);
+  } catch {
+    fail(`${ancestor} is not writable`);
+  }
+}
+
+function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
+  const chosen = options.methods ? options.methods.map((name) => getMethod(name, dataset.modalities)) : defaultMethodsFor(dataset);
+  const names = new Set(chosen.map((m) => m.name));
+  for (const name of Object.keys(options.methodConfigs)) {
+    if (!names.has(name)) {
+      throw new FusionkitError(`--config has settings for "${name}", which this bench does not run. Methods in this bench: ${[...names].join(", ")}`, { field: "--config" });
+    }
+  }
+  return chosen.map((method) => {
+    const overrides = options.methodConfigs[method.name] ?? {};
+    for (const key of Object.keys(overrides)) {
+      if (!(key in method.defaults)) {
+        throw new FusionkitError(`--config: method "${method.name}" has no setting "${key}". Its settings: ${Object.keys(method.defaults).join(", ") || "(none)"}`, { field: "--config" });
+      }
+    }
+    return { method, config: { ...method.defaults, ...overrides }, overrides };
+  });
+}
+
+export async function planBench(options: BenchOptions, log: (message: string) => void = () => {}): Promise<BenchPlan> {
+  checkOptions(options);
+  const outDir = options.out ?? defaultOutDir();
+  checkWritableDir(outDir);
+
+  // Names that cannot exist whatever the dataset's modalities fail before the (possibly slow) dataset load.
+  for (const name of options.methods ?? []) if (!name.startsWith(unimodalPrefix)) getMethod(name, []);
+
+  const loadStarted = performance.now();
+  let cacheHit = false;
+  const dataset = await loadDataset(options.data, {
+    ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
+    ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    log: (message) => {
+      if (/from cache/u.test(message)) cacheHit = true;
+      log(message);
+    },
+  });
+  const datasetLoad = { ms: performance.now() - loadStarted, cacheHit };
+  if (dataset.splits.train.n === 0 || dataset.splits.val.n === 0 || dataset.splits.test.n === 0) {
+    const sizes = `${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test`;
+    throw new FusionkitError(`the bench needs rows in every split (early stopping uses val, the leaderboard uses test); "${dataset.name}" has ${sizes}. Use more rows or change the split fractions in dataset.json`);
+  }
+
+  const methods = resolveMethods(options, dataset);
+  // Building each model runs the method's validate() against this dataset's encoders: a bad config fails now.
+  for (const { method, config } of methods) buildModel(buildSpec(dataset, { method, methodConfig: config, encoderDim: options.encoderDim }));
+
+  const seeds = Array.from({ length: options.seeds }, (_, i) => i);
+  const jobs: BenchJob[] = [];
+  const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), methods.length * seeds.length));
+  // Every run gets the same share of the total: budget x workers / runs (the workers train in parallel).
+  const perRunBudgetMs = options.timeBudgetS !== undefined ? (options.timeBudgetS * 1000 * workers) / (methods.length * seeds.length) : null;
+  for (const seed of seeds) {
+    for (const { method, config } of methods) {
+      jobs.push({
+        index: jobs.length,
+        method: method.name,
+        seed,
+        methodConfig: config,
+        epochs: options.epochs,
+        batchSize: options.batchSize,
+        lr: options.lr,
+        patience: options.patience,
+        encoderDim: options.encoderDim,
+        timeBudgetMs: perRunBudgetMs,
+        noiseLevels: options.noiseLevels,
+        latencySamples: options.latencySamples,
+      });
+    }
+  }
+  return { options, outDir, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
+}

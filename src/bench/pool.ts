@@ -1,0 +1,116 @@
+/**
+ * Runs bench jobs on a few worker threads, in plan order, and stops them all
+ * at once when the abort signal fires (Ctrl-C): finished results have already
+ * been handed out through `onResult`; jobs in flight are dropped, never
+ * reported half-done.
+ *
+ * A job that throws is reported through `onFailure` and the worker moves on;
+ * a worker that dies (a crash inside the engine) is replaced, and its job is
+ * reported as failed. A worker that dies before it is ready is an environment
+ * problem, not a method's, so the whole pool fails with it.
+ */
+import { Worker } from "node:worker_threads";
+import type { PreparedDataset } from "../data/types.ts";
+import type { BenchJob, JobEpoch } from "./job.ts";
+import type { ToMain, ToWorker, WorkerData } from "./protocol.ts";
+import type { RunResult } from "./results.ts";
+
+export type JobFailure = { message: string; userError: boolean; stack: string };
+
+export type PoolEvents = {
+  onStart?(job: BenchJob): void;
+  onEpoch?(job: BenchJob, epoch: JobEpoch): void;
+  onResult?(job: BenchJob, result: RunResult): void;
+  onFailure?(job: BenchJob, failure: JobFailure): void;
+};
+
+const workerUrl = new URL("./worker.ts", import.meta.url);
+
+export function runJobsInWorkers(
+  dataset: PreparedDataset,
+  jobs: BenchJob[],
+  workerCount: number,
+  warmup: WorkerData["warmup"],
+  events: PoolEvents,
+  signal?: AbortSignal,
+): Promise<{ aborted: boolean }> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let settled = false;
+    const live = new Set<Worker>();
+
+    const settle = (outcome: { aborted: boolean } | Error) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener("abort", onAbort);
+      for (const worker of live) void worker.terminate();
+      live.clear();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const onAbort = () => settle({ aborted: true });
+
+    const startWorker = () => {
+      const worker = new Worker(workerUrl, { workerData: { dataset, warmup } satisfies WorkerData });
+      live.add(worker);
+      let ready = false;
+      let current: BenchJob | undefined;
+
+      const assign = () => {
+        if (settled) return;
+        if (next >= jobs.length) {
+          live.delete(worker);
+          void worker.terminate();
+          if (live.size === 0) settle({ aborted: false });
+          return;
+        }
+        current = jobs[next++]!;
+        events.onStart?.(current);
+        worker.postMessage({ type: "job", job: current } satisfies ToWorker);
+      };
+
+      const died = (error: Error) => {
+        if (settled || !live.has(worker)) return;
+        live.delete(worker);
+        if (!ready) {
+          settle(new Error(`a bench worker failed to start: ${error.message}`, { cause: error }));
+          return;
+        }
+        if (current) events.onFailure?.(current, { message: `the worker running it died: ${error.message}`, userError: false, stack: error.stack ?? "" });
+        current = undefined;
+        if (next < jobs.length) startWorker();
+        else if (live.size === 0) settle({ aborted: false });
+      };
+
+      worker.on("message", (message: ToMain) => {
+        if (settled) return;
+        switch (message.type) {
+          case "ready":
+            ready = true;
+            assign();
+            break;
+          case "epoch":
+            if (current) events.onEpoch?.(current, message.epoch);
+            break;
+          case "result":
+            events.onResult?.(current!, message.result);
+            current = undefined;
+            assign();
+            break;
+          case "failed":
+            events.onFailure?.(current!, { message: message.message, userError: message.userError, stack: message.stack });
+            current = undefined;
+            assign();
+            break;
+        }
+      });
+      worker.on("error", died);
+      worker.on("exit", (code) => died(new Error(`exited with code ${code}`)));
+    };
+
+    if (signal?.aborted) return settle({ aborted: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    if (jobs.length === 0) return settle({ aborted: false });
+    for (let i = 0; i < Math.min(workerCount, jobs.length); i++) startWorker();
+  });
+}

@@ -1,0 +1,143 @@
+/**
+ * The results.json contract: everything a bench measured, and nothing else.
+ * The report (src/report) reads only this object, so any figure in the HTML
+ * can be traced back to a field here.
+ *
+ * Statistics over seeds are `{ mean, std, n }` with the sample standard
+ * deviation (n - 1 in the denominator; std = 0 when n = 1).
+ */
+import type { Task } from "../data/types.ts";
+
+export const resultsSchemaVersion = "fusionkit-bench/1";
+
+export type Stat = { mean: number; std: number; n: number };
+
+/** Named task metrics of one evaluation (accuracy, macroF1, rocAuc, microF1, mae, pearson). */
+export type Metrics = Record<string, number>;
+
+export type EpochRecord = { epoch: number; trainLoss: number; valMetric: number; ms: number };
+
+export type NoiseRecord = { modality: string; sigma: number; metrics: Metrics };
+
+/** One method trained and evaluated with one seed. */
+export type RunResult = {
+  seed: number;
+  /** test-split metrics of the best-validation epoch's parameters */
+  metrics: Metrics;
+  /** the primary metric on validation at the best epoch */
+  bestValMetric: number;
+  bestEpoch: number;
+  epochsRun: number;
+  /** why training ended */
+  stoppedBy: "early-stopping" | "epochs" | "time-budget";
+  trainMs: number;
+  paramCount: number;
+  /** single-row inference wall time over `latencySamples` test rows (after one warm-up row) */
+  latencyMs: { p50: number; p95: number; samples: number };
+  robustness: {
+    /** modality name -> test metrics with that modality marked missing on every row */
+    missing: Record<string, Metrics>;
+    /** test metrics with Gaussian noise of std `sigma` (in standardised input units) on one modality */
+    noise: NoiseRecord[];
+  };
+  history: EpochRecord[];
+};
+
+export type MethodSummary = {
+  metrics: Record<string, Stat>;
+  paramCount: number;
+  trainMs: Stat;
+  latencyP50Ms: Stat;
+  latencyP95Ms: Stat;
+  epochsRun: Stat;
+  /** primary metric per robustness condition */
+  missing: Record<string, Stat>;
+  noise: { modality: string; sigma: number; stat: Stat }[];
+};
+
+export type MethodResult = {
+  name: string;
+  family: string;
+  summary: string;
+  citation: string;
+  /** the method's configuration as trained (its defaults merged with overrides) */
+  config: Record<string, unknown>;
+  /** hyperparameters this method trains with that differ from the shared ones, with the reason */
+  configNotes: string[];
+  /**
+   * "complete": every seed ran (a seed may have failed, see errors); "partial": interrupted after some seeds;
+   * "not-run": interrupted before any; "failed": every seed failed
+   */
+  status: "complete" | "partial" | "not-run" | "failed";
+  runs: RunResult[];
+  /** seeds whose run threw (divergence, a crash), with the message */
+  errors?: { seed: number; message: string }[];
+  /** absent when no run finished */
+  aggregate?: MethodSummary;
+};
+
+export type LeaderboardRow = {
+  rank: number;
+  method: string;
+  family: string;
+  metric: Stat;
+  paramCount: number;
+  trainS: Stat;
+  latencyP50Ms: Stat;
+  latencyP95Ms: Stat;
+};
+
+export type BenchResults = {
+  schema: typeof resultsSchemaVersion;
+  /** false when the bench was interrupted: some methods or seeds are missing */
+  complete: boolean;
+  interruption?: { reason: string; at: string };
+  startedAt: string;
+  finishedAt: string;
+  wallMs: number;
+  command: string[];
+  environment: {
+    node: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    packages: Record<string, string>;
+  };
+  dataset: {
+    name: string;
+    source: string;
+    task: Task;
+    description?: string;
+    labelNames: string[];
+    modalities: { name: string; type: string; shape: number[] }[];
+    rows: { train: number; val: number; test: number };
+    /** rows available before --max-rows subsampling, when subsampled */
+    subsample?: { maxRows: number; note: string };
+    cacheKey: string;
+    loadMs: number;
+    cacheHit: boolean;
+  };
+  config: {
+    methods: string[];
+    seeds: number[];
+    epochs: number;
+    /** total training budget in seconds, null when only --epochs bounds training */
+    timeBudgetS: number | null;
+    /** the training time each (method, seed) run was allowed, null when unbounded */
+    perRunBudgetMs: number | null;
+    batchSize: number;
+    lr: number;
+    patience: number;
+    encoderDim: number;
+    noiseLevels: number[];
+    latencySamples: number;
+    /** runs trained in parallel (one worker thread each) */
+    workers: number;
+    primaryMetric: { name: string; higherIsBetter: boolean };
+  };
+  methods: MethodResult[];
+  leaderboard: LeaderboardRow[];
+  /** prose for the report header: what is shared, what is cached, what is fair */
+  notes: string[];
+};

@@ -1,0 +1,172 @@
+/**
+ * runBench: plan (all checks), run every (method, seed) job on worker threads,
+ * assemble results.json and report.html.
+ *
+ * Honesty on interruption: after every finished run the outputs are rewritten
+ * with `complete: false`, and only a bench that ran every job is written with
+ * `complete: true`. An abort (Ctrl-C through `signal`) stops the workers at
+ * once, drops the runs in flight and writes what finished, marked incomplete
+ * with the reason. A run that fails (divergence, a crash) is recorded under its
+ * method with the message; it does not stop the others.
+ */
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { primaryMetric } from "../eval/metrics.ts";
+import { writeBenchOutputs } from "../report/html.ts";
+import { describeEnvironment } from "./environment.ts";
+import type { BenchJob } from "./job.ts";
+import { benchNotes } from "./notes.ts";
+import { withDefaults, type BenchOptions } from "./options.ts";
+import { planBench, type BenchPlan } from "./plan.ts";
+import { runJobsInWorkers } from "./pool.ts";
+import { quietReporter, type BenchReporter } from "./progress.ts";
+import { resultsSchemaVersion, type BenchResults, type MethodResult, type RunResult } from "./results.ts";
+import { buildLeaderboard, summariseRuns } from "./summary.ts";
+
+export type BenchContext = {
+  signal?: AbortSignal;
+  reporter?: BenchReporter;
+  /** recorded in results.json */
+  command?: string[];
+};
+
+export type BenchOutcome = { results: BenchResults; outDir: string; resultsPath: string; reportPath: string };
+
+type Finished = { job: BenchJob; result?: RunResult; error?: string };
+
+export async function runBench(partial: Partial<BenchOptions>, context: BenchContext = {}): Promise<BenchOutcome> {
+  const reporter = context.reporter ?? quietReporter;
+  const startedAt = new Date();
+  const started = performance.now();
+  const options = withDefaults(partial);
+  const plan = await planBench(options, (message) => reporter.log(message));
+  const outDir = resolve(plan.outDir);
+  mkdirSync(outDir, { recursive: true });
+
+  const finished: Finished[] = [];
+  const assemble = (state: { complete: boolean; interruption?: string }): BenchResults =>
+    assembleResults(plan, finished, { ...state, startedAt, wallMs: performance.now() - started, command: context.command ?? process.argv.slice(1) });
+  const checkpoint = () => writeBenchOutputs(outDir, assemble({ complete: false }));
+
+  const metric = primaryMetric(plan.dataset.task);
+  reporter.start({ jobs: plan.jobs, methods: plan.methods.map((m) => m.method.name), seeds: plan.seeds, workers: plan.workers, metricName: metric.name });
+  let aborted = false;
+  try {
+    ({ aborted } = await runJobsInWorkers(
+      plan.dataset,
+      plan.jobs,
+      plan.workers,
+      { batchSize: options.batchSize, encoderDim: options.encoderDim },
+      {
+        onStart: (job) => reporter.jobStart(job),
+        onEpoch: (job, epoch) => reporter.epoch(job, epoch),
+        onResult: (job, result) => {
+          finished.push({ job, result });
+          reporter.jobEnd(job, { result });
+          checkpoint();
+        },
+        onFailure: (job, failure) => {
+          finished.push({ job, error: failure.userError ? failure.message : `${failure.message}\n${failure.stack}` });
+          reporter.jobEnd(job, { failure });
+          checkpoint();
+        },
+      },
+      context.signal,
+    ));
+  } finally {
+    reporter.stop();
+  }
+  const reason = aborted ? abortReason(context.signal) : undefined;
+  const results = assemble(aborted ? { complete: false, interruption: reason! } : { complete: true });
+  const { resultsPath, reportPath } = writeBenchOutputs(outDir, results);
+  return { results, outDir, resultsPath, reportPath };
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason = signal?.reason as unknown;
+  if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
+  if (typeof reason === "string") return reason;
+  return "interrupted";
+}
+
+function assembleResults(
+  plan: BenchPlan,
+  finished: Finished[],
+  state: { complete: boolean; interruption?: string; startedAt: Date; wallMs: number; command: string[] },
+): BenchResults {
+  const { options, dataset } = plan;
+  const metric = primaryMetric(dataset.task);
+  const methods: MethodResult[] = plan.methods.map(({ method, config, overrides }) => {
+    const mine = finished.filter((f) => f.job.method === method.name).sort((a, b) => a.job.seed - b.job.seed);
+    const runs = mine.flatMap((f) => (f.result ? [f.result] : []));
+    const errors = mine.flatMap((f) => (f.error !== undefined ? [{ seed: f.job.seed, message: f.error }] : []));
+    const configNotes = Object.entries(overrides).map(([k, v]) => `${k} = ${JSON.stringify(v)} (set with --config; default ${JSON.stringify(method.defaults[k])})`);
+    if ((method.modalityDropout ?? 0) > 0) configNotes.push(`modality dropout p = ${method.modalityDropout} during training (part of the method)`);
+    const status: MethodResult["status"] =
+      errors.length > 0 && runs.length === 0 && mine.length === plan.seeds.length
+        ? "failed"
+        : mine.length === plan.seeds.length
+          ? "complete"
+          : mine.length > 0
+            ? "partial"
+            : "not-run";
+    return {
+      name: method.name,
+      family: method.family,
+      summary: method.summary,
+      citation: method.citation,
+      config,
+      configNotes,
+      status,
+      runs,
+      ...(errors.length ? { errors } : {}),
+      ...(runs.length ? { aggregate: summariseRuns(runs, metric.name) } : {}),
+    };
+  });
+  const results: BenchResults = {
+    schema: resultsSchemaVersion,
+    complete: state.complete,
+    ...(state.interruption ? { interruption: { reason: state.interruption, at: new Date().toISOString() } } : {}),
+    startedAt: state.startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    wallMs: state.wallMs,
+    command: state.command,
+    environment: describeEnvironment(),
+    dataset: {
+      name: dataset.name,
+      source: options.data,
+      task: dataset.task,
+      ...(dataset.description ? { description: dataset.description } : {}),
+      labelNames: dataset.labelNames,
+      modalities: dataset.modalities.map((m) => ({ name: m.name, type: m.type, shape: m.shape })),
+      rows: { train: dataset.splits.train.n, val: dataset.splits.val.n, test: dataset.splits.test.n },
+      ...(options.maxRows !== undefined
+        ? { subsample: { maxRows: options.maxRows, note: `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)` } }
+        : {}),
+      cacheKey: dataset.cacheKey,
+      loadMs: plan.datasetLoad.ms,
+      cacheHit: plan.datasetLoad.cacheHit,
+    },
+    config: {
+      methods: plan.methods.map((m) => m.method.name),
+      seeds: plan.seeds,
+      epochs: options.epochs,
+      timeBudgetS: options.timeBudgetS ?? null,
+      perRunBudgetMs: plan.perRunBudgetMs,
+      batchSize: options.batchSize,
+      lr: options.lr,
+      patience: options.patience,
+      encoderDim: options.encoderDim,
+      noiseLevels: options.noiseLevels,
+      latencySamples: options.latencySamples,
+      workers: plan.workers,
+      primaryMetric: metric,
+    },
+    methods,
+    leaderboard: [],
+    notes: [],
+  };
+  results.leaderboard = buildLeaderboard(methods, metric);
+  results.notes = benchNotes(results);
+  return results;
+}

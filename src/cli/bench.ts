@@ -1,0 +1,114 @@
+/**
+ * `fusionkit bench`: every method (+ one unimodal baseline per modality) on one
+ * dataset, several seeds, the same budget; a leaderboard on stdout, results.json
+ * and a self-contained report.html. Ctrl-C writes what finished, marked
+ * incomplete, and exits non-zero.
+ */
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
+import { benchDefaults } from "../bench/options.ts";
+import { reporterFor } from "../bench/progress.ts";
+import { runBench } from "../bench/runner.ts";
+import { FusionkitError } from "../errors.ts";
+import { formatSummary } from "../report/leaderboard.ts";
+import { jsonObject, positiveInt, positiveNumber } from "./options.ts";
+
+type BenchFlags = {
+  data: string;
+  methods?: string[];
+  seeds: number;
+  epochs: number;
+  timeBudget?: number;
+  out?: string;
+  quiet?: boolean;
+  maxRows?: number;
+  batchSize: number;
+  lr: number;
+  patience: number;
+  encoderDim: number;
+  config?: Record<string, unknown>;
+  noise: number[];
+  latencySamples: number;
+  workers?: number;
+};
+
+function commaList(value: string): string[] {
+  const names = value.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new InvalidArgumentError("expected names separated by commas, e.g. early,lmf,unimodal:text.");
+  return names;
+}
+
+function numberList(value: string): number[] {
+  return value.split(",").map((s) => positiveNumber(s.trim()));
+}
+
+function methodConfigs(config: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [method, settings] of Object.entries(config ?? {})) {
+    if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
+      throw new FusionkitError(`--config maps method names to config objects, e.g. '{"lmf":{"rank":8}}'; the value for "${method}" is ${JSON.stringify(settings)}`, { field: "--config" });
+    }
+    out[method] = settings as Record<string, unknown>;
+  }
+  return out;
+}
+
+export function register(program: Command): void {
+  program
+    .command("bench")
+    .description("compare fusion methods and unimodal baselines on one dataset: leaderboard, results.json and report.html")
+    .option("--data <name|dir>", "dataset directory (with dataset.json) or built-in name", benchDefaults.data)
+    .option("--methods <a,b,c>", "methods to compare (default: every registered method + one unimodal baseline per modality)", commaList)
+    .option("--seeds <n>", "seeds per method (0..n-1)", positiveInt, benchDefaults.seeds)
+    .option("--epochs <n>", "maximum epochs per run (early stopping on validation may stop sooner)", positiveInt, benchDefaults.epochs)
+    .option("--time-budget <seconds>", "total training time, split evenly over every (method, seed) run", positiveNumber)
+    .option("--out <dir>", "output directory (default runs/bench-<timestamp>)")
+    .option("--quiet", "print only the final summary")
+    .option("--max-rows <n>", "use only the first n rows of the dataset (default for emoji: a 4000-row sample)", positiveInt)
+    .option("--batch-size <n>", "rows per step", positiveInt, benchDefaults.batchSize)
+    .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber, benchDefaults.lr)
+    .option("--patience <n>", "early stopping: epochs without a validation improvement", positiveInt, benchDefaults.patience)
+    .option("--encoder-dim <n>", "width of every modality encoder", positiveInt, benchDefaults.encoderDim)
+    .option("--config <json>", "per-method config overrides, e.g. '{\"lmf\":{\"rank\":8}}'", jsonObject)
+    .option("--noise <levels>", "Gaussian noise levels (std) for the robustness evaluation", numberList, [...benchDefaults.noiseLevels])
+    .option("--latency-samples <n>", "test rows timed one at a time", positiveInt, benchDefaults.latencySamples)
+    .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
+    .action(async (flags: BenchFlags) => {
+      const controller = new AbortController();
+      // First Ctrl-C: stop the workers and write what finished. `once`: a second Ctrl-C kills at once.
+      const onSigint = () => controller.abort(new Error("interrupted by Ctrl-C (SIGINT)"));
+      process.once("SIGINT", onSigint);
+      const reporter = reporterFor({ quiet: flags.quiet === true });
+      let outcome;
+      try {
+        outcome = await runBench(
+          {
+            data: flags.data,
+            seeds: flags.seeds,
+            epochs: flags.epochs,
+            batchSize: flags.batchSize,
+            lr: flags.lr,
+            patience: flags.patience,
+            encoderDim: flags.encoderDim,
+            noiseLevels: flags.noise,
+            latencySamples: flags.latencySamples,
+            methodConfigs: methodConfigs(flags.config),
+            ...(flags.methods ? { methods: flags.methods } : {}),
+            ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
+            ...(flags.out !== undefined ? { out: flags.out } : {}),
+            ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+            ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+          },
+          { signal: controller.signal, reporter, command: ["fusionkit", ...process.argv.slice(2)] },
+        );
+      } finally {
+        process.off("SIGINT", onSigint);
+      }
+      console.log(formatSummary(outcome.results, outcome.outDir));
+      if (!outcome.results.complete) {
+        throw new FusionkitError(
+          `bench ${outcome.results.interruption?.reason ?? "interrupted"}: the finished runs are in ${outcome.resultsPath} and ${outcome.reportPath}, marked incomplete`,
+        );
+      }
+    });
+}
