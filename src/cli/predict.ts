@@ -10,7 +10,8 @@ import { writeFileAtomic } from "../engine/checkpoint.ts";
 import { flattenParams } from "../engine/params.ts";
 import { FusionkitError } from "../errors.ts";
 import { argmaxRows } from "../eval/metrics.ts";
-import { prepareRows } from "../model/prepareRows.ts";
+import { encodeRowsForModel } from "../model/prepareRows.ts";
+import { dirname, resolve } from "node:path";
 import { loadModel, type LoadedModel } from "../train/persistence.ts";
 import { Predictor } from "../train/predict.ts";
 
@@ -34,17 +35,19 @@ export function formatPredictions(model: LoadedModel, ids: string[], probs: Floa
 export function register(program: Command): void {
   program
     .command("predict")
-    .description("predict labels for raw JSONL rows with a saved model (vector, tabular, text and sequence modalities)")
+    .description("predict labels for raw JSONL rows with a saved model")
     .requiredOption("--model <dir>", "checkpoint directory written by fusionkit train")
     .requiredOption("--rows <file.jsonl>", "rows in the dataset's raw format; modalities may be missing (null or absent)")
     .option("--out <file>", "write JSON lines here instead of stdout")
-    .action(async (flags: { model: string; rows: string; out?: string }) => {
+    .option("--base-dir <dir>", "image/audio paths in the rows are relative to this (default: the rows file's directory)")
+    .action(async (flags: { model: string; rows: string; out?: string; baseDir?: string }) => {
       if (!existsSync(flags.rows)) throw new FusionkitError(`rows file not found`, { file: flags.rows });
       await startEngine();
       const model = loadModel(flags.model);
       const { rows } = parseJsonLines(readFileSync(flags.rows, "utf8"), flags.rows);
       if (rows.length === 0) throw new FusionkitError("no rows to predict", { file: flags.rows });
-      const split = prepareRows(rows, model.spec.modalities, model.config.modalityConfigs);
+      const baseDir = resolve(flags.baseDir ?? dirname(flags.rows));
+      const split = await encodeRowsForModel(rows, model.spec.modalities, model.config.modalityConfigs, baseDir);
       const predictor = new Predictor(model.model, model.layout, flattenParams(model.params).flat, model.options.batchSize);
       let lines: string;
       try {

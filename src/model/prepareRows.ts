@@ -1,9 +1,13 @@
 /**
  * Raw rows -> SplitData with a trained model's stored preprocessing, for
- * `fusionkit predict`. The data layer fits preprocessing inside its pipelines
- * and exposes no way to re-apply stored statistics to new rows yet, so this
- * file re-applies them from ModalitySpec.preprocessing, following the rules
- * of src/data/modalities/*.ts (same tokeniser, same missing-value handling):
+ * `fusionkit predict`, `explain` and `serve`.
+ *
+ * `encodeRowsForModel` prefers the data layer's `encodeRawRows`, which runs the
+ * training pipelines themselves (every modality type, images and audio
+ * included); it needs each spec's dataset.json entry (`spec.config`, recorded
+ * since the data layer added it). For specs without it, `prepareRows`
+ * re-applies ModalitySpec.preprocessing by hand, following the rules of
+ * src/data/modalities/*.ts (same tokeniser, same missing-value handling):
  *   vector:   the numbers as given
  *   tabular:  (x - mean) / std per numeric column (missing -> 0, the train mean);
  *             categorical value -> its train code (missing or unseen -> 0)
@@ -22,6 +26,24 @@ import { parseDatasetConfig } from "../data/schema.ts";
 import { encodeTokens, tokenise } from "../data/text.ts";
 import { isMissing, readArray, readNumber, readNumberArray } from "../data/values.ts";
 import type { RawRow } from "../data/rows.ts";
+import { encodeRawRows } from "../data/encodeRows.ts";
+
+/**
+ * Encodes raw rows for a model's modalities: through the training pipelines
+ * when every spec records its dataset.json entry and reads its values from the
+ * row (not from a .npy matrix aligned with the training rows), else by
+ * `prepareRows`. `baseDir` resolves image/audio paths in the rows.
+ */
+export async function encodeRowsForModel(
+  rows: RawRow[],
+  specs: ModalitySpec[],
+  modalityConfigs: Record<string, unknown>[] | undefined,
+  baseDir: string,
+): Promise<SplitData> {
+  const throughPipelines = specs.every((s) => s.config && !(s.type === "vector" && (s.config as { file?: string }).file));
+  if (throughPipelines) return (await encodeRawRows(rows, specs, { baseDir })).data;
+  return prepareRows(rows, specs, modalityConfigs);
+}
 
 type Preprocessing = Record<string, any>;
 
@@ -59,7 +81,7 @@ export function prepareRows(rows: RawRow[], specs: ModalitySpec[], modalityConfi
   };
   for (const row of rows) if (!row.values) fail(row, row.problem?.field ?? "", row.problem?.reason ?? "the line is not a JSON object");
   for (const spec of specs) {
-    const config = modalityConfigs?.find((c) => c.name === spec.name);
+    const config = modalityConfigs?.find((c) => c.name === spec.name) ?? spec.config;
     const pre = (spec.preprocessing ?? {}) as Preprocessing;
     const width = spec.shape.reduce((a, b) => a * b, 1);
     const inputs = new Float32Array(n * width);

@@ -1,0 +1,118 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const bin = resolve(import.meta.dirname, "../../bin/fusionkit.mjs");
+let dir: string;
+
+type Run = { code: number; stdout: string; stderr: string };
+function fusionkit(...args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(process.execPath, [bin, ...args], { cwd: dir, env: { ...process.env, FUSIONKIT_CACHE: join(dir, "cache") }, timeout: 120_000 }, (error, stdout, stderr) => {
+      done({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** A two-class toy row: the label shows in the vector's first value and in the caption's first word; some captions missing. */
+function row(i: number, split: string): string {
+  const up = i % 2 === 0;
+  return JSON.stringify({
+    id: `${split}-${i}`,
+    label: up ? "up" : "down",
+    split,
+    v: [up ? 1 : -1, (i % 5) / 5, ((i * 3) % 7) / 7],
+    caption: i % 9 === 4 ? null : `${up ? "rising" : "falling"} line ${i % 3}`,
+  });
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "fusionkit-cli-"));
+  const data = join(dir, "toy");
+  const lines = [
+    ...Array.from({ length: 64 }, (_, i) => row(i, "train")),
+    ...Array.from({ length: 16 }, (_, i) => row(i, "val")),
+    ...Array.from({ length: 16 }, (_, i) => row(i + 1, "test")),
+  ];
+  writeFileSync(join(dir, "new.jsonl"), [
+    JSON.stringify({ id: "n1", v: [1, 0, 0], caption: "rising sun" }),
+    JSON.stringify({ id: "n2", caption: "falling star" }),
+    JSON.stringify({ id: "n3", v: [-1, 0.5, 0.5] }),
+  ].join("\n") + "\n");
+  mkdirSync(data);
+  writeFileSync(join(data, "dataset.json"), JSON.stringify({
+    task: "classification",
+    label: "label",
+    split: { field: "split" },
+    modalities: [
+      { name: "v", type: "vector", field: "v" },
+      { name: "caption", type: "text", field: "caption", maxTokens: 4 },
+    ],
+  }));
+  writeFileSync(join(data, "data.jsonl"), lines.join("\n") + "\n");
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("fusionkit CLI", () => {
+  test("--help works on the program and every command", async () => {
+    const runs = await Promise.all([["--help"], ["train", "--help"], ["eval", "--help"], ["predict", "--help"], ["data", "inspect", "--help"]].map((a) => fusionkit(...a)));
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    for (const command of ["train", "eval", "predict", "data"]) assert.match(runs[0]!.stdout, new RegExp(`\\b${command}\\b`));
+    assert.match(runs[1]!.stdout, /--method/);
+    assert.match(runs[1]!.stdout, /--batch-size/);
+    assert.match(runs[2]!.stdout, /--model/);
+    assert.match(runs[3]!.stdout, /--rows/);
+    assert.match(runs[4]!.stdout, /<dataset>/);
+  });
+
+  test("train -> eval -> predict on a dataset directory", async () => {
+    const trained = await fusionkit("train", "--data", "toy", "--method", "early", "--epochs", "4", "--lr", "0.01", "--seed", "3", "--out", "run");
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.match(trained.stdout, /epoch 1\/4 {2}loss \d/);
+    assert.ok(existsSync(join(dir, "run", "model.safetensors")) && existsSync(join(dir, "run", "config.json")));
+    const trainTest = /test (accuracy [\d.]+)/.exec(trained.stdout)?.[1];
+
+    const evaluated = await fusionkit("eval", "--model", "run");
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    // eval reloads the data the model was trained on and reproduces train's test accuracy exactly
+    assert.equal(/test \(16 rows\): (accuracy [\d.]+)/.exec(evaluated.stdout)?.[1], trainTest);
+
+    const predicted = await fusionkit("predict", "--model", "run", "--rows", "new.jsonl", "--out", "preds.jsonl");
+    assert.equal(predicted.code, 0, predicted.stderr);
+    const out = readFileSync(join(dir, "preds.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(out.map((o) => o.id), ["n1", "n2", "n3"]);
+    for (const o of out) {
+      assert.ok(["up", "down"].includes(o.prediction));
+      const total = (o.probabilities.up as number) + (o.probabilities.down as number);
+      assert.ok(Math.abs(total - 1) < 1e-5);
+      assert.equal(o.prediction, o.probabilities.up > o.probabilities.down ? "up" : "down");
+    }
+  });
+
+  test("data inspect prints the split table", async () => {
+    const r = await fusionkit("data", "inspect", "toy");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /rows\s+64\s+16\s+16\s+96/);
+  });
+
+  test("a user error prints one clear message, no stack trace, exit 1; --debug adds the stack", async () => {
+    const r = await fusionkit("train", "--data", "toy", "--method", "telepathy");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown fusion method "telepathy"\. Valid methods: early, .*unimodal:v, unimodal:caption/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    const debug = await fusionkit("--debug", "eval", "--model", "nowhere");
+    assert.equal(debug.code, 1);
+    assert.match(debug.stderr, /missing checkpoint file/);
+    assert.match(debug.stderr, /\n\s+at /);
+  });
+
+  test("a bad flag value names the flag", async () => {
+    const r = await fusionkit("train", "--data", "toy", "--epochs", "0");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--epochs/);
+    assert.match(r.stderr, /positive integer/);
+  });
+});
