@@ -79,12 +79,13 @@ describe("cross_attention: masks and missing modalities", () => {
   const cfg = config({ layers: 2 });
   const params = method.init(new HostRng(5), dimsOf([text(), image()]), 2, cfg);
 
-  test("padded tokens and a missing modality's tokens do not change the output; a real token does", () => {
+  test("padded tokens and a missing (or dropped) modality's tokens do not change the output; a real token does", () => {
     const base = runMethod(method, params, [text(), image()], cfg).fused.data;
     const t = text();
     t.tokens.fill(50, 5 * 5, 6 * 5); // row 1, token 2: padding
     const im = image();
-    im.tokens.fill(-50, 2 * 6, 4 * 6); // row 1: image missing
+    im.tokens.fill(-50, 2 * 6, 4 * 6); // row 1: image missing...
+    im.droppedAfterEncoding = true; // ...by modality dropout after encoding: its token mask still says "real"
     assert.ok(maxAbsDiff(base, runMethod(method, params, [t, im], cfg).fused.data) < 1e-6);
     const real = text();
     real.tokens[0] = 3; // row 0, token 0: real

@@ -22,8 +22,21 @@ export function tensors(tree: any): any {
   return Object.fromEntries(Object.entries(tree).map(([k, v]) => [k, tensors(v)]));
 }
 
-/** One modality on the host: tokens [B, T, d], mask [B, T], present [B]. */
-export type HostModality = { name: string; tokens: Float32Array; mask: Float32Array; present: Float32Array; B: number; T: number; d: number };
+/**
+ * One modality on the host: tokens [B, T, d], mask [B, T], present [B].
+ * `droppedAfterEncoding`: `present` was zeroed after the encoder ran (the model's
+ * modality dropout does this), so tokenMask and pooled still carry the row's data.
+ */
+export type HostModality = {
+  name: string;
+  tokens: Float32Array;
+  mask: Float32Array;
+  present: Float32Array;
+  B: number;
+  T: number;
+  d: number;
+  droppedAfterEncoding?: boolean;
+};
 
 export function hostModality(name: string, B: number, T: number, d: number, seed: number, opts: { mask?: number[]; present?: number[] } = {}): HostModality {
   return {
@@ -49,7 +62,8 @@ export function dimsOf(mods: HostModality[]): EncodedDims[] {
 export function encodedOf(m: HostModality, tokens?: Tensor): Encoded {
   const t = tokens ?? constant(m.tokens, [m.B, m.T, m.d]);
   const present = constant(m.present, [m.B]);
-  const tokenMask = constant(m.mask, [m.B, m.T]).mul(present.reshape([m.B, 1]));
+  const mask = constant(m.mask, [m.B, m.T]);
+  const tokenMask = m.droppedAfterEncoding ? mask : mask.mul(present.reshape([m.B, 1]));
   return { name: m.name, type: "sequence", tokens: t, tokenMask, present, pooled: maskedMean(t, tokenMask) };
 }
 

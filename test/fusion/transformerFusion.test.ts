@@ -26,12 +26,13 @@ const text = () => hostModality("text", 2, 3, 5, 1, { mask: [1, 1, 1, 1, 1, 0] }
 const image = () => hostModality("image", 2, 2, 6, 2, { present: [1, 0] });
 const audio = () => hostModality("audio", 2, 4, 3, 3, { mask: [1, 1, 0, 0, 1, 1, 1, 1] });
 
-/** Padded text token and the missing image row overwritten with large values. */
+/** Padded text token and the missing image row overwritten with large values; the image's mask left stale. */
 function perturbHidden(): HostModality[] {
   const t = text();
   t.tokens.fill(50, 5 * 5, 6 * 5);
   const im = image();
   im.tokens.fill(-50, 2 * 6, 4 * 6);
+  im.droppedAfterEncoding = true; // present = 0 set by modality dropout after encoding: the token mask is stale
   return [t, im];
 }
 

@@ -1,0 +1,210 @@
+/**
+ * Progressive / hierarchical fusion: fusion at several depths instead of once.
+ *
+ * ## Progressive Fusion — Shankar, Thompson & Fiterau, "Progressive Fusion for
+ * Multimodal Integration", arXiv 2209.00302 (2022) (name "progressive")
+ * Backward connections feed the fused representation back into the unimodal
+ * layers, so late-fusion models get the cross-modal context early fusion has:
+ *
+ *   z^0 = 0
+ *   for t = 1..R (default 2):
+ *     h_m^t = E_m( [x_m ; G_m(z^{t-1})] )        per modality m, G_m(z) = z W_m^G + b_m^G
+ *     z^t   = ReLU( [s_1 h_1^t ; ... ; s_M h_M^t] W_F + b_F )
+ *   fused = z^R
+ *
+ * x_m is the shared encoder's pooled feature; in the paper E_m is the unimodal
+ * encoder itself. Here the shared encoders (src/encoders) stay unaware of the
+ * method, so E_m is a per-modality MLP owned by this module (Linear-ReLU-Linear-ReLU,
+ * width `hidden`): these are the unimodal layers that receive the feedback.
+ * As in the paper the same E_m, G_m and F are used in every round (parameters
+ * shared across rounds: R changes the compute, not the parameter count), and the
+ * prediction is made from z^R only. The rounds are unrolled and trained end to
+ * end (gradients flow through every round); no public code is known, so these
+ * are our reading of the paper's section 3.
+ *
+ * ## Dense Multimodal Fusion — Hu, Chen, Chen & Yu, "Dense Multimodal Fusion
+ * for Hierarchically Joint Representation", ICASSP 2019, arXiv 1810.03414
+ * (name "dense_fusion")
+ * Modality-specific stacks and a shared fusion stack side by side, the shared
+ * layer at each depth reading that depth's modality layers:
+ *
+ *   h_m^0 = x_m,   h_m^l = act( h_m^{l-1} W_m^l + b_m^l ),             l = 1..L (default 3)
+ *   s^0 = 0,       s^l = act( s^{l-1} W_s^l + sum_m s_m h_m^l U_m^l + b^l )
+ *   fused = s^L
+ *
+ * (W_s^1 is left out: it multiplies s^0 = 0.) The sum over m is one matmul of
+ * the concatenation [s^{l-1}; s_1 h_1^l; ...] with the stacked [W_s; U_1; ...].
+ *
+ * Missing modalities: s_m in {0, 1} is `present`; a missing modality's
+ * h_m (which is not zero: E_m has biases and receives feedback) is multiplied
+ * by 0 before it reaches the fusion layer, so it contributes nothing, and
+ * changing its input changes nothing. With every modality missing both methods
+ * still return a finite vector (the fusion layers' biases through ReLU).
+ */
+import {
+  activate,
+  initLinear,
+  initMlp,
+  linear,
+  mlp,
+  type Activation,
+  type LinearParams,
+  type MlpParams,
+} from "../engine/layers.ts";
+import type { ParamTree, Params } from "../engine/params.ts";
+import type { HostRng } from "../engine/random.ts";
+import { concat, zeros, type Tensor } from "../engine/tensor.ts";
+import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { requireInteger, requireModalities } from "./intermediateFusion.ts";
+import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
+
+/** h [B, d] with rows of missing modalities zeroed. */
+function presentOnly(h: Tensor, e: Encoded): Tensor {
+  return h.mul(e.present.reshape([e.present.shape[0]!, 1]));
+}
+
+// ---- progressive fusion ------------------------------------------------------------
+
+export type ProgressiveConfig = {
+  /** width of the fused representation z */
+  dim: number;
+  /** width of each modality's feedback-receiving layers E_m */
+  hidden: number;
+  /** width of the feedback G_m(z) concatenated to x_m */
+  feedbackDim: number;
+  /** fusion rounds R */
+  rounds: number;
+};
+
+type ProgressiveParams = {
+  /** G_m: z -> feedback for modality m */
+  feedback: LinearParams[];
+  /** E_m: [x_m; G_m(z)] -> h_m */
+  unimodal: MlpParams[];
+  /** F: [h_1; ...; h_M] -> z */
+  fusion: LinearParams;
+};
+
+const PROGRESSIVE = "progressive";
+
+function validateProgressive(config: ProgressiveConfig, inputs: EncodedDims[]): void {
+  requireModalities(PROGRESSIVE, inputs, 1);
+  requireInteger(PROGRESSIVE, "dim", config.dim, 1);
+  requireInteger(PROGRESSIVE, "hidden", config.hidden, 1);
+  requireInteger(PROGRESSIVE, "feedbackDim", config.feedbackDim, 1);
+  requireInteger(PROGRESSIVE, "rounds", config.rounds, 1);
+}
+
+export const progressiveFusion: FusionMethod<ProgressiveConfig> = {
+  name: PROGRESSIVE,
+  family: "progressive",
+  summary: "progressive fusion: the fused vector is fed back into per-modality layers for R rounds",
+  citation: "Shankar, Thompson & Fiterau, arXiv 2209.00302 (2022)",
+  defaults: { dim: 32, hidden: 32, feedbackDim: 16, rounds: 2 },
+  validate: validateProgressive,
+  fusedDim: (_inputs, config) => config.dim,
+
+  init(rng, inputs, _outDim, config): ParamTree {
+    validateProgressive(config, inputs);
+    const params: ProgressiveParams = {
+      feedback: inputs.map(() => initLinear(rng, config.dim, config.feedbackDim)),
+      unimodal: inputs.map((m) => initMlp(rng, [m.dim + config.feedbackDim, config.hidden, config.hidden], "relu")),
+      fusion: initLinear(rng, inputs.length * config.hidden, config.dim, "he"),
+    };
+    return params as unknown as ParamTree;
+  },
+
+  apply(p: Params, encoded: Encoded[], _ctx: FusionContext, config: ProgressiveConfig): FusionOutput {
+    const B = encoded[0]!.pooled.shape[0]!;
+    let z = zeros([B, config.dim]);
+    const explain: Record<string, Tensor> = {};
+    for (let t = 1; t <= config.rounds; t++) {
+      const h = encoded.map((e, m) => {
+        const input = concat([e.pooled, linear(p.feedback[m], z)], -1);
+        return presentOnly(mlp(p.unimodal[m], input, { finalAct: true }), e);
+      });
+      const next = linear(p.fusion, concat(h, -1)).relu();
+      // How much round t moved the fused vector: ||z^t - z^{t-1}|| per row (the feedback's effect from t = 2 on).
+      explain[`${PROGRESSIVE}/round${t}/change`] = next.sub(z).square().sum(-1).sqrt();
+      z = next;
+    }
+    return { fused: z, explain };
+  },
+};
+
+// ---- dense multimodal fusion ---------------------------------------------------------
+
+export type DenseFusionConfig = {
+  /** width of the shared fusion layers s^l (and of the output) */
+  dim: number;
+  /** width of the modality-specific layers h_m^l */
+  hidden: number;
+  /** depth L of both stacks */
+  layers: number;
+  activation: Activation;
+};
+
+type DenseFusionParams = {
+  /** modality[m][l]: h_m^{l-1} -> h_m^l */
+  modality: LinearParams[][];
+  /** shared[l]: [s^{l-1}; h_1^l; ...; h_M^l] -> s^l (no s^0 block at l = 0) */
+  shared: LinearParams[];
+};
+
+const DENSE = "dense_fusion";
+const ACTIVATIONS: Activation[] = ["relu", "gelu", "tanh", "sigmoid"];
+
+function validateDense(config: DenseFusionConfig, inputs: EncodedDims[]): void {
+  requireModalities(DENSE, inputs, 1);
+  requireInteger(DENSE, "dim", config.dim, 1);
+  requireInteger(DENSE, "hidden", config.hidden, 1);
+  requireInteger(DENSE, "layers", config.layers, 1);
+  if (!ACTIVATIONS.includes(config.activation)) {
+    throw new FusionkitError(`activation must be one of ${ACTIVATIONS.join(", ")}, got ${JSON.stringify(config.activation)}`, {
+      field: "activation",
+      layer: DENSE,
+    });
+  }
+}
+
+export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig> = {
+  name: DENSE,
+  family: "progressive",
+  summary: "dense multimodal fusion: a shared fusion layer at every depth of the modality-specific stacks",
+  citation: "Hu, Chen, Chen & Yu, ICASSP 2019",
+  defaults: { dim: 32, hidden: 32, layers: 3, activation: "relu" },
+  validate: validateDense,
+  fusedDim: (_inputs, config) => config.dim,
+
+  init(rng, inputs, _outDim, config): ParamTree {
+    validateDense(config, inputs);
+    const scheme = config.activation === "relu" ? "he" : "glorot";
+    const M = inputs.length;
+    const params: DenseFusionParams = {
+      modality: inputs.map((m) =>
+        Array.from({ length: config.layers }, (_, l) => initLinear(rng, l === 0 ? m.dim : config.hidden, config.hidden, scheme)),
+      ),
+      shared: Array.from({ length: config.layers }, (_, l) =>
+        initLinear(rng, (l === 0 ? 0 : config.dim) + M * config.hidden, config.dim, scheme),
+      ),
+    };
+    return params as unknown as ParamTree;
+  },
+
+  apply(p: Params, encoded: Encoded[], _ctx: FusionContext, config: DenseFusionConfig): FusionOutput {
+    let h = encoded.map((e) => e.pooled);
+    let s: Tensor | undefined;
+    for (let l = 0; l < config.layers; l++) {
+      h = h.map((x, m) => activate(linear(p.modality[m][l], x), config.activation));
+      const contributions = h.map((x, m) => presentOnly(x, encoded[m]!));
+      s = activate(linear(p.shared[l], concat(s ? [s, ...contributions] : contributions, -1)), config.activation);
+    }
+    return { fused: s! };
+  },
+};
+
+export const progressiveMethods: FusionMethod[] = [
+  progressiveFusion as unknown as FusionMethod,
+  denseHierarchicalFusion as unknown as FusionMethod,
+];
