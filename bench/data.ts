@@ -5,7 +5,7 @@
  * Run: tsx bench/data.ts [--dataset emoji] [--cold-runs 1] [--warm-runs 5]
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultDatasetName } from "../src/data/builtin/index.ts";
@@ -35,6 +35,8 @@ function median(numbers: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+// Timings on a shared machine swing with its load; print it so a slow figure can be read in context.
+const loadBefore = loadavg()[0];
 const cold: number[] = [];
 const warm: number[] = [];
 let prepared: PreparedDataset | undefined;
@@ -54,6 +56,6 @@ for (let run = 0; run < coldRuns; run++) {
 const ds = prepared!;
 const rows = (["train", "val", "test"] as const).map((name) => `${name} ${ds.splits[name].n}`).join(", ");
 console.log(`dataset ${ds.name}: ${rows}; modalities ${ds.modalities.map((m) => `${m.name} [${m.shape.join("x")}]${m.vocabSize ? ` vocab ${m.vocabSize}` : ""}`).join(", ")}`);
-console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}`);
+console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, 1-min load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after`);
 console.log(`cold prepare: ${cold.map((ms) => (ms / 1000).toFixed(2)).join(", ")} s (median ${(median(cold) / 1000).toFixed(2)} s over ${cold.length})`);
 console.log(`warm prepare: median ${(median(warm) / 1000).toFixed(3)} s over ${warm.length} (min ${(Math.min(...warm) / 1000).toFixed(3)}, max ${(Math.max(...warm) / 1000).toFixed(3)})`);
