@@ -68,6 +68,7 @@ export function lowerToOnnx(req: LowerRequest): Uint8Array {
   const [first, second] = traceBatchSizes.map((b) => traceAt(req, b)) as [Traced, Traced];
   const lowering = new Lowering(req, first, second);
   lowering.run();
+  lowering.g.prune();
   return encodeModel(lowering.g, {
     graphName: req.graphName,
     ...(req.docString !== undefined ? { docString: req.docString } : {}),
@@ -431,8 +432,17 @@ class Lowering {
     if (!isLit(x) && !isLit(y) && n >= 3 && ys.length === n && xs[n - 2] === 1 && ys[n - 3] === 1) {
       const a = this.withoutSingleton(x, n - 2, outType);
       const bT = this.withoutSingleton(y, n - 3, outType);
-      const b = this.g.op("Transpose", [bT], { perm: [...Array(n - 3).keys(), n - 2, n - 3] });
-      return this.bind(out, this.g.op("MatMul", [a, b]));
+      let b = this.g.op("Transpose", [bT.name], { perm: [...Array(n - 3).keys(), n - 2, n - 3] });
+      // Tensor.matmul zero-pads the contracted width to a multiple of 4 (a jax-js speed trick). The padded
+      // columns of A are zeros, so the product only needs the first K rows of B: drop the activation's Pad
+      // and slice B instead (on a weight, ONNX Runtime folds that Slice away at load time).
+      const unpadded = a.source ? this.trailingZeroPadSource(a.source) : undefined;
+      if (unpadded) {
+        const K = unpadded.aval.shape[unpadded.aval.shape.length - 1]!;
+        b = this.g.op("Slice", [b, this.g.int64s([0]), this.g.int64s([K]), this.g.int64s([-2])]);
+        return this.bind(out, this.g.op("MatMul", [this.name(unpadded), b]));
+      }
+      return this.bind(out, this.g.op("MatMul", [a.name, b]));
     }
     const a = this.g.op("Unsqueeze", [this.name(x, outType), this.g.int64s([-2])]);
     const b = this.g.op("Unsqueeze", [this.name(y, outType), this.g.int64s([-1])]);
@@ -440,16 +450,30 @@ class Lowering {
     this.bind(out, this.g.op("Squeeze", [product, this.g.int64s([-2, -1])]));
   }
 
-  /** `v` with its singleton axis removed: the reshape's input when a reshape only inserted it, else a Squeeze. */
-  private withoutSingleton(v: Var, axis: number, dtype: string): string {
+  /**
+   * `v` with its singleton axis removed: the reshape's input when a reshape only inserted it
+   * (`source` is then that var), else a Squeeze.
+   */
+  private withoutSingleton(v: Var, axis: number, dtype: string): { name: string; source?: Var } {
     const made = this.producer.get(v);
     if (made?.primitive === "reshape" && dtype === v.aval.dtype) {
       const source = made.inputs[0]!;
       const wanted = this.symShape(v).filter((_, i) => i !== axis);
       const have = isLit(source) ? [] : this.symShape(source);
-      if (!isLit(source) && have.length === wanted.length && have.every((d, i) => sameDim(d, wanted[i]!))) return this.name(source);
+      if (!isLit(source) && have.length === wanted.length && have.every((d, i) => sameDim(d, wanted[i]!))) return { name: this.name(source), source };
     }
-    return this.g.op("Squeeze", [this.name(v, dtype), this.g.int64s([axis])]);
+    return { name: this.g.op("Squeeze", [this.name(v, dtype), this.g.int64s([axis])]) };
+  }
+
+  /** The unpadded input when `v` = pad(x) with zeros appended on the last axis only. */
+  private trailingZeroPadSource(v: Var): Var | undefined {
+    const made = this.producer.get(v);
+    if (made?.primitive !== "pad") return undefined;
+    const source = made.inputs[0]!;
+    const width = made.params.width as [number, number][];
+    const last = width.length - 1;
+    const onlyTrailing = width.every(([lo, hi], i) => lo === 0 && (i === last ? hi > 0 : hi === 0));
+    return onlyTrailing && !isLit(source) && source.aval.dtype === v.aval.dtype ? source : undefined;
   }
 
   private lowerConv(e: Eqn): void {

@@ -96,6 +96,24 @@ export class GraphBuilder {
     return this.constant("int64", [values.length], values);
   }
 
+  /**
+   * Drops nodes whose outputs reach no graph output, and initializers nothing
+   * reads (the lowering emits a few, e.g. reshapes a MatMul reads past).
+   */
+  prune(): void {
+    const needed = new Set<string>(this.outputs.map((o) => o.name as string));
+    const kept: Record<string, unknown>[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (!(node.output as string[]).some((o) => needed.has(o))) continue;
+      kept.push(node);
+      for (const input of node.input as string[]) needed.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const used = this.initializers.filter((t) => needed.has(t.name as string));
+    this.initializers.splice(0, this.initializers.length, ...used);
+  }
+
   graphInput(name: string, dtype: DType, dims: Dim[]): void {
     this.inputs.push({ name, type: tensorType(dtype, dims) });
   }
