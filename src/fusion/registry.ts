@@ -7,14 +7,24 @@
  */
 import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
+import { hybridMethods } from "./adaptiveFusion.ts";
+import { contrastiveMethods } from "./contrastiveAlignment.ts";
 import { earlyFusionMethods } from "./earlyFusion.ts";
 import { intermediateMethods } from "./intermediateFusion.ts";
+import { lateMethods } from "./lateFusion.ts";
+import { lowRankMethods } from "./lowRankFusion.ts";
+import { transformerMethods } from "./transformerFusion.ts";
 import type { FusionMethod } from "./types.ts";
 import { unimodalMethod, unimodalPrefix } from "./unimodal.ts";
 
 const families: FusionMethod[][] = [
   earlyFusionMethods,
   intermediateMethods,
+  lateMethods,
+  lowRankMethods,
+  contrastiveMethods,
+  transformerMethods,
+  hybridMethods,
 ];
 
 /** Every registered method (unimodal baselines excluded: they depend on the dataset's modalities). */

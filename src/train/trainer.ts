@@ -46,7 +46,7 @@ export type TrainOptions = {
   weightDecay?: number;
   /** epochs without a validation improvement before stopping */
   patience?: number;
-  /** stop after the step that passes this much training time */
+  /** stop training once this much time has passed (checked before each step; the partial epoch is validated) */
   timeBudgetMs?: number;
   onEpoch?: (info: EpochInfo) => void;
   encoderDim?: number;
@@ -154,12 +154,16 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   let best = { epoch: 0, metric: NaN, params: flat };
   let stepCount = 0;
   const started = performance.now();
+  // checked before every step: a budget can end an epoch early (that epoch is still validated)
+  const outOfTime = () => opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const epochStart = performance.now();
       const order = shuffleRng.shuffle(Array.from({ length: train.n }, (_, i) => i));
       let lossSum = 0;
+      let rowsSeen = 0;
       for (const rows of chunks(order, batchSize)) {
+        if (stepCount > 0 && outOfTime()) break;
         const batch = paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize);
         const metrics = step.step(batch, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
         stepCount++;
@@ -170,19 +174,20 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
           );
         }
         lossSum += metrics.loss! * rows.length;
+        rowsSeen += rows.length;
       }
       const current = step.currentParams();
       predictor.setParams(current);
       const valMetrics = evaluateSplit(predictor, dataset.splits.val, dataset);
       const valMetric = valMetrics[metricName]!;
-      const record: EpochRecord = { epoch, trainLoss: lossSum / train.n, valMetric, valMetrics, ms: performance.now() - epochStart };
+      const record: EpochRecord = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), valMetric, valMetrics, ms: performance.now() - epochStart };
       history.push(record);
       // NaN val metric (an empty val split) never counts as better, so the first epoch is kept
       const improved = best.epoch === 0 || better(valMetric, best.metric);
       if (improved) best = { epoch, metric: valMetric, params: current };
       opts.onEpoch?.({ ...record, epochs, best: improved, metricName });
       if (epoch - best.epoch >= patience) break;
-      if (opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs) break;
+      if (outOfTime()) break;
     }
     if (spec.method.postFit) best.params = fitSecondStage(spec, predictor, layout, best.params, dataset.splits.val);
   } finally {

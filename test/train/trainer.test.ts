@@ -90,6 +90,14 @@ describe("trainer", () => {
     assert.equal(model.history.length, model.bestEpoch + 2);
   });
 
+  test("a time budget ends training mid-epoch after at least one step, and that epoch is still validated", async () => {
+    const ds = colourDataset(10);
+    // the first step alone (tracing + compiling) takes far more than 1 ms
+    const model = await trainModel(ds, { method: "early", seed: 10, epochs: 50, timeBudgetMs: 1, encoderDim: 8, methodConfig: { projectDim: 8, hidden: [8] } });
+    assert.equal(model.history.length, 1);
+    assert.ok(Number.isFinite(model.history[0]!.valMetric) && model.history[0]!.trainLoss > 0);
+  });
+
   test("training keeps memory flat over 1000 steps (retained RSS growth < 30 MB, heap < 8 MB, after warm-up)", async () => {
     const ds = colourDataset(5);
     ds.splits.train = { ...ds.splits.train, n: 160 };
