@@ -19,6 +19,9 @@
  * Missing modalities: a modality with s_m = 0 is left out of S for every
  * combiner (and out of the unimodal losses); a row with no modality present
  * gets uniform logits (zeros).
+ * explain: `probabilities` [B, M, C] per-modality p_m (zeros where missing), `present`
+ * [B, M]; late_mean and late_weighted add `weights` [B, M], late_vote `votes` [B, M, C]
+ * (one-hot). late_stacking's postFit reads `probabilities` and `present` of the val rows.
  *
  * Training (each unimodal model independently, the combiner on stop-gradient
  * unimodal outputs). The intended objective is
@@ -170,7 +173,8 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
       // The combiner sees stop-gradient unimodal outputs (it never trains the unimodal models).
       const logProbs = stack(unimodalLogits.map((l) => logSoftmax(stopGradient(l), -1)), 1);
       const probs = logProbs.exp();
-      const explain: Record<string, Tensor> = { probabilities: probs, present };
+      // explain: a missing modality's probabilities are reported as zeros (it had no say).
+      const explain: Record<string, Tensor> = { probabilities: probs.mul(present.reshape([B, encoded.length, 1])), present };
       let combined: Tensor;
       switch (combiner) {
         case "mean":
