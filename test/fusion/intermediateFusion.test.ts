@@ -98,6 +98,22 @@ describe("cross_attention: masks and missing modalities", () => {
   });
 });
 
+describe("cross_attention: dropout", () => {
+  test("dropout acts only in training, differs between keys, and keeps masked tokens out", () => {
+    const cfg = config({ dropout: 0.5 });
+    const params = method.init(new HostRng(6), dimsOf([text(), image()]), 2, cfg);
+    const evaluation = runMethod(method, params, [text(), image()], cfg).fused.data;
+    assert.deepEqual(Array.from(runMethod(method, params, [text(), image()], { ...cfg, dropout: 0 }).fused.data), Array.from(evaluation));
+    const trainA = runMethod(method, params, [text(), image()], cfg, 1).fused.data;
+    const trainB = runMethod(method, params, [text(), image()], cfg, 2).fused.data;
+    assertFinite(trainA, "train-mode output");
+    assert.ok(maxAbsDiff(trainA, evaluation) > 1e-3 && maxAbsDiff(trainA, trainB) > 1e-3);
+    const t = text();
+    t.tokens.fill(50, 5 * 5, 6 * 5);
+    assert.deepEqual(Array.from(runMethod(method, params, [t, image()], cfg, 1).fused.data), Array.from(trainA));
+  });
+});
+
 describe("cross_attention: learning", () => {
   test("learns sign(a0) XOR sign(b0) over 2-token sequences to >= 0.85 test accuracy", () => {
     const result = trainOnXor(method, config({ dim: 16 }), { steps: 300, T: 2 });

@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { initLinear, linear, maskedMean } from "../../src/engine/layers.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
 import { flattenParams, type ParamTree } from "../../src/engine/params.ts";
-import { HostRng } from "../../src/engine/random.ts";
+import { HostRng, Rng, stepKey } from "../../src/engine/random.ts";
 import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
-import { constant, scoped, type HostArray, type Tensor } from "../../src/engine/tensor.ts";
+import { adopt, constant, scoped, type HostArray, type Tensor } from "../../src/engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../../src/encoders/types.ts";
 import type { FusionMethod, FusionOutput } from "../../src/fusion/types.ts";
 import { checkGradient, randomArray } from "../engine/gradcheck.ts";
@@ -78,9 +78,12 @@ export function runMethod(
   params: ParamTree,
   mods: HostModality[],
   config: Record<string, unknown>,
+  /** run in training mode with this seed for the fusion's PRNG key (dropout) */
+  trainSeed?: number,
 ): { fused: HostArray; explain: Record<string, HostArray> } {
   return scoped(() => {
-    const out = method.apply(tensors(params), mods.map((m) => encodedOf(m)), { train: false, outDim: 2 }, config);
+    const ctx = trainSeed === undefined ? { train: false, outDim: 2 } : { train: true, rng: new Rng(adopt(stepKey(trainSeed))), outDim: 2 };
+    const out = method.apply(tensors(params), mods.map((m) => encodedOf(m)), ctx, config);
     return { fused: fusedOf(out), explain: out.explain ?? {} };
   }) as { fused: HostArray; explain: Record<string, HostArray> };
 }
