@@ -22,7 +22,7 @@
  * end (gradients flow through every round); no public code is known, so these
  * are our reading of the paper's section 3.
  *
- * ## Dense Multimodal Fusion — Hu, Chen, Chen & Yu, "Dense Multimodal Fusion
+ * ## Dense Multimodal Fusion — Hu, Wang, Nie & Li, "Dense Multimodal Fusion
  * for Hierarchically Joint Representation", ICASSP 2019, arXiv 1810.03414
  * (name "dense_fusion")
  * Modality-specific stacks and a shared fusion stack side by side, the shared
@@ -172,7 +172,7 @@ export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig> = {
   name: DENSE,
   family: "progressive",
   summary: "dense multimodal fusion: a shared fusion layer at every depth of the modality-specific stacks",
-  citation: "Hu, Chen, Chen & Yu, ICASSP 2019",
+  citation: "Hu, Wang, Nie & Li, ICASSP 2019",
   defaults: { dim: 32, hidden: 32, layers: 3, activation: "relu" },
   validate: validateDense,
   fusedDim: (_inputs, config) => config.dim,
