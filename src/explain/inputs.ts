@@ -61,10 +61,12 @@ export async function summariseInput(spec: ModalitySpec, split: SplitData, row: 
       const numericColumns = spec.numericColumns ?? [];
       const numeric: Record<string, number> = {};
       numericColumns.forEach((column, c) => {
-        // back to the column's own units: x = z * std + mean
+        // back to the column's own units, x = z * std + mean, to 6 significant digits: z is
+        // float32, so a budget of 1e6 comes back as 999998.98 at full precision. A missing
+        // cell was imputed with the train mean before the model saw it, and shows as that.
         const std = pre.stds?.[c] ?? 1;
         const mean = pre.means?.[c] ?? 0;
-        numeric[column] = round(values[c]! * std + mean);
+        numeric[column] = Number((values[c]! * std + mean).toPrecision(6));
       });
       const categorical: Record<string, string> = {};
       (spec.categoricalColumns ?? []).forEach((column, c) => {
