@@ -39,8 +39,12 @@ export type LowerRequest = {
   docString?: string;
 };
 
-/** Batch sizes the function is traced at (see the header). */
-export const traceBatchSizes: [number, number] = [13, 17];
+/**
+ * Batch sizes the function is traced at (see the header). A second pair is
+ * tried when a model width happens to equal a traced batch size and jax-js
+ * simplifies the two traces differently (a reshape that is a no-op at one size only).
+ */
+export const traceBatchSizes: [number, number][] = [[13, 17], [19, 23]];
 
 const int64Max = Number.MAX_SAFE_INTEGER;
 const int64Min = Number.MIN_SAFE_INTEGER;
@@ -65,10 +69,18 @@ const isLit = (a: Atom): a is Lit => "value" in a && !("id" in a);
 
 /** Lowers `req.fn` to an ONNX ModelProto (binary). Throws before returning anything when a primitive has no lowering. */
 export function lowerToOnnx(req: LowerRequest): Uint8Array {
-  const [first, second] = traceBatchSizes.map((b) => traceAt(req, b)) as [Traced, Traced];
-  const lowering = new Lowering(req, first, second);
-  lowering.run();
-  lowering.g.prune();
+  let lowering: Lowering | undefined;
+  for (const [i, batches] of traceBatchSizes.entries()) {
+    const [first, second] = batches.map((b) => traceAt(req, b)) as [Traced, Traced];
+    lowering = new Lowering(req, first, second, batches);
+    try {
+      lowering.run();
+      break;
+    } catch (error) {
+      if (!(error instanceof StructureMismatch) || i === traceBatchSizes.length - 1) throw error;
+    }
+  }
+  lowering!.g.prune();
   return encodeModel(lowering.g, {
     graphName: req.graphName,
     ...(req.docString !== undefined ? { docString: req.docString } : {}),
@@ -96,6 +108,9 @@ function unsupported(primitive: string, detail = ""): FusionkitError {
   );
 }
 
+/** The two traces differ in structure (see traceBatchSizes). */
+class StructureMismatch extends FusionkitError {}
+
 function batchDependent(what: string): FusionkitError {
   return new FusionkitError(
     `${what} changes with the batch size, so the exported graph could not run at another batch size. ` +
@@ -107,10 +122,9 @@ function batchDependent(what: string): FusionkitError {
 const sameDim = (x: Dim, y: Dim): boolean =>
   typeof x === "number" ? x === y : typeof y !== "number" && x.a === y.a && x.c === y.c;
 
-/** d1 at batch B1 and d2 at batch B2 -> a static dim or a * batch + c. */
-function solveDim(d1: number, d2: number, what: string): Dim {
+/** d1 at batch b1 and d2 at batch b2 -> a static dim or a * batch + c. */
+function solveDim(d1: number, d2: number, what: string, [b1, b2]: [number, number]): Dim {
   if (d1 === d2) return d1;
-  const [b1, b2] = traceBatchSizes;
   const a = (d2 - d1) / (b2 - b1);
   const c = d1 - a * b1;
   if (!Number.isInteger(a) || !Number.isInteger(c)) throw batchDependent(`${what} (${d1} at batch ${b1}, ${d2} at batch ${b2})`);
@@ -130,6 +144,7 @@ class Lowering {
     private readonly req: LowerRequest,
     private readonly first: Traced,
     private readonly second: Traced,
+    private readonly batches: [number, number],
   ) {}
 
   run(): void {
@@ -175,8 +190,8 @@ class Lowering {
 
   private checkSameStructure(j1: Jaxpr, j2: Jaxpr): void {
     const mismatch = (where: string) =>
-      new FusionkitError(
-        `the traced computation differs between batch sizes ${traceBatchSizes.join(" and ")} (${where}); ` +
+      new StructureMismatch(
+        `the traced computation differs between batch sizes ${this.batches.join(" and ")} (${where}); ` +
           `a model whose operations depend on the batch size cannot be exported with a dynamic batch`,
         { layer: "ONNX export" },
       );
@@ -198,7 +213,7 @@ class Lowering {
   private symShape(v: Var): Dim[] {
     const t = this.twin.get(v);
     if (!t) return v.aval.shape;
-    return v.aval.shape.map((d, i) => solveDim(d, t.aval.shape[i]!, `a dimension of an intermediate value`));
+    return v.aval.shape.map((d, i) => solveDim(d, t.aval.shape[i]!, `a dimension of an intermediate value`, this.batches));
   }
 
   private name(atom: Atom, dtype?: string): string {
@@ -590,8 +605,8 @@ class Lowering {
     const axes: number[] = [];
     (e.params.slice as [number, number][]).forEach(([s1, t1], i) => {
       const [s2, t2] = e2.params.slice[i] as [number, number];
-      const start = solveDim(s1, s2, `a slice start on axis ${i}`);
-      const end = solveDim(t1, t2, `a slice end on axis ${i}`);
+      const start = solveDim(s1, s2, `a slice start on axis ${i}`, this.batches);
+      const end = solveDim(t1, t2, `a slice end on axis ${i}`, this.batches);
       const dim = inDims[i]!;
       if (sameDim(start, 0) && sameDim(end, dim)) return;
       axes.push(i);

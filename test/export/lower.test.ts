@@ -115,6 +115,12 @@ describe("lowering jaxprs to ONNX", () => {
     assert.ok(ops.MatMul! >= 6, `expected the projections and both attention products as MatMul, got ${JSON.stringify(ops)}`);
   });
 
+  it("still finds the batch dims when a model width equals a traced batch size", async () => {
+    // at batch 13, reshaping [13, 13] to [13, 13] is a no-op jax-js drops, so the two traces differ; the second pair of sizes resolves it
+    const model = await checkAgainstEngine({} as ParamTree, [{ name: "x", shape: [13] }], (_, [x]) => [x!.reshape([13, x!.shape[0]!]).mul(2)], [1, 5], normalInput);
+    assert.equal(opCounts(model).Reshape, 1);
+  });
+
   it("refuses a primitive it cannot lower and names it", () => {
     const tree = { scale: { data: new Float32Array([2]), shape: [1] } } as unknown as ParamTree;
     const leaves = namedLeaves(tree);
