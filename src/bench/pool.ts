@@ -9,6 +9,8 @@
  * reported as failed. A worker that dies before it is ready is an environment
  * problem, not a method's, so the whole pool fails with it.
  */
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PreparedDataset } from "../data/types.ts";
 import type { BenchJob, JobEpoch } from "./job.ts";
@@ -26,6 +28,19 @@ export type PoolEvents = {
 
 const workerUrl = new URL("./worker.ts", import.meta.url);
 
+/**
+ * The worker is TypeScript: it needs tsx's loader. A process started with
+ * `--import tsx` passes that on through execArgv, but one that registered tsx
+ * from code (bin/fusionkit.mjs) does not, and Node's own type stripping
+ * cannot run this code base (parameter properties), so the loader is named
+ * explicitly unless it is already there.
+ */
+function workerExecArgv(): string[] {
+  const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  const has = process.execArgv.some((arg, i) => arg === loader || (arg === "tsx" && process.execArgv[i - 1] === "--import"));
+  return has ? process.execArgv : [...process.execArgv, "--import", loader];
+}
+
 export function runJobsInWorkers(
   dataset: PreparedDataset,
   jobs: BenchJob[],
@@ -38,6 +53,7 @@ export function runJobsInWorkers(
     let next = 0;
     let settled = false;
     const live = new Set<Worker>();
+    const execArgv = workerExecArgv();
 
     const settle = (outcome: { aborted: boolean } | Error) => {
       if (settled) return;
@@ -51,7 +67,7 @@ export function runJobsInWorkers(
     const onAbort = () => settle({ aborted: true });
 
     const startWorker = () => {
-      const worker = new Worker(workerUrl, { workerData: { dataset, warmup } satisfies WorkerData });
+      const worker = new Worker(workerUrl, { workerData: { dataset, warmup } satisfies WorkerData, execArgv });
       live.add(worker);
       let ready = false;
       let current: BenchJob | undefined;

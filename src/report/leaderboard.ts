@@ -13,7 +13,7 @@ export type FusionComparison = {
   /** the larger of the two methods' seed-to-seed standard deviations */
   seedStd: number;
   fusionWins: boolean;
-  /** margin > seedStd (and fusion better) */
+  /** margin > seedStd (and fusion better); needs at least two seeds per method to mean anything */
   beyondSeedNoise: boolean;
 };
 
@@ -32,12 +32,14 @@ export function describeComparison(results: BenchResults): string | undefined {
   const c = compareFusionToUnimodal(results);
   if (!c) return undefined;
   const metric = results.config.primaryMetric.name;
+  const head = `Best fusion ${c.bestFusion.method} (${meanStd(c.bestFusion.metric)}) vs best unimodal ${c.bestUnimodal.method} (${meanStd(c.bestUnimodal.metric)}): ${metric} ${c.margin >= 0 ? "+" : ""}${fixed(c.margin, 3)}`;
+  if (Math.min(c.bestFusion.metric.n, c.bestUnimodal.metric.n) < 2) return `${head} (one seed: no seed-to-seed spread to compare the margin with).`;
   const verdict = c.beyondSeedNoise
     ? "more than the seed-to-seed standard deviation"
     : c.fusionWins
       ? "but by no more than the seed-to-seed standard deviation"
       : "fusion does not beat the best single modality here";
-  return `Best fusion ${c.bestFusion.method} (${meanStd(c.bestFusion.metric)}) vs best unimodal ${c.bestUnimodal.method} (${meanStd(c.bestUnimodal.metric)}): ${metric} ${c.margin >= 0 ? "+" : ""}${fixed(c.margin, 3)}, ${verdict} (${fixed(c.seedStd, 3)}).`;
+  return `${head}, ${verdict} (${fixed(c.seedStd, 3)}).`;
 }
 
 function pad(cells: string[][], rightAligned: boolean[]): string {
