@@ -29,7 +29,7 @@ export function checkCompatible(model: LoadedModel, dataset: PreparedDataset): v
   for (let i = 0; i < ours.length; i++) {
     if (!same(ours[i]!.preprocessing, theirs[i]!.preprocessing) || !same(ours[i]!.vocabulary, theirs[i]!.vocabulary)) {
       throw new FusionkitError(
-        `modality "${ours[i]!.name}" of dataset "${dataset.name}" was preprocessed with other statistics or vocabulary than the model's training data (a different split seed or data). Load the data with the seed used for training (${model.options.seed})`,
+        `modality "${ours[i]!.name}" of dataset "${dataset.name}" was preprocessed with other statistics or vocabulary than the model's training data (a different split seed or data). Load the data exactly as for training (${JSON.stringify(model.config.dataset.loadOptions ?? { seed: model.options.seed })})`,
         { file: model.dir },
       );
     }
@@ -51,7 +51,9 @@ export function register(program: Command): void {
       await startEngine();
       const model = loadModel(flags.model);
       const source = flags.data ?? model.config.dataset.source ?? model.config.dataset.name;
-      const dataset = await loadDataset(source, { seed: model.options.seed, log: (m) => console.error(m) });
+      // the same seed and row limit as training, so splits and fitted preprocessing match
+      const loadOptions = model.config.dataset.loadOptions ?? { seed: model.options.seed };
+      const dataset = await loadDataset(source, { ...loadOptions, log: (m) => console.error(m) });
       checkCompatible(model, dataset);
       const predictor = new Predictor(model.model, model.layout, flattenParams(model.params).flat, model.options.batchSize);
       try {

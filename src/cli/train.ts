@@ -73,7 +73,8 @@ export function register(program: Command): void {
       }
       const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
       const modalityConfigs = datasetModalityConfigs(flags.data);
-      saveModel(out, trained, dataset, { source: flags.data, ...(modalityConfigs ? { modalityConfigs } : {}) });
+      const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}) };
+      saveModel(out, trained, dataset, { source: flags.data, loadOptions, ...(modalityConfigs ? { modalityConfigs } : {}) });
       console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
     });
 }

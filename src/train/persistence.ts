@@ -38,13 +38,14 @@ export type ModelConfigFile = {
   labelField: string;
   targetStats?: { mean: number; std: number };
   modalities: ModalitySpec[];
-  dataset: { name: string; cacheKey?: string; source?: string };
+  /** where the training data came from and how it was loaded, so `eval` can prepare it identically */
+  dataset: { name: string; cacheKey?: string; source?: string; loadOptions?: { seed?: number; maxRows?: number } };
   /** the dataset.json modality entries (row field names), when known: `predict` reads raw rows through them */
   modalityConfigs?: Record<string, unknown>[];
   training: TrainedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; history: EpochRecord[] };
 };
 
-export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[] };
+export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: { seed?: number; maxRows?: number } };
 
 export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): void {
   const { spec } = trained;
@@ -63,7 +64,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     labelField: trained.labelField,
     ...(spec.targetStats ? { targetStats: spec.targetStats } : {}),
     modalities: spec.modalities,
-    dataset: { name: dataset?.name ?? trained.datasetName, ...(dataset?.cacheKey ? { cacheKey: dataset.cacheKey } : {}), ...(extras.source ? { source: extras.source } : {}) },
+    dataset: { name: dataset?.name ?? trained.datasetName, ...(dataset?.cacheKey ? { cacheKey: dataset.cacheKey } : {}), ...(extras.source ? { source: extras.source } : {}), ...(extras.loadOptions ? { loadOptions: extras.loadOptions } : {}) },
     ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
     training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
   };
