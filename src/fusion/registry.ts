@@ -13,6 +13,7 @@ import { earlyFusionMethods } from "./earlyFusion.ts";
 import { intermediateMethods } from "./intermediateFusion.ts";
 import { lateMethods } from "./lateFusion.ts";
 import { lowRankMethods } from "./lowRankFusion.ts";
+import { progressiveMethods } from "./progressiveFusion.ts";
 import { transformerMethods } from "./transformerFusion.ts";
 import type { FusionMethod } from "./types.ts";
 import { unimodalMethod, unimodalPrefix } from "./unimodal.ts";
@@ -24,6 +25,7 @@ const families: FusionMethod[][] = [
   lowRankMethods,
   contrastiveMethods,
   transformerMethods,
+  progressiveMethods,
   hybridMethods,
 ];
 
