@@ -72,6 +72,16 @@ export async function openServedModel(modelDir: string): Promise<ServedModel> {
   const metadata = readMetadata(onnxPath);
   const runner: OnnxRunner = await createOnnxRunner(onnxPath);
   const fields = modalityFields(metadata);
+  for (const { spec } of fields) {
+    const config = metadata.modalityConfigs?.find((c) => c.name === spec.name) ?? spec.config;
+    if (spec.type === "vector" && typeof config?.file === "string") {
+      await runner.release();
+      throw new FusionkitError(
+        `modality "${spec.name}" was trained from ${config.file}, a matrix aligned with the training rows, so request rows have no field to carry it; retrain from a dataset whose vectors are inline ("field" instead of "file")`,
+        { field: spec.name },
+      );
+    }
+  }
   const specs = metadata.modalities;
   const scoreName = scoreOutputName(metadata.task);
 

@@ -15,6 +15,7 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import type { SplitData } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
 import { maxShapleyModalities } from "../explain/shapley.ts";
 import { firstIssue, requestSchema, rowJsonSchema, type PredictRequest } from "./rowSchema.ts";
 import { openServedModel, type Explanation, type ServedModel } from "./onnxModel.ts";
@@ -66,6 +67,7 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
       type: spec.type,
       ...(columns ? { columns } : { field }),
       shape: spec.shape,
+      ...(spec.vocabSize !== undefined ? { vocabularySize: spec.vocabSize } : {}),
       ...(spec.preprocessing ? { preprocessing: spec.preprocessing } : {}),
     })),
     rowSchema: rowJsonSchema(model.fields),
@@ -90,6 +92,11 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
       return { predictions: formatPredictions(model, body.rows, split, scores, explanation) };
     } catch (error) {
       if (error instanceof RequestError) return reply.status(400).send({ error: `${error.field}: ${error.message}`, field: error.field });
+      // a problem with the served model itself (not the request): the operator can act on the message
+      if (error instanceof FusionkitError) {
+        app.log.error(error);
+        return reply.status(500).send({ error: error.message });
+      }
       throw error;
     }
   });
