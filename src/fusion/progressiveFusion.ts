@@ -35,6 +35,10 @@
  * (W_s^1 is left out: it multiplies s^0 = 0.) The sum over m is one matmul of
  * the concatenation [s^{l-1}; s_1 h_1^l; ...] with the stacked [W_s; U_1; ...].
  *
+ * Any number of modalities: both methods are written for M >= 1 (one E_m, G_m
+ * or one stack per modality; F and the shared layers read the concatenation),
+ * so nothing is pairwise and M = 2 is not special.
+ *
  * Missing modalities: s_m in {0, 1} is `present`; a missing modality's
  * h_m (which is not zero: E_m has biases and receives feedback) is multiplied
  * by 0 before it reaches the fusion layer, so it contributes nothing, and
