@@ -85,6 +85,13 @@ describe("progressive: equations, sharing, missing modalities", () => {
     });
   }
 
+  test("M = 3: the same equations with three unimodal branches", () => {
+    const cfg = config();
+    const mods = [modA(), modB(), hostModality("c", 3, 1, 3, 11, { present: [0, 1, 1] })];
+    const params = progressiveFusion.init(new HostRng(12), dimsOf(mods), 2, cfg);
+    assertMatches(runMethod(progressiveFusion, params, mods, cfg).fused, progressiveReference(params, mods, cfg), "M = 3");
+  });
+
   test("the same E_m, G_m, F serve every round: the parameter count does not depend on R", () => {
     const dims = dimsOf([modA(), modB()]);
     const counts = [1, 2, 5].map((rounds) => countParams(progressiveFusion.init(new HostRng(2), dims, 2, config({ rounds }))));
@@ -134,6 +141,13 @@ describe("dense_fusion: equations and missing modalities", () => {
       assertMatches(runMethod(denseHierarchicalFusion, params, mods, cfg).fused, denseReference(params, mods, cfg), `L = ${layers}`);
     });
   }
+
+  test("M = 3: one stack per modality, all read by the shared layers", () => {
+    const cfg = config({ layers: 2 });
+    const mods = [modA(), modB(), hostModality("c", 3, 1, 3, 13, { present: [0, 1, 1] })];
+    const params = denseHierarchicalFusion.init(new HostRng(14), dimsOf(mods), 2, cfg);
+    assertMatches(runMethod(denseHierarchicalFusion, params, mods, cfg).fused, denseReference(params, mods, cfg), "M = 3");
+  });
 
   test("parameter shapes: modality stacks of L layers, shared layers reading [s^(l-1); h_1^l; ...]", () => {
     const p = denseHierarchicalFusion.init(new HostRng(7), dimsOf([modA(), modB()]), 2, config()) as any;
