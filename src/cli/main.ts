@@ -6,12 +6,14 @@
  */
 import { Command } from "commander";
 import { FusionkitError } from "../errors.ts";
+import * as alignCommand from "./align.ts";
 import * as benchCommand from "./bench.ts";
 import * as dataCommand from "./data.ts";
 import * as evalCommand from "./eval.ts";
 import * as explainCommand from "./explain.ts";
 import * as exportCommand from "./export.ts";
 import * as predictCommand from "./predict.ts";
+import * as searchCommand from "./search.ts";
 import * as serveCommand from "./serve.ts";
 import * as trainCommand from "./train.ts";
 
@@ -26,6 +28,8 @@ const commands: CommandModule[] = [
   dataCommand,
   exportCommand,
   serveCommand,
+  alignCommand,
+  searchCommand,
 ];
 
 export function buildProgram(): Command {
