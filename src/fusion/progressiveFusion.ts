@@ -56,7 +56,6 @@ import {
   type MlpParams,
 } from "../engine/layers.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
-import type { HostRng } from "../engine/random.ts";
 import { concat, zeros, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";

@@ -72,7 +72,6 @@ import {
   type MlpParams,
 } from "../engine/layers.ts";
 import { normalParam, zerosParam, type ParamTree, type Params } from "../engine/params.ts";
-import type { HostRng } from "../engine/random.ts";
 import { concat, constant, maximum, where, zeros, type Tensor } from "../engine/tensor.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
