@@ -68,7 +68,15 @@ export async function openServedModel(modelDir: string): Promise<ServedModel> {
   const root = realpathSync(modelDir);
   const onnxPath = join(root, onnxFileName);
   const exported = needsExport(root, onnxPath);
-  if (exported) await exportModel(root, onnxPath);
+  if (exported) {
+    try {
+      await exportModel(root, onnxPath);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw error;
+      throw new FusionkitError(`cannot write ${onnxFileName} into the model directory (${code}); make it writable, or run "fusionkit export --model ${modelDir}" where it is`, { file: onnxPath });
+    }
+  }
   const metadata = readMetadata(onnxPath);
   const runner: OnnxRunner = await createOnnxRunner(onnxPath);
   const fields = modalityFields(metadata);
