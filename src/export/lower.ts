@@ -63,7 +63,7 @@ type Lit = { value: number; aval: Aval };
 type Atom = Var | Lit;
 type Eqn = { primitive: string; inputs: Atom[]; params: Record<string, any>; outBinders: Var[] };
 type Jaxpr = { inBinders: Var[]; eqns: Eqn[]; outs: Atom[] };
-type Traced = { jaxpr: Jaxpr; consts: { ref: { dataSync(): ArrayLike<number> }; shape: number[]; dtype: string }[] };
+type Traced = { jaxpr: Jaxpr; consts: { ref: { dataSync(): ArrayLike<number> }; shape: number[]; dtype: string }[]; dispose(): void };
 
 const isLit = (a: Atom): a is Lit => "value" in a && !("id" in a);
 
@@ -78,10 +78,15 @@ export function lowerToOnnx(req: LowerRequest): Uint8Array {
       break;
     } catch (error) {
       if (!(error instanceof StructureMismatch) || i === traceBatchSizes.length - 1) throw error;
+    } finally {
+      // the constants were copied into initializers
+      first.dispose();
+      second.dispose();
     }
   }
-  lowering!.g.prune();
-  return encodeModel(lowering.g, {
+  const graph = lowering!.g;
+  graph.prune();
+  return encodeModel(graph, {
     graphName: req.graphName,
     ...(req.docString !== undefined ? { docString: req.docString } : {}),
     ...(req.metadata ? { metadata: req.metadata } : {}),
@@ -94,10 +99,15 @@ function traceAt(req: LowerRequest, batch: number): Traced {
     ...req.inputs.map((i) => np.zeros([batch, ...i.shape])),
   ];
   const P = req.params.length;
-  const { jaxpr } = trace((...all: Tensor[]) => req.fn(all.slice(0, P), all.slice(P)), ...(raws as any[])) as unknown as {
-    jaxpr: { jaxpr: Jaxpr & { flatten(): Jaxpr }; consts: Traced["consts"] };
-  };
-  return { jaxpr: jaxpr.jaxpr.flatten(), consts: jaxpr.consts };
+  try {
+    const { jaxpr } = trace((...all: Tensor[]) => req.fn(all.slice(0, P), all.slice(P)), ...(raws as any[])) as unknown as {
+      jaxpr: { jaxpr: Jaxpr & { flatten(): Jaxpr }; consts: Traced["consts"]; dispose(): void };
+    };
+    return { jaxpr: jaxpr.jaxpr.flatten(), consts: jaxpr.consts, dispose: () => jaxpr.dispose() };
+  } finally {
+    // tracing only reads the example arrays' shapes and leaves them owned by the caller
+    for (const r of raws) r.dispose();
+  }
 }
 
 function unsupported(primitive: string, detail = ""): FusionkitError {
