@@ -327,10 +327,11 @@ class Lowering {
         return unary("Neg");
       case "reciprocal":
         return unary("Reciprocal");
+      // ONNX Floor/Ceil are float-only; on integers they are the identity anyway
       case "floor":
-        return unary("Floor");
+        return float(outType!) ? unary("Floor") : unary("Identity");
       case "ceil":
-        return unary("Ceil");
+        return float(outType!) ? unary("Ceil") : unary("Identity");
       case "stop_gradient":
         return unary("Identity");
       case "sin":

@@ -115,6 +115,21 @@ describe("lowering jaxprs to ONNX", () => {
     assert.ok(ops.MatMul! >= 6, `expected the projections and both attention products as MatMul, got ${JSON.stringify(ops)}`);
   });
 
+  it("matches the engine for split, integer casts, remainders and floor division (negative values included)", async () => {
+    // (integer floor division is left out: jax-js itself has no int32 Floor kernel)
+    const fn: Fn = (_, [x]) => {
+      const [left, middle, right] = np.split(x!.borrow, [2, 5], 1).map((part) => adopt(part)) as [Tensor, Tensor, Tensor];
+      const whole = x!.mul(3).toInt();
+      return [
+        concat([right, left], 1).add(middle.sum(1, true)),
+        adopt(np.remainder(whole.borrow, 4)).toFloat(),
+        adopt(np.remainder(x!.borrow, 1.5)),
+        adopt(np.floorDivide(x!.borrow, 1.5)),
+      ];
+    };
+    await checkAgainstEngine({} as ParamTree, [{ name: "x", shape: [6] }], fn, [1, 9], normalInput);
+  });
+
   it("still finds the batch dims when a model width equals a traced batch size", async () => {
     // at batch 13, reshaping [13, 13] to [13, 13] is a no-op jax-js drops, so the two traces differ; the second pair of sizes resolves it
     const model = await checkAgainstEngine({} as ParamTree, [{ name: "x", shape: [13] }], (_, [x]) => [x!.reshape([13, x!.shape[0]!]).mul(2)], [1, 5], normalInput);
