@@ -22,7 +22,7 @@ export type ItemSet = {
   rows: number[];
   /** group ids of every row the item appears in, sorted, unique */
   groups: number[][];
-  /** the representative row's id */
+  /** the item's id: its row id, or for an item in several rows the part of their ids they share (itemId) */
   ids: string[];
   /** the representative row's label (class index for classification) */
   labels: number[];
@@ -58,12 +58,13 @@ export function retrievalItems(split: SplitData, spec: ModalitySpec, groups: Int
       item = set.rows.length;
       byKey.set(key, item);
       set.rows.push(row);
-      set.ids.push(split.ids[row]!);
+      set.ids.push("");
       set.labels.push(labelWidth === 1 ? split.labels[row]! : NaN);
       members.push([]);
     }
     members[item]!.push(row);
   }
+  members.forEach((itemRows, item) => (set.ids[item] = itemId(itemRows.map((r) => split.ids[r]!))));
   for (const itemRows of members) {
     set.groups.push([...new Set(itemRows.map((r) => groups[r]!))].sort((a, b) => a - b));
     const fields: Record<string, string> = {};
@@ -74,6 +75,23 @@ export function retrievalItems(split: SplitData, spec: ModalitySpec, groups: Int
     set.fields.push(fields);
   }
   return set;
+}
+
+/**
+ * The shared part of an item's row ids up to a separator: emoji rows
+ * "1F34E/twitter/en" and "1F34E/twitter/de" hold one picture, "1F34E/twitter".
+ * Ids that share no separated prefix give the first row's id.
+ */
+export function itemId(rowIds: string[]): string {
+  let prefix = rowIds[0]!;
+  for (const id of rowIds.slice(1)) {
+    let n = 0;
+    while (n < prefix.length && n < id.length && prefix[n] === id[n]) n++;
+    prefix = prefix.slice(0, n);
+  }
+  if (prefix === rowIds[0]) return prefix;
+  const cut = Math.max(...["/", ":", "|", "_", "-", "."].map((sep) => prefix.lastIndexOf(sep)));
+  return cut > 0 ? prefix.slice(0, cut) : rowIds[0]!;
 }
 
 /** For each query item, the candidate items that share a group with it (its true matches). */

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { alignTrainDefaults, trainAlignment } from "../align/trainer.ts";
+import { alignTrainDefaults, resolvePair, trainAlignment } from "../align/trainer.ts";
 import { describeFilters, evaluateAligned } from "../align/evaluation.ts";
 import { parseRowFilter, type RowFilter } from "../align/filters.ts";
 import { saveAligned } from "../align/persistence.ts";
@@ -77,6 +77,7 @@ export function register(program: Command): void {
       await startEngine();
       const pair = flags.pair.split(",").map((s) => s.trim()).filter(Boolean);
       const dataset = await loadDataset(flags.data, { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), log: (m) => console.error(m) });
+      resolvePair(dataset, pair); // a modality the dataset lacks fails here, before any output
       const matchField = flags.matchField ?? builtinMatchFields[dataset.name];
       const trainFilters = flags.trainFilter;
       console.log(

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { chanceRecall, queryRanks, retrievalSummary, summariseRanks, topK } from "../../src/align/retrieval.ts";
-import { retrievalItems, trueMatches } from "../../src/align/items.ts";
+import { itemId, retrievalItems, trueMatches } from "../../src/align/items.ts";
 import { groupIds } from "../../src/align/pairs.ts";
 import { concatSplits, filteredRows, parseRowFilter, subsetSplit } from "../../src/align/filters.ts";
 import type { ModalitySpec, SplitData } from "../../src/data/types.ts";
@@ -87,6 +87,8 @@ test("items are distinct inputs; true matches are every item of the same emoji g
   assert.equal(texts.rows.length, 4); // 2 emoji x 2 languages
   // fields constant over an item's rows are kept: an image item has a vendor but no language
   assert.deepEqual(images.fields[0], { emoji: "E1", vendor: "tw" });
+  assert.deepEqual(images.ids, ["E1/tw", "E1/go", "E2/tw", "E2/go"]);
+  assert.equal(itemId(["12/x", "13/x"]), "12/x"); // no shared separated prefix: the first row's id
   assert.deepEqual(texts.fields[0], { emoji: "E1", language: "en" });
   // each E1 text matches both E1 pictures (twitter and google), never E2's
   const m = trueMatches(texts, images);
