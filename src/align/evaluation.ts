@@ -12,7 +12,7 @@ import { evaluateRetrieval } from "./evaluate.ts";
 import { applyFilters, type RowFilter } from "./filters.ts";
 import type { RankSummary } from "./retrieval.ts";
 import type { AlignedModel } from "./trainer.ts";
-import { defaultTemplates, zeroShotClassify, type ZeroShotResult } from "./zeroShot.ts";
+import { templatesFor, zeroShotClassify, type ZeroShotResult } from "./zeroShot.ts";
 
 export type AlignEvaluation = {
   testFilters: string[];
@@ -43,7 +43,7 @@ export function evaluateAligned(
     const textSpec = specs.find((s) => s.type === "text");
     const itemSpec = specs.find((s) => s.type !== "text");
     if (dataset.task === "classification" && textSpec && itemSpec && test.n > 0) {
-      result.zeroShot = zeroShotClassify(embedder, test, itemSpec, textSpec, dataset.labelNames, opts.templates ?? defaultTemplates);
+      result.zeroShot = zeroShotClassify(embedder, test, itemSpec, textSpec, dataset.labelNames, opts.templates ?? templatesFor(dataset.name));
     }
     return result;
   } finally {

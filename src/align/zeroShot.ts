@@ -21,7 +21,14 @@ import { retrievalItems } from "./items.ts";
 import { groupIds } from "./pairs.ts";
 import { encodeTexts } from "./textQueries.ts";
 
-export const defaultTemplates = ["{}", "an emoji of {}", "a {} emoji"];
+/** Prompt templates when none are given: the class name alone plus two neutral phrasings. */
+export const defaultTemplates = ["{}", "a {}", "the {}"];
+/** Built-in datasets' own templates (CLIP-style prompts that name the domain). */
+export const builtinTemplates: Record<string, string[]> = { emoji: ["{}", "an emoji of {}", "a {} emoji"] };
+
+export function templatesFor(datasetName: string): string[] {
+  return builtinTemplates[datasetName] ?? defaultTemplates;
+}
 
 export type ZeroShotResult = {
   modality: string;
@@ -71,7 +78,7 @@ export function zeroShotClassify(
   modality: ModalitySpec,
   textSpec: ModalitySpec,
   classNames: string[],
-  templates: string[] = defaultTemplates,
+  templates: string[],
 ): ZeroShotResult {
   if (templates.length === 0) throw new FusionkitError("at least one prompt template is needed", { field: "templates" });
   const items = retrievalItems(split, modality, groupIds(split));

@@ -12,7 +12,7 @@ import { parseRowFilter, type RowFilter } from "../align/filters.ts";
 import { saveAligned } from "../align/persistence.ts";
 import { retrievalForReport } from "../align/report.ts";
 import type { RankSummary } from "../align/retrieval.ts";
-import { defaultTemplates } from "../align/zeroShot.ts";
+import { builtinTemplates, defaultTemplates, templatesFor } from "../align/zeroShot.ts";
 import { loadDataset } from "../data/load.ts";
 import { writeFileAtomic } from "../engine/checkpoint.ts";
 import { startEngine } from "../engine/backend.ts";
@@ -69,7 +69,7 @@ export function register(program: Command): void {
     .option("--match-field <field>", "kept field whose equal values are true matches (default: emoji for the emoji dataset, else the row)")
     .option("--train-filter <field=value>", "train (and validate) only on rows with this field value, e.g. vendor=twitter (repeatable)", collectFilter, [])
     .option("--test-filter <field=value>", "evaluate only on test rows with this field value, e.g. vendor=google (repeatable)", collectFilter, [])
-    .option("--template <text>", `zero-shot prompt template with {} for the class name (repeatable; default ${defaultTemplates.map((t) => JSON.stringify(t)).join(", ")})`, collect, [])
+    .option("--template <text>", `zero-shot prompt template with {} for the class name (repeatable; default ${defaultTemplates.map((t) => JSON.stringify(t)).join(", ")}; emoji: ${builtinTemplates.emoji!.map((t) => JSON.stringify(t)).join(", ")})`, collect, [])
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--out <dir>", "output directory (default runs/align-<pair>)")
@@ -103,7 +103,7 @@ export function register(program: Command): void {
               `val mean recall ${Number.isNaN(e.valScore) ? "n/a" : e.valScore.toFixed(4)}  ${e.ms.toFixed(0)} ms${e.best ? "  *" : ""}`,
           ),
       });
-      const templates = flags.template.length ? flags.template : defaultTemplates;
+      const templates = flags.template.length ? flags.template : templatesFor(dataset.name);
       const evaluation = evaluateAligned(aligned, dataset, { testFilters: flags.testFilter, templates });
       console.log(`best epoch ${aligned.bestEpoch}; test${evaluation.testFilters.length ? ` (${evaluation.testFilters.join(", ")})` : ""}:`);
       for (const [direction, s] of Object.entries(evaluation.test)) console.log(`  ${formatRecall(direction, s)}`);
