@@ -68,7 +68,7 @@ export function plainReporter(write: (line: string) => void = (line) => process.
 
 export function terminalReporter(stream: NodeJS.WriteStream = process.stderr): BenchReporter {
   const multibar = new cliProgress.MultiBar(
-    { stream, clearOnComplete: false, hideCursor: true, autopadding: true, etaBuffer: 20, fps: 5, format: " {name} |{bar}| {value}/{total} {unit} | {status}" },
+    { stream, clearOnComplete: false, hideCursor: true, autopadding: true, barsize: 20, fps: 5, format: " {name} |{bar}| {value}/{total} {unit} | {status}" },
     cliProgress.Presets.shades_classic,
   );
   let overall: cliProgress.SingleBar | undefined;
@@ -100,7 +100,7 @@ export function terminalReporter(stream: NodeJS.WriteStream = process.stderr): B
     epoch(job, e) {
       const entry = methodBars.get(job.method);
       if (!entry) return;
-      entry.bar.increment(1, { status: `seed ${job.seed}: epoch ${e.epoch}/${e.epochs} loss ${e.trainLoss.toFixed(3)} val ${plan?.metricName ?? ""} ${e.valMetric.toFixed(3)}` });
+      entry.bar.increment(1, { status: `seed ${job.seed} epoch ${e.epoch}/${e.epochs}: loss ${e.trainLoss.toFixed(3)}, val ${e.valMetric.toFixed(3)}` });
     },
     jobEnd(job, outcome) {
       finished++;
@@ -109,7 +109,7 @@ export function terminalReporter(stream: NodeJS.WriteStream = process.stderr): B
         // Early stopping skips the rest of the run's epochs: count them as done so the bar reaches its end.
         entry.done += job.epochs;
         const metric = plan?.metricName ?? "";
-        const status = "failure" in outcome ? `seed ${job.seed}: FAILED` : `seed ${job.seed}: test ${metric} ${(outcome.result.metrics[metric] ?? NaN).toFixed(3)}`;
+        const status = "failure" in outcome ? `seed ${job.seed}: FAILED` : `seed ${job.seed}: test ${(outcome.result.metrics[metric] ?? NaN).toFixed(3)}`;
         entry.bar.update(entry.done, { status });
       }
       if ("failure" in outcome) this.log(`${job.method} seed ${job.seed} FAILED: ${outcome.failure.message}`);

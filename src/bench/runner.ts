@@ -16,7 +16,7 @@ import { writeBenchOutputs } from "../report/html.ts";
 import { describeEnvironment } from "./environment.ts";
 import type { BenchJob } from "./job.ts";
 import { benchNotes } from "./notes.ts";
-import { withDefaults, type BenchOptions } from "./options.ts";
+import { benchDefaults, defaultMaxRows, withDefaults, type BenchOptions } from "./options.ts";
 import { planBench, type BenchPlan } from "./plan.ts";
 import { runJobsInWorkers } from "./pool.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
@@ -82,6 +82,18 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   return { results, outDir, resultsPath, reportPath };
 }
 
+function subsampleNote(options: BenchOptions): string {
+  const sized = options.maxRows === defaultMaxRows[options.data] && partialDefaults(options);
+  return (
+    `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)` +
+    (sized ? `. This is the default for "${options.data}", with encoder width ${options.encoderDim} and ${options.epochs} epochs, sized so the default bench finishes in under 5 minutes on a 2-core machine; --max-rows 100000 --encoder-dim 64 runs the full dataset` : "")
+  );
+}
+
+function partialDefaults(options: BenchOptions): boolean {
+  return options.encoderDim === benchDefaults.encoderDim && options.epochs === benchDefaults.epochs;
+}
+
 function abortReason(signal: AbortSignal | undefined): string {
   const reason = signal?.reason as unknown;
   if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
@@ -141,7 +153,7 @@ function assembleResults(
       modalities: dataset.modalities.map((m) => ({ name: m.name, type: m.type, shape: m.shape })),
       rows: { train: dataset.splits.train.n, val: dataset.splits.val.n, test: dataset.splits.test.n },
       ...(options.maxRows !== undefined
-        ? { subsample: { maxRows: options.maxRows, note: `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)` } }
+        ? { subsample: { maxRows: options.maxRows, note: subsampleNote(options) } }
         : {}),
       cacheKey: dataset.cacheKey,
       loadMs: plan.datasetLoad.ms,
