@@ -33,12 +33,21 @@ const workerUrl = new URL("./worker.ts", import.meta.url);
  * `--import tsx` passes that on through execArgv, but one that registered tsx
  * from code (bin/fusionkit.mjs) does not, and Node's own type stripping
  * cannot run this code base (parameter properties), so the loader is named
- * explicitly unless it is already there.
+ * explicitly unless it is already there. Only module-loading flags are passed
+ * on: workers refuse per-process V8 flags such as --expose-gc.
  */
-function workerExecArgv(): string[] {
+const loaderFlags = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader"]);
+
+export function workerExecArgv(parent: string[] = process.execArgv): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < parent.length; i++) {
+    const arg = parent[i]!;
+    if (loaderFlags.has(arg) && i + 1 < parent.length) kept.push(arg, parent[++i]!);
+    else if ([...loaderFlags].some((flag) => arg.startsWith(`${flag}=`))) kept.push(arg);
+  }
   const loader = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
-  const has = process.execArgv.some((arg, i) => arg === loader || (arg === "tsx" && process.execArgv[i - 1] === "--import"));
-  return has ? process.execArgv : [...process.execArgv, "--import", loader];
+  const hasTsx = kept.some((arg) => arg === loader || arg === "tsx" || arg.endsWith("=tsx") || arg.endsWith(`=${loader}`));
+  return hasTsx ? kept : [...kept, "--import", loader];
 }
 
 export function runJobsInWorkers(
