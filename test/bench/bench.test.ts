@@ -101,6 +101,20 @@ describe("fusionkit bench on a small dataset", () => {
   });
 });
 
+describe("a time budget", () => {
+  test("is split evenly over the runs and stops each one after the epoch that passes it", async () => {
+    const out = join(dir, "budget");
+    // 2 runs on 2 workers: each may train budget x workers / runs = 1 ms, so every run ends after its first epoch
+    const { results } = await runBench({ ...small, methods: ["early"], seeds: 2, workers: 2, timeBudgetS: 0.001, data, out, cacheDir: join(dir, "cache") });
+    assert.equal(results.config.perRunBudgetMs, 1);
+    for (const run of results.methods[0]!.runs) {
+      assert.equal(run.epochsRun, 1);
+      assert.equal(run.stoppedBy, "time-budget");
+    }
+    assert.ok(results.notes.some((n) => /2 runs stopped on the budget/.test(n)));
+  });
+});
+
 describe("an interrupted bench", () => {
   test("an abort after the first finished run writes that run, marked incomplete, in results.json and report.html", async () => {
     const out = join(dir, "interrupted");
