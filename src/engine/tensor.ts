@@ -43,7 +43,16 @@ export function adopt(raw: RawArray): Tensor {
 }
 
 function raw(x: Operand): RawArray | number {
-  return typeof x === "number" ? x : x.raw.ref;
+  return typeof x === "number" ? x : x.use();
+}
+
+function checkAlive(raw: RawArray): void {
+  // refCount is 0 once the scope that owned the array has closed
+  if ((raw as unknown as { refCount?: number }).refCount === 0) {
+    throw new Error(
+      "fusionkit engine: a Tensor was used after the scope that created it closed. Return it from that scope (scoped/compile) instead of keeping it.",
+    );
+  }
 }
 
 export class Tensor {
@@ -61,23 +70,29 @@ export class Tensor {
   }
   /** Borrowed reference for passing into jax-js directly (engine-internal). */
   get borrow(): RawArray {
+    return this.use();
+  }
+  /** A new reference to the raw array, for one jax-js call that consumes it. */
+  use(): RawArray {
+    currentScope();
+    checkAlive(this.raw);
     return this.raw.ref;
   }
 
   add(o: Operand): Tensor {
-    return adopt(np.add(this.raw.ref, raw(o)));
+    return adopt(np.add(this.use(), raw(o)));
   }
   sub(o: Operand): Tensor {
-    return adopt(np.subtract(this.raw.ref, raw(o)));
+    return adopt(np.subtract(this.use(), raw(o)));
   }
   mul(o: Operand): Tensor {
-    return adopt(np.multiply(this.raw.ref, raw(o)));
+    return adopt(np.multiply(this.use(), raw(o)));
   }
   div(o: Operand): Tensor {
-    return adopt(np.trueDivide(this.raw.ref, raw(o)));
+    return adopt(np.trueDivide(this.use(), raw(o)));
   }
   neg(): Tensor {
-    return adopt(np.negative(this.raw.ref));
+    return adopt(np.negative(this.use()));
   }
   /**
    * Batched matrix product over the last two axes (numpy semantics).
@@ -92,60 +107,60 @@ export class Tensor {
     const n = o.shape[o.ndim - 1]!;
     const padK = (4 - (k % 4)) % 4;
     const padN = (4 - (n % 4)) % 4;
-    if (o.ndim < 2 || (padK === 0 && padN === 0)) return adopt(np.matmul(this.raw.ref, o.raw.ref));
+    if (o.ndim < 2 || (padK === 0 && padN === 0)) return adopt(np.matmul(this.use(), o.use()));
     const widths = (ndim: number, axis: number, amount: number): [number, number][] =>
       Array.from({ length: ndim }, (_, i) => (i === axis ? [0, amount] : [0, 0]) as [number, number]);
-    const a = padK ? adopt(np.pad(this.raw.ref, widths(this.ndim, this.ndim - 1, padK))) : this;
-    const b = adopt(np.pad(o.raw.ref, padK && padN
+    const a = padK ? adopt(np.pad(this.use(), widths(this.ndim, this.ndim - 1, padK))) : this;
+    const b = adopt(np.pad(o.use(), padK && padN
       ? widths(o.ndim, o.ndim - 2, padK).map((w, i) => (i === o.ndim - 1 ? [0, padN] : w) as [number, number])
       : padK ? widths(o.ndim, o.ndim - 2, padK) : widths(o.ndim, o.ndim - 1, padN)));
-    const out = adopt(np.matmul(a.raw.ref, b.raw.ref));
+    const out = adopt(np.matmul(a.use(), b.use()));
     return padN ? out.slice(out.ndim - 1, 0, n) : out;
   }
   square(): Tensor {
     return this.mul(this);
   }
   sqrt(): Tensor {
-    return adopt(np.sqrt(this.raw.ref));
+    return adopt(np.sqrt(this.use()));
   }
   exp(): Tensor {
-    return adopt(np.exp(this.raw.ref));
+    return adopt(np.exp(this.use()));
   }
   log(): Tensor {
-    return adopt(np.log(this.raw.ref));
+    return adopt(np.log(this.use()));
   }
   abs(): Tensor {
-    return adopt(np.abs(this.raw.ref));
+    return adopt(np.abs(this.use()));
   }
   tanh(): Tensor {
-    return adopt(np.tanh(this.raw.ref));
+    return adopt(np.tanh(this.use()));
   }
   sigmoid(): Tensor {
-    return adopt(nn.sigmoid(this.raw.ref));
+    return adopt(nn.sigmoid(this.use()));
   }
   relu(): Tensor {
-    return adopt(nn.relu(this.raw.ref));
+    return adopt(nn.relu(this.use()));
   }
   gelu(): Tensor {
-    return adopt(nn.gelu(this.raw.ref));
+    return adopt(nn.gelu(this.use()));
   }
   sum(axis?: number | number[], keepdims = false): Tensor {
-    return adopt(np.sum(this.raw.ref, axis, { keepdims }));
+    return adopt(np.sum(this.use(), axis, { keepdims }));
   }
   mean(axis?: number | number[], keepdims = false): Tensor {
-    return adopt(np.mean(this.raw.ref, axis, { keepdims }));
+    return adopt(np.mean(this.use(), axis, { keepdims }));
   }
   max(axis?: number | number[], keepdims = false): Tensor {
-    return adopt(np.max(this.raw.ref, axis, { keepdims }));
+    return adopt(np.max(this.use(), axis, { keepdims }));
   }
   min(axis?: number | number[], keepdims = false): Tensor {
-    return adopt(np.min(this.raw.ref, axis, { keepdims }));
+    return adopt(np.min(this.use(), axis, { keepdims }));
   }
   reshape(shape: number[]): Tensor {
-    return adopt(np.reshape(this.raw.ref, shape));
+    return adopt(np.reshape(this.use(), shape));
   }
   transpose(perm?: number[]): Tensor {
-    return adopt(np.transpose(this.raw.ref, perm));
+    return adopt(np.transpose(this.use(), perm));
   }
   /** Swaps the last two axes (K^T in attention). */
   swapLastAxes(): Tensor {
@@ -155,37 +170,37 @@ export class Tensor {
   }
   /** Inserts an axis of length 1. */
   expand(axis: number): Tensor {
-    return adopt(np.expandDims(this.raw.ref, axis));
+    return adopt(np.expandDims(this.use(), axis));
   }
   broadcastTo(shape: number[]): Tensor {
-    return adopt(np.broadcastTo(this.raw.ref, shape));
+    return adopt(np.broadcastTo(this.use(), shape));
   }
   /** Contiguous range [start, stop) along `axis`. */
   slice(axis: number, start: number, stop: number): Tensor {
     const index: ([number, number] | [])[] = [];
     for (let i = 0; i < this.ndim; i++) index.push(i === axis ? [start, stop] : []);
-    return adopt(this.raw.ref.slice(...index));
+    return adopt(this.use().slice(...index));
   }
   greater(o: Operand): Tensor {
-    return adopt(np.greater(this.raw.ref, raw(o)).astype(np.float32));
+    return adopt(np.greater(this.use(), raw(o)).astype(np.float32));
   }
   less(o: Operand): Tensor {
-    return adopt(np.less(this.raw.ref, raw(o)).astype(np.float32));
+    return adopt(np.less(this.use(), raw(o)).astype(np.float32));
   }
   argmax(axis: number): Tensor {
-    return adopt(np.argmax(this.raw.ref, axis).astype(np.float32));
+    return adopt(np.argmax(this.use(), axis).astype(np.float32));
   }
   clip(lo: number, hi: number): Tensor {
-    return adopt(np.clip(this.raw.ref, lo, hi));
+    return adopt(np.clip(this.use(), lo, hi));
   }
   pow(p: number): Tensor {
-    return adopt(np.power(this.raw.ref, p));
+    return adopt(np.power(this.use(), p));
   }
   toFloat(): Tensor {
-    return adopt(this.raw.ref.astype(np.float32));
+    return adopt(this.use().astype(np.float32));
   }
   toInt(): Tensor {
-    return adopt(this.raw.ref.astype(np.int32));
+    return adopt(this.use().astype(np.int32));
   }
 }
 
@@ -212,34 +227,45 @@ export function full(shape: number[], value: number): Tensor {
 
 export function concat(xs: Tensor[], axis = -1): Tensor {
   if (xs.length === 1) return xs[0]!;
-  return adopt(np.concatenate(xs.map((x) => x.raw.ref), axis));
+  return adopt(np.concatenate(xs.map((x) => x.use()), axis));
 }
 export function stack(xs: Tensor[], axis = 0): Tensor {
-  return adopt(np.stack(xs.map((x) => x.raw.ref), axis));
+  return adopt(np.stack(xs.map((x) => x.use()), axis));
 }
 /** cond is a 0/1 float mask (broadcastable). */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
-  return adopt(np.where(np.greater(cond.raw.ref, 0.5), raw(a), raw(b)));
+  return adopt(np.where(np.greater(cond.use(), 0.5), raw(a), raw(b)));
 }
 export function maximum(a: Tensor, b: Operand): Tensor {
-  return adopt(np.maximum(a.raw.ref, raw(b)));
+  return adopt(np.maximum(a.use(), raw(b)));
 }
 export function minimum(a: Tensor, b: Operand): Tensor {
-  return adopt(np.minimum(a.raw.ref, raw(b)));
+  return adopt(np.minimum(a.use(), raw(b)));
 }
 export function stopGradient(x: Tensor): Tensor {
-  return adopt(lax.stopGradient(x.raw.ref));
+  return adopt(lax.stopGradient(x.use()));
 }
 export function einsum(subscripts: string, ...xs: Tensor[]): Tensor {
-  return adopt(np.einsum(subscripts, ...xs.map((x) => x.raw.ref)));
+  return adopt(np.einsum(subscripts, ...xs.map((x) => x.use())));
 }
-/** Rows of `table` at integer-valued `indices` (any shape): result shape [...indices.shape, table.shape[1]]. */
+/**
+ * Rows of `table` at integer-valued `indices` (any shape): result shape [...indices.shape, table.shape[1]].
+ *
+ * Workaround (jax-js 0.1.25, pinned by test/engine/tensor.test.ts): under jit,
+ * the gradient of a gather is a scatter routine that fails with "routine
+ * primitive scatter input is not imm" when the incoming cotangent is a pure
+ * view (e.g. the broadcast that `.sum()` transposes to). Multiplying the rows
+ * by a ones tensor derived from the (traced) indices makes the cotangent a
+ * computed array; the product is exact (x * 1 = x).
+ */
 export function takeRows(table: Tensor, indices: Tensor): Tensor {
-  return adopt(np.take(table.raw.ref, indices.raw.ref.astype(np.int32), 0));
+  const rows = adopt(np.take(table.use(), indices.use().astype(np.int32), 0));
+  const ones = indices.mul(0).add(1).expand(indices.ndim);
+  return rows.mul(ones);
 }
 /** One-hot of integer-valued float labels: [..., numClasses]. */
 export function oneHot(labels: Tensor, numClasses: number): Tensor {
-  return adopt(nn.oneHot(labels.raw.ref.astype(np.int32), numClasses).astype(np.float32));
+  return adopt(nn.oneHot(labels.use().astype(np.int32), numClasses).astype(np.float32));
 }
 
 /**
@@ -298,7 +324,7 @@ export function inScope<I, O>(inputs: I, fn: (wrapped: any) => O): any {
     const wrapped = mapTree(inputs, isRaw, (r) => adopt(r));
     const out = fn(wrapped);
     // The outputs outlive the scope: one extra reference each, then release everything.
-    return mapTree(out, isTensor, (t) => t.raw.ref);
+    return mapTree(out, isTensor, (t) => t.use());
   } finally {
     scopes.pop();
     for (const a of scope.owned) a.dispose();

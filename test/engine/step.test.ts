@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { startEngine, kernelInstanceStats } from "../../src/engine/backend.ts";
 import { HostRng, stepKey } from "../../src/engine/random.ts";
 import { random } from "@jax-js/jax";
@@ -17,6 +19,10 @@ import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
 import type { Tensor } from "../../src/engine/tensor.ts";
 
 before(startEngine);
+
+// A real collection before each reading, with or without --expose-gc on the command line.
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 /** Palmer penguins (vega-datasets): species from 4 body measurements, standardised. */
 function penguins(): { x: Float32Array; y: Float32Array; n: number } {
@@ -105,10 +111,10 @@ describe("compiled train step", () => {
       for (let i = 0; i < k; i++) step.step(batchOf(x, y, Array.from({ length: 32 }, () => rng.int(n))), 1e-3, offset + i);
     };
     run(500, 0);
-    global.gc?.();
+    collectGarbage();
     const before = process.memoryUsage();
     run(1200, 500);
-    global.gc?.();
+    collectGarbage();
     const after = process.memoryUsage();
     step.dispose();
     const rss = (after.rss - before.rss) / 2 ** 20;

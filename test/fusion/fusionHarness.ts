@@ -4,15 +4,12 @@
  * check against a separate reference objective, the XOR interaction task, and a
  * small compiled train loop (fusion method + a linear head when it returns `fused`).
  */
-import assert from "node:assert/strict";
-import { numpy as np } from "@jax-js/jax";
 import { initLinear, linear } from "../../src/engine/layers.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
 import { flattenParams, unflattenHost, type ParamTree } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
 import { constant, type Tensor } from "../../src/engine/tensor.ts";
-import { compile, valueAndGrad } from "../../src/engine/transforms.ts";
 import type { Encoded, EncodedDims } from "../../src/encoders/types.ts";
 import type { FusionMethod, FusionOutput } from "../../src/fusion/types.ts";
 
@@ -44,39 +41,7 @@ export function ones(n: number): Float32Array {
   return new Float32Array(n).fill(1);
 }
 
-/**
- * Compares the engine's reverse-mode gradient of `actual` at x0 with central
- * finite differences of `reference` (pass the same function for a plain check).
- */
-export function checkGradientAgainst(
-  actual: (x: Tensor) => Tensor,
-  reference: (x: Tensor) => Tensor,
-  x0: Float32Array,
-  shape: number[],
-  opts: { eps?: number; rtol?: number; atol?: number; samples?: number } = {},
-): void {
-  const eps = opts.eps ?? 1e-2;
-  const value = compile((x: Tensor) => reference(x).sum());
-  const gradient = compile((x: Tensor) => valueAndGrad((y: Tensor) => [actual(y).sum(), {}], x).grad);
-  const at = (data: Float32Array) => value(np.array(data).reshape(shape)).dataSync()[0] as number;
-  const g = gradient(np.array(x0.slice()).reshape(shape)).dataSync() as Float32Array;
-  const n = x0.length;
-  const count = Math.min(n, opts.samples ?? 24);
-  let largest = 0;
-  for (let s = 0; s < count; s++) {
-    const i = Math.floor((s * n) / count);
-    const plus = x0.slice();
-    const minus = x0.slice();
-    plus[i]! += eps;
-    minus[i]! -= eps;
-    const numeric = (at(plus) - at(minus)) / (2 * eps);
-    largest = Math.max(largest, Math.abs(numeric));
-    const tol = (opts.atol ?? 2e-3) + (opts.rtol ?? 3e-2) * Math.abs(numeric);
-    assert.ok(Math.abs(numeric - g[i]!) <= tol, `gradient mismatch at index ${i}: analytic ${g[i]}, finite difference ${numeric}`);
-  }
-  // A check over a function that ignores its input would pass vacuously.
-  assert.ok(largest > 1e-4, `every sampled finite difference is ~0 (largest ${largest}): the check would pass vacuously`);
-}
+export { checkGradientAgainst } from "../engine/gradcheck.ts";
 
 export type Split = { xs: Float32Array[]; present: Float32Array[]; labels: Float32Array; n: number };
 
