@@ -103,3 +103,37 @@ for (const w of workloads(rng)) {
     console.log(`| ${w.name} | ${B} | ${q(0.5)} | ${q(0.1)} | ${q(0.9)} |`);
   }
 }
+
+// Why parameters cross the jit boundary as leaves and not as one flat vector:
+// a flat vector must be split into leaves and the update concatenated back,
+// and in jax-js 0.1.25 concatenate (the transpose of split) is a sum of padded copies.
+{
+  const { numpy: np, jit } = await import("@jax-js/jax");
+  const sizes = [19200, 64, 4736, 64, 2240, 64, 16640, 256, 16640, 256, 16640, 256, 512, 8]; // the LMF workload's leaves
+  const total = sizes.reduce((a, b) => a + b);
+  const cuts: number[] = [];
+  sizes.slice(0, -1).reduce((at, s) => (cuts.push(at + s), at + s), 0);
+  const time = (f: (s: any) => [any, any], state: any) => {
+    let s = state;
+    const times: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const t0 = performance.now();
+      const [next, probe] = f(s);
+      probe.dataSync();
+      times.push(performance.now() - t0);
+      s = next;
+    }
+    return times.sort((a, b) => a - b)[30]!.toFixed(3);
+  };
+  const leaves = jit((ls: any[]) => {
+    const probe = ls[13].ref.sum();
+    return [ls.map((l) => l.mul(0.99)), probe];
+  });
+  const flat = jit((f: any) => {
+    const parts = np.split(f, cuts);
+    const probe = parts[13]!.ref.sum();
+    return [np.concatenate(parts.map((p) => p.mul(0.99))), probe];
+  });
+  console.log(`\nparameter layout probe (${sizes.length} leaves, ${total} parameters, one elementwise update, median ms):`);
+  console.log(`  leaves: ${time(leaves as any, sizes.map((s) => np.zeros([s])))}   flat vector split+concatenate: ${time(flat as any, np.zeros([total]))}`);
+}

@@ -6,7 +6,7 @@
  * parameter) and metrics come back stacked in one small vector. Why not one
  * flat vector: in jax-js 0.1.25 the transpose of split/concatenate is a sum of
  * padded copies, so a flat vector costs O(leaves x parameters) per step, far
- * more than passing the leaves (bench/engine.ts measures both). The runner owns
+ * more than passing the leaves (bench/engine.ts, "parameter layout probe"). The runner owns
  * the raw arrays between steps, so nothing above the engine handles jax-js memory.
  */
 import { numpy as np } from "@jax-js/jax";
