@@ -40,3 +40,28 @@ export { saveModel, loadModel, type LoadedModel, type ModelConfigFile } from "./
 
 // metrics
 export { accuracy, macroF1, rocAuc, multilabelF1, meanAbsoluteError, pearson, taskMetrics, primaryMetric, type MetricSet } from "./eval/metrics.ts";
+
+// explanations: exact modality Shapley values and the methods' own views
+export { attributionForRows, type ExplainableModel, type ExplainOptions, type RowExplanation, type RowsExplanation } from "./explain/rows.ts";
+export { explainForReport, type ReportExplainOptions, type ReportExplanation } from "./explain/report.ts";
+export { modalityShapley, shapleyFromValues, type ModalityAttribution, type ShapleyOptions, type ShapleyValueKind } from "./explain/shapley.ts";
+
+// alignment: contrastive training into one embedding space, retrieval, search
+export { trainAlignment, alignTrainDefaults, type AlignOptions, type AlignedModel } from "./align/trainer.ts";
+export { evaluateAligned, type AlignEvaluation } from "./align/evaluation.ts";
+export { saveAligned, loadAligned, type LoadedAlignedModel } from "./align/persistence.ts";
+export { buildIndex, searchIndex, saveIndex, loadIndex, embedQuery, type SearchIndex, type SearchHit } from "./align/searchIndex.ts";
+export { retrievalForReport, type RetrievalReport, type RetrievalReportOptions } from "./align/report.ts";
+
+// ONNX export and runtime
+export { exportModel, exportTrainedModel, type ExportMetadata, type ExportSummary } from "./export/exportModel.ts";
+export { createOnnxRunner, type OnnxRunner, type RunnerOptions } from "./export/runtime.ts";
+
+// HTTP service
+export { buildServeApp, serveDefaults, type ServeApp, type ServeOptions } from "./serve/server.ts";
+
+// bench and its report
+export { runBench, type BenchContext, type BenchOutcome } from "./bench/runner.ts";
+export type { BenchOptions } from "./bench/options.ts";
+export type { BenchResults } from "./bench/results.ts";
+export { renderReportHtml } from "./report/html.ts";

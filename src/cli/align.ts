@@ -3,25 +3,14 @@
  * into one embedding space (src/align), test-split retrieval and zero-shot
  * evaluation, then the model (checkpoint + config with the figures) and the
  * report's retrieval section (retrieval.json) saved to --out.
+ * Registration only; the run is src/cli/actions/align.ts.
  */
 import type { Command } from "commander";
-import { join } from "node:path";
-import { alignTrainDefaults, resolvePair, trainAlignment } from "../align/trainer.ts";
-import { describeFilters, evaluateAligned } from "../align/evaluation.ts";
 import { parseRowFilter, type RowFilter } from "../align/filters.ts";
-import { saveAligned } from "../align/persistence.ts";
-import { retrievalForReport } from "../align/report.ts";
-import type { RankSummary } from "../align/retrieval.ts";
-import { builtinTemplates, defaultTemplates, templatesFor } from "../align/zeroShot.ts";
-import { loadDataset } from "../data/load.ts";
-import { writeFileAtomic } from "../engine/checkpoint.ts";
-import { startEngine } from "../engine/backend.ts";
+import { beforeParse, setDefault, setDescription } from "./lazy.ts";
 import { positiveInt, positiveNumber } from "./options.ts";
 
-/** The built-in datasets' true-match field (rows of one emoji are all true matches of each other). */
-export const builtinMatchFields: Record<string, string> = { emoji: "emoji" };
-
-type AlignFlags = {
+export type AlignFlags = {
   data: string;
   pair: string;
   seed: number;
@@ -44,92 +33,41 @@ type AlignFlags = {
 const collectFilter = (value: string, previous: RowFilter[]): RowFilter[] => [...previous, parseRowFilter(value)];
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-export function formatRecall(direction: string, s: RankSummary): string {
-  const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? "n/a" : `${(100 * x).toFixed(1)}%`);
-  return (
-    `${direction.padEnd(14)} R@1 ${pct(s.recall["1"])}  R@5 ${pct(s.recall["5"])}  R@10 ${pct(s.recall["10"])}  ` +
-    `(chance R@10 ${pct(s.chance["10"])})  mean rank ${s.meanRank.toFixed(1)}  median rank ${s.medianRank}  [${s.queries} queries x ${s.candidates} candidates]`
-  );
-}
-
 export function register(program: Command): void {
-  program
+  const command = program
     .command("align")
     .description("train modality encoders into one embedding space (CLIP-style symmetric InfoNCE) and evaluate retrieval")
     .requiredOption("--data <name|dir>", "dataset directory (with dataset.json) or built-in name (emoji)")
     .option("--pair <modalities>", "comma-separated modalities to align", "image,text")
-    .option("--seed <n>", "random seed (split, init, shuffling)", Number, alignTrainDefaults.seed)
-    .option("--epochs <n>", "maximum epochs", positiveInt, alignTrainDefaults.epochs)
-    .option("--batch-size <n>", "rows per micro-batch", positiveInt, alignTrainDefaults.batchSize)
-    .option("--accumulate <k>", "micro-batches per update; the contrastive batch (in-batch negatives) is batch-size x k, exact via GradCache", positiveInt, alignTrainDefaults.accumulate)
-    .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber, alignTrainDefaults.lr)
-    .option("--patience <n>", "stop after n epochs without a validation retrieval improvement", positiveInt, alignTrainDefaults.patience)
+    .option("--seed <n>", "random seed (split, init, shuffling)", Number)
+    .option("--epochs <n>", "maximum epochs", positiveInt)
+    .option("--batch-size <n>", "rows per micro-batch", positiveInt)
+    .option("--accumulate <k>", "micro-batches per update; the contrastive batch (in-batch negatives) is batch-size x k, exact via GradCache", positiveInt)
+    .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber)
+    .option("--patience <n>", "stop after n epochs without a validation retrieval improvement", positiveInt)
     .option("--encoder-dim <n>", "width of every modality encoder's output", positiveInt, 64)
     .option("--embed-dim <n>", "width of the shared embedding space", positiveInt, 64)
     .option("--match-field <field>", "kept field whose equal values are true matches (default: emoji for the emoji dataset, else the row)")
     .option("--train-filter <field=value>", "train (and validate) only on rows with this field value, e.g. vendor=twitter (repeatable)", collectFilter, [])
     .option("--test-filter <field=value>", "evaluate only on test rows with this field value, e.g. vendor=google (repeatable)", collectFilter, [])
-    .option("--template <text>", `zero-shot prompt template with {} for the class name (repeatable; default ${defaultTemplates.map((t) => JSON.stringify(t)).join(", ")}; emoji: ${builtinTemplates.emoji!.map((t) => JSON.stringify(t)).join(", ")})`, collect, [])
+    .option("--template <text>", "zero-shot prompt template with {} for the class name (repeatable; default: the dataset's own templates)", collect, [])
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--out <dir>", "output directory (default runs/align-<pair>)")
     .action(async (flags: AlignFlags) => {
-      await startEngine();
-      const pair = flags.pair.split(",").map((s) => s.trim()).filter(Boolean);
-      const dataset = await loadDataset(flags.data, { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), log: (m) => console.error(m) });
-      resolvePair(dataset, pair); // a modality the dataset lacks fails here, before any output
-      const matchField = flags.matchField ?? builtinMatchFields[dataset.name];
-      const trainFilters = flags.trainFilter;
-      console.log(
-        `aligning ${pair.join(" + ")} on ${dataset.name} (batch ${flags.batchSize} x ${flags.accumulate} = ${flags.batchSize * flags.accumulate} in-batch rows, seed ${flags.seed}` +
-          `${trainFilters.length ? `, train on ${describeFilters(trainFilters).join(", ")}` : ""}${matchField ? `, true matches by ${matchField}` : ""})`,
-      );
-      const aligned = await trainAlignment(dataset, {
-        pair,
-        ...(matchField ? { matchField } : {}),
-        seed: flags.seed,
-        epochs: flags.epochs,
-        batchSize: flags.batchSize,
-        accumulate: flags.accumulate,
-        lr: flags.lr,
-        patience: flags.patience,
-        encoderDim: flags.encoderDim,
-        embedDim: flags.embedDim,
-        trainFilters,
-        ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
-        onEpoch: (e) =>
-          console.log(
-            `epoch ${String(e.epoch).padStart(String(e.epochs).length)}/${e.epochs}  loss ${e.trainLoss.toFixed(4)}  scale ${e.logitScale.toFixed(1)}  ` +
-              `val mean recall ${Number.isNaN(e.valScore) ? "n/a" : e.valScore.toFixed(4)}  ${e.ms.toFixed(0)} ms${e.best ? "  *" : ""}`,
-          ),
-      });
-      const templates = flags.template.length ? flags.template : templatesFor(dataset.name);
-      const evaluation = evaluateAligned(aligned, dataset, { testFilters: flags.testFilter, templates });
-      console.log(`best epoch ${aligned.bestEpoch}; test${evaluation.testFilters.length ? ` (${evaluation.testFilters.join(", ")})` : ""}:`);
-      for (const [direction, s] of Object.entries(evaluation.test)) console.log(`  ${formatRecall(direction, s)}`);
-      if (evaluation.inDomain) {
-        console.log(`test rows of the training domain (${describeFilters(trainFilters).join(", ")}), for comparison:`);
-        for (const [direction, s] of Object.entries(evaluation.inDomain)) console.log(`  ${formatRecall(direction, s)}`);
-      }
-      if (evaluation.zeroShot) {
-        const z = evaluation.zeroShot;
-        const unknown = Object.entries(z.unknownWords).filter(([, words]) => words.length).map(([c, words]) => `${c}: ${words.join(" ")}`);
-        console.log(
-          `zero-shot ${z.modality} classification: accuracy ${(100 * z.accuracy).toFixed(1)}% over ${z.items} items, ${z.classes} classes ` +
-            `(uniform chance ${(100 * z.uniformChance).toFixed(1)}%, majority ${(100 * z.majorityChance).toFixed(1)}%); templates ${z.templates.map((t) => JSON.stringify(t)).join(", ")}`,
-        );
-        if (unknown.length) console.log(`  class-name words outside the text vocabulary (they map to <unk>): ${unknown.join("; ")}`);
-        if (z.unknownTemplateWords.length) console.log(`  template words outside the vocabulary: ${z.unknownTemplateWords.join(", ")}`);
-      }
-      const out = flags.out ?? join("runs", `align-${pair.join("-").replace(/[^A-Za-z0-9_.-]+/g, "_")}`);
-      saveAligned(out, aligned, dataset, {
-        source: flags.data,
-        seed: flags.seed,
-        ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
-        evaluation: evaluation as unknown as Record<string, unknown>,
-      });
-      const report = await retrievalForReport(aligned, dataset, { filters: flags.testFilter });
-      writeFileAtomic(join(out, "retrieval.json"), JSON.stringify(report) + "\n");
-      console.log(`${aligned.paramCount} parameters, ${(aligned.trainMs / 1000).toFixed(1)} s; saved ${out} (model, config with the figures, retrieval.json for the report)`);
+      const { runAlign } = await import("./actions/align.ts");
+      await runAlign(flags);
     });
+  // the defaults live beside the alignment trainer and the zero-shot code, which load the engine
+  beforeParse(command, async (c) => {
+    const [{ alignTrainDefaults }, { builtinTemplates, defaultTemplates }] = await Promise.all([import("../align/trainer.ts"), import("../align/zeroShot.ts")]);
+    setDefault(c, "--seed", alignTrainDefaults.seed);
+    setDefault(c, "--epochs", alignTrainDefaults.epochs);
+    setDefault(c, "--batch-size", alignTrainDefaults.batchSize);
+    setDefault(c, "--accumulate", alignTrainDefaults.accumulate);
+    setDefault(c, "--lr", alignTrainDefaults.lr);
+    setDefault(c, "--patience", alignTrainDefaults.patience);
+    const quoted = (templates: string[]) => templates.map((t) => JSON.stringify(t)).join(", ");
+    setDescription(c, "--template", `zero-shot prompt template with {} for the class name (repeatable; default ${quoted(defaultTemplates)}; emoji: ${quoted(builtinTemplates.emoji!)})`);
+  });
 }

@@ -2,18 +2,14 @@
  * `fusionkit bench`: every method (+ one unimodal baseline per modality) on one
  * dataset, several seeds, the same budget; a leaderboard on stdout, results.json
  * and a self-contained report.html. Ctrl-C writes what finished, marked
- * incomplete, and exits non-zero.
+ * incomplete, and exits non-zero. Registration only; the run is src/cli/actions/bench.ts.
  */
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { benchDefaults } from "../bench/options.ts";
-import { reporterFor } from "../bench/progress.ts";
-import { runBench } from "../bench/runner.ts";
-import { FusionkitError } from "../errors.ts";
-import { formatSummary } from "../report/leaderboard.ts";
 import { jsonObject, positiveInt, positiveNumber } from "./options.ts";
 
-type BenchFlags = {
+export type BenchFlags = {
   data: string;
   methods?: string[];
   seeds: number;
@@ -42,17 +38,6 @@ function numberList(value: string): number[] {
   return value.split(",").map((s) => positiveNumber(s.trim()));
 }
 
-function methodConfigs(config: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
-  const out: Record<string, Record<string, unknown>> = {};
-  for (const [method, settings] of Object.entries(config ?? {})) {
-    if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
-      throw new FusionkitError(`--config maps method names to config objects, e.g. '{"lmf":{"rank":8}}'; the value for "${method}" is ${JSON.stringify(settings)}`, { field: "--config" });
-    }
-    out[method] = settings as Record<string, unknown>;
-  }
-  return out;
-}
-
 export function register(program: Command): void {
   program
     .command("bench")
@@ -74,41 +59,7 @@ export function register(program: Command): void {
     .option("--latency-samples <n>", "test rows timed one at a time", positiveInt, benchDefaults.latencySamples)
     .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
     .action(async (flags: BenchFlags) => {
-      const controller = new AbortController();
-      // First Ctrl-C: stop the workers and write what finished. `once`: a second Ctrl-C kills at once.
-      const onSigint = () => controller.abort(new Error("interrupted by Ctrl-C (SIGINT)"));
-      process.once("SIGINT", onSigint);
-      const reporter = reporterFor({ quiet: flags.quiet === true });
-      let outcome;
-      try {
-        outcome = await runBench(
-          {
-            data: flags.data,
-            seeds: flags.seeds,
-            epochs: flags.epochs,
-            batchSize: flags.batchSize,
-            lr: flags.lr,
-            patience: flags.patience,
-            encoderDim: flags.encoderDim,
-            noiseLevels: flags.noise,
-            latencySamples: flags.latencySamples,
-            methodConfigs: methodConfigs(flags.config),
-            ...(flags.methods ? { methods: flags.methods } : {}),
-            ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
-            ...(flags.out !== undefined ? { out: flags.out } : {}),
-            ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
-            ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-          },
-          { signal: controller.signal, reporter, command: ["fusionkit", ...process.argv.slice(2)] },
-        );
-      } finally {
-        process.off("SIGINT", onSigint);
-      }
-      console.log(formatSummary(outcome.results, outcome.outDir));
-      if (!outcome.results.complete) {
-        throw new FusionkitError(
-          `bench ${outcome.results.interruption?.reason ?? "interrupted"}: the finished runs are in ${outcome.resultsPath} and ${outcome.reportPath}, marked incomplete`,
-        );
-      }
+      const { runBenchCommand } = await import("./actions/bench.ts");
+      await runBenchCommand(flags);
     });
 }

@@ -1,6 +1,5 @@
-/** `fusionkit data inspect <name|dir>`: rows per split and label, missing modalities, warnings. */
+/** `fusionkit data inspect <name|dir>`: rows per split and label, missing modalities, warnings. The summary is built by src/data/inspect.ts, loaded when the command runs. */
 import type { Command } from "commander";
-import { runDataInspect } from "../data/inspect.ts";
 import { positiveInt } from "./options.ts";
 
 export function register(program: Command): void {
@@ -13,6 +12,7 @@ export function register(program: Command): void {
     .option("--skip-bad-rows", "skip rows that fail validation instead of stopping at the first")
     .option("--seed <n>", "seed of a seeded split", Number)
     .action(async (dataset: string, opts: { maxRows?: number; skipBadRows?: boolean; seed?: number }) => {
+      const { runDataInspect } = await import("../data/inspect.ts");
       const report = await runDataInspect(dataset, {
         ...(opts.maxRows !== undefined ? { maxRows: opts.maxRows } : {}),
         ...(opts.skipBadRows ? { skipBadRows: true } : {}),

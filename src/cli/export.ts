@@ -1,7 +1,7 @@
-/** `fusionkit export`: a trained model directory -> an ONNX graph + preprocessing metadata (<out>.json). */
+/** `fusionkit export`: a trained model directory -> an ONNX graph + preprocessing metadata (<out>.json). Registration only; the run is src/cli/actions/export.ts. */
 import type { Command } from "commander";
-import { join } from "node:path";
-import { exportModel } from "../export/exportModel.ts";
+
+export type ExportFlags = { model: string; out?: string };
 
 export function register(program: Command): void {
   program
@@ -9,12 +9,8 @@ export function register(program: Command): void {
     .description("export a trained model to ONNX (opset 17, dynamic batch) with its preprocessing metadata beside it")
     .requiredOption("--model <dir>", "checkpoint directory written by fusionkit train")
     .option("--out <file>", "the .onnx file to write; metadata goes to <file>.json (default: <model>/model.onnx, where serve looks)")
-    .action(async (flags: { model: string; out?: string }) => {
-      const summary = await exportModel(flags.model, flags.out ?? join(flags.model, "model.onnx"));
-      const { metadata } = summary;
-      console.log(`${summary.onnxPath}: ${metadata.method} (${metadata.family}), ${metadata.task}, ${(summary.bytes / 1024).toFixed(1)} KiB`);
-      console.log(`  inputs:  ${metadata.inputs.map((i) => `${i.name} [${i.shape.join(", ")}]`).join(", ")}`);
-      console.log(`  outputs: ${metadata.outputs.map((o) => `${o.name} [${o.shape.join(", ")}]`).join(", ")}`);
-      console.log(`  metadata: ${summary.metadataPath}`);
+    .action(async (flags: ExportFlags) => {
+      const { runExport } = await import("./actions/export.ts");
+      await runExport(flags);
     });
 }

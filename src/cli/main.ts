@@ -1,11 +1,15 @@
 /**
  * The `fusionkit` command line. Each command lives in its own module that
  * exports `register(program)`; adding a command is one line in `commands`.
+ * Registering is cheap: a command module imports its implementation (and its
+ * heavy dependencies: the engine, fastify, onnxruntime, sharp) only when it
+ * runs (src/cli/lazy.ts), so `fusionkit --help` loads none of them.
  * A FusionkitError (bad data, config or flag) prints only its message and
  * exits 1; anything else is a bug and shows its stack under --debug.
  */
 import { Command } from "commander";
 import { FusionkitError } from "../errors.ts";
+import { addHelpCommand } from "./lazy.ts";
 import * as alignCommand from "./align.ts";
 import * as benchCommand from "./bench.ts";
 import * as dataCommand from "./data.ts";
@@ -40,6 +44,7 @@ export function buildProgram(): Command {
     .option("--debug", "print stack traces for unexpected errors")
     .showHelpAfterError("(run with --help for usage)");
   for (const command of commands) command.register(program);
+  addHelpCommand(program);
   return program;
 }
 

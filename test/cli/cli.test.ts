@@ -58,7 +58,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("fusionkit CLI", () => {
   test("--help works on the program and every command", async () => {
-    const runs = await Promise.all([["--help"], ["train", "--help"], ["eval", "--help"], ["predict", "--help"], ["data", "inspect", "--help"]].map((a) => fusionkit(...a)));
+    const runs = await Promise.all([["--help"], ["train", "--help"], ["eval", "--help"], ["predict", "--help"], ["data", "inspect", "--help"], ["help", "train"]].map((a) => fusionkit(...a)));
     for (const r of runs) assert.equal(r.code, 0, r.stderr);
     for (const command of ["train", "eval", "predict", "data"]) assert.match(runs[0]!.stdout, new RegExp(`\\b${command}\\b`));
     assert.match(runs[1]!.stdout, /--method/);
@@ -66,6 +66,12 @@ describe("fusionkit CLI", () => {
     assert.match(runs[2]!.stdout, /--model/);
     assert.match(runs[3]!.stdout, /--rows/);
     assert.match(runs[4]!.stdout, /<dataset>/);
+    // the defaults and method names are filled in when the command is dispatched (src/cli/lazy.ts), for --help and `help <command>` alike
+    for (const help of [runs[1]!, runs[5]!]) {
+      assert.match(help.stdout, /--batch-size <n> +rows per step \(default: 32\)/);
+      assert.match(help.stdout, /fusion method \(early, .*\blmf\b/s);
+    }
+    assert.equal(runs[5]!.stdout, runs[1]!.stdout);
   });
 
   test("train -> eval -> predict on a dataset directory", async () => {
@@ -91,6 +97,34 @@ describe("fusionkit CLI", () => {
       assert.ok(Math.abs(total - 1) < 1e-5);
       assert.equal(o.prediction, o.probabilities.up > o.probabilities.down ? "up" : "down");
     }
+
+    // --explain: the same lines plus exact modality Shapley values of the predicted class's probability
+    const explained = await fusionkit("predict", "--model", "run", "--rows", "new.jsonl", "--explain");
+    assert.equal(explained.code, 0, explained.stderr);
+    const lines = explained.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map(({ explain, ...rest }) => rest), out);
+    for (const o of lines) {
+      const e = o.explain;
+      assert.equal(e.explained, o.prediction);
+      assert.equal(e.value, "probability");
+      assert.ok(Math.abs(e.full - o.probabilities[o.prediction]) < 1e-5, `${o.id}: v(all) is the predicted probability`);
+      // efficiency: the attributions add up to v(all) - v(none)
+      assert.ok(Math.abs(e.attribution.v + e.attribution.caption - (o.probabilities[o.prediction] - e.empty)) < 1e-5, `${o.id}: ${JSON.stringify(e)}`);
+      assert.ok(Array.isArray(e.views));
+    }
+    // a modality missing from the row gets exactly 0
+    assert.deepEqual(lines[1].explain.missing, ["v"]);
+    assert.equal(lines[1].explain.attribution.v, 0);
+    assert.deepEqual(lines[2].explain.missing, ["caption"]);
+    assert.equal(lines[2].explain.attribution.caption, 0);
+  });
+
+  test("train --quiet prints only the summary", async () => {
+    const r = await fusionkit("train", "--data", "toy", "--epochs", "2", "--quiet", "--out", "quiet-run");
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /^(epoch|training) /m);
+    assert.match(r.stdout, /^best epoch [12]; test accuracy [\d.]+/m);
+    assert.match(r.stdout, /saved quiet-run/);
   });
 
   test("data inspect prints the split table", async () => {
@@ -100,9 +134,15 @@ describe("fusionkit CLI", () => {
   });
 
   test("a user error prints one clear message, no stack trace, exit 1; --debug adds the stack", async () => {
-    const r = await fusionkit("train", "--data", "toy", "--method", "telepathy");
+    // an unknown method fails before the data is loaded (this dataset does not even exist), listing the valid names
+    const r = await fusionkit("train", "--data", "no-such-dataset", "--method", "telepathy");
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /unknown fusion method "telepathy"\. Valid methods: early, .*unimodal:v, unimodal:caption/);
+    assert.match(r.stderr, /^error: field "method": unknown fusion method "telepathy"\. Valid methods: early, .*\blmf\b/);
+    assert.doesNotMatch(r.stderr, /no-such-dataset/);
+    // unimodal:<modality> needs the dataset's modalities, so it is checked after loading
+    const unimodal = await fusionkit("train", "--data", "toy", "--method", "unimodal:audio", "--epochs", "1");
+    assert.equal(unimodal.code, 1);
+    assert.match(unimodal.stderr, /unimodal:v, unimodal:caption/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     const debug = await fusionkit("--debug", "eval", "--model", "nowhere");
     assert.equal(debug.code, 1);

@@ -1,0 +1,56 @@
+/** The run of `fusionkit bench` (registered in src/cli/bench.ts). */
+import { reporterFor } from "../../bench/progress.ts";
+import { runBench } from "../../bench/runner.ts";
+import { FusionkitError } from "../../errors.ts";
+import { formatSummary } from "../../report/leaderboard.ts";
+import type { BenchFlags } from "../bench.ts";
+
+function methodConfigs(config: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [method, settings] of Object.entries(config ?? {})) {
+    if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
+      throw new FusionkitError(`--config maps method names to config objects, e.g. '{"lmf":{"rank":8}}'; the value for "${method}" is ${JSON.stringify(settings)}`, { field: "--config" });
+    }
+    out[method] = settings as Record<string, unknown>;
+  }
+  return out;
+}
+
+export async function runBenchCommand(flags: BenchFlags): Promise<void> {
+  const controller = new AbortController();
+  // First Ctrl-C: stop the workers and write what finished. `once`: a second Ctrl-C kills at once.
+  const onSigint = () => controller.abort(new Error("interrupted by Ctrl-C (SIGINT)"));
+  process.once("SIGINT", onSigint);
+  const reporter = reporterFor({ quiet: flags.quiet === true });
+  let outcome;
+  try {
+    outcome = await runBench(
+      {
+        data: flags.data,
+        seeds: flags.seeds,
+        epochs: flags.epochs,
+        batchSize: flags.batchSize,
+        lr: flags.lr,
+        patience: flags.patience,
+        encoderDim: flags.encoderDim,
+        noiseLevels: flags.noise,
+        latencySamples: flags.latencySamples,
+        methodConfigs: methodConfigs(flags.config),
+        ...(flags.methods ? { methods: flags.methods } : {}),
+        ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
+        ...(flags.out !== undefined ? { out: flags.out } : {}),
+        ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      },
+      { signal: controller.signal, reporter, command: ["fusionkit", ...process.argv.slice(2)] },
+    );
+  } finally {
+    process.off("SIGINT", onSigint);
+  }
+  console.log(formatSummary(outcome.results, outcome.outDir));
+  if (!outcome.results.complete) {
+    throw new FusionkitError(
+      `bench ${outcome.results.interruption?.reason ?? "interrupted"}: the finished runs are in ${outcome.resultsPath} and ${outcome.reportPath}, marked incomplete`,
+    );
+  }
+}

@@ -1,0 +1,13 @@
+/** The run of `fusionkit export` (registered in src/cli/export.ts). */
+import { join } from "node:path";
+import { exportModel } from "../../export/exportModel.ts";
+import type { ExportFlags } from "../export.ts";
+
+export async function runExport(flags: ExportFlags): Promise<void> {
+  const summary = await exportModel(flags.model, flags.out ?? join(flags.model, "model.onnx"));
+  const { metadata } = summary;
+  console.log(`${summary.onnxPath}: ${metadata.method} (${metadata.family}), ${metadata.task}, ${(summary.bytes / 1024).toFixed(1)} KiB`);
+  console.log(`  inputs:  ${metadata.inputs.map((i) => `${i.name} [${i.shape.join(", ")}]`).join(", ")}`);
+  console.log(`  outputs: ${metadata.outputs.map((o) => `${o.name} [${o.shape.join(", ")}]`).join(", ")}`);
+  console.log(`  metadata: ${summary.metadataPath}`);
+}

@@ -1,0 +1,57 @@
+/** The run of `fusionkit train` (registered in src/cli/train.ts). */
+import { join } from "node:path";
+import { loadDataset } from "../../data/load.ts";
+import { startEngine } from "../../engine/backend.ts";
+import { flattenParams } from "../../engine/params.ts";
+import { getMethod } from "../../fusion/registry.ts";
+import { unimodalPrefix } from "../../fusion/unimodal.ts";
+import { datasetModalityConfigs } from "../../model/prepareRows.ts";
+import { saveModel } from "../../train/persistence.ts";
+import { Predictor } from "../../train/predict.ts";
+import { evaluateSplit, trainModel } from "../../train/trainer.ts";
+import { formatMetrics } from "../options.ts";
+import type { TrainFlags } from "../train.ts";
+import { trainProgressFor } from "../trainProgress.ts";
+
+export async function runTrain(flags: TrainFlags): Promise<void> {
+  // A misspelt method fails before the (possibly long) data loading; unimodal:<modality> needs the dataset's modalities.
+  if (!flags.method.startsWith(unimodalPrefix)) getMethod(flags.method);
+  await startEngine();
+  const dataset = await loadDataset(flags.data, {
+    seed: flags.seed,
+    ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+    log: (m) => console.error(m),
+  });
+  if (!flags.quiet) {
+    console.log(`training ${flags.method} on ${dataset.name} (${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test rows, seed ${flags.seed})`);
+  }
+  const progress = trainProgressFor({ quiet: flags.quiet === true, epochs: flags.epochs });
+  let trained;
+  try {
+    trained = await trainModel(dataset, {
+      method: flags.method,
+      ...(flags.config ? { methodConfig: flags.config } : {}),
+      seed: flags.seed,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      patience: flags.patience,
+      encoderDim: flags.encoderDim,
+      ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
+      onEpoch: (e) => progress.epoch(e),
+    });
+  } finally {
+    progress.stop();
+  }
+  const predictor = new Predictor(trained.model, trained.layout, flattenParams(trained.params).flat, trained.options.batchSize);
+  try {
+    console.log(`best epoch ${trained.bestEpoch}; test ${formatMetrics(evaluateSplit(predictor, dataset.splits.test, dataset))}`);
+  } finally {
+    predictor.dispose();
+  }
+  const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
+  const modalityConfigs = datasetModalityConfigs(flags.data);
+  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}) };
+  saveModel(out, trained, dataset, { source: flags.data, loadOptions, ...(modalityConfigs ? { modalityConfigs } : {}) });
+  console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
+}
