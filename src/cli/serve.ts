@@ -4,7 +4,7 @@
  * onnxruntime) is src/cli/actions/serve.ts.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import { beforeParse, setDefault } from "./lazy.ts";
+import { serveDefaults } from "../serve/defaults.ts";
 import { positiveInt } from "./options.ts";
 
 export type ServeFlags = { model: string; port: number; host: string; bodyLimit: number; maxRows: number; log?: boolean };
@@ -16,23 +16,17 @@ function port(value: string): number {
 }
 
 export function register(program: Command): void {
-  const command = program
+  program
     .command("serve")
     .description("serve predictions over HTTP: POST /predict {rows, explain?}, GET /model, GET /health")
     .requiredOption("--model <dir>", "checkpoint directory written by fusionkit train (model.onnx is exported into it if missing)")
     .option("--port <n>", "TCP port (0 picks a free one)", port, 8080)
     .option("--host <address>", "interface to listen on (0.0.0.0 for every interface)", "127.0.0.1")
-    .option("--body-limit <bytes>", "largest request body accepted", positiveInt)
-    .option("--max-rows <n>", "most rows per request", positiveInt)
+    .option("--body-limit <bytes>", "largest request body accepted", positiveInt, serveDefaults.bodyLimit)
+    .option("--max-rows <n>", "most rows per request", positiveInt, serveDefaults.maxRows)
     .option("--log", "log every request (fastify's JSON logger)")
     .action(async (flags: ServeFlags) => {
       const { runServe } = await import("./actions/serve.ts");
       await runServe(flags);
     });
-  // the defaults live beside the server, which loads fastify and onnxruntime
-  beforeParse(command, async (c) => {
-    const { serveDefaults } = await import("../serve/server.ts");
-    setDefault(c, "--body-limit", serveDefaults.bodyLimit);
-    setDefault(c, "--max-rows", serveDefaults.maxRows);
-  });
 }

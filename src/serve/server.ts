@@ -16,6 +16,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
+import { serveDefaults } from "./defaults.ts";
 import { maxShapleyModalities } from "../explain/shapley.ts";
 import { firstIssue, requestSchema, rowJsonSchema, type PredictRequest } from "./rowSchema.ts";
 import { openServedModel, type Explanation, type ServedModel } from "./onnxModel.ts";
@@ -33,7 +34,7 @@ export type ServeOptions = {
   logger?: boolean;
 };
 
-export const serveDefaults = { bodyLimit: 1024 * 1024, maxRows: 1024, maxExplainRows: 65536 };
+export { serveDefaults };
 
 export type ServeApp = { app: FastifyInstance; model: ServedModel };
 
