@@ -7,9 +7,11 @@
 import type { PreparedDataset } from "../data/types.ts";
 import { countParams, type ParamTree } from "../engine/params.ts";
 import { getMethod } from "../fusion/registry.ts";
-import { trainModel, type EpochInfo } from "../train/trainer.ts";
+import { buildModel } from "../model/model.ts";
+import { buildSpec, trainModel, type EpochInfo, type TrainOptions } from "../train/trainer.ts";
 import { evaluateTrained } from "./evaluate.ts";
-import type { RunResult } from "./results.ts";
+import { explainTrained, gateEpoch, initialGates, runRetrieval, type ExplainRequest, type RetrievalRequest } from "./extras.ts";
+import type { BenchRetrieval, GateEpoch, MethodExplanations, RunResult } from "./results.ts";
 
 export type BenchJob = {
   /** position in the plan, for progress and ordering */
@@ -26,7 +28,14 @@ export type BenchJob = {
   timeBudgetMs: number | null;
   noiseLevels: number[];
   latencySamples: number;
+  /** explain the trained model (the bench asks it of each method's first seed) */
+  explain?: ExplainRequest;
+  /** also run the bench's one alignment run for the retrieval section (after this job's own work) */
+  retrieval?: RetrievalRequest;
 };
+
+/** A finished job: the run, and what the job was asked for beside it. */
+export type JobOutput = { result: RunResult; explanations?: MethodExplanations; retrieval?: BenchRetrieval };
 
 export type JobEpoch = Pick<EpochInfo, "epoch" | "epochs" | "trainLoss" | "valMetric" | "ms" | "best">;
 
@@ -44,9 +53,10 @@ export function activeParamCount(method: { family: string; name: string }, param
   return total - unused;
 }
 
-export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<RunResult> {
+export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
   const method = getMethod(job.method, dataset.modalities);
-  const trained = await trainModel(dataset, {
+  const gates: GateEpoch[] = [];
+  const options: TrainOptions = {
     method,
     methodConfig: job.methodConfig,
     seed: job.seed,
@@ -56,13 +66,21 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     patience: job.patience,
     encoderDim: job.encoderDim,
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
-    onEpoch: (info) => onEpoch?.({ epoch: info.epoch, epochs: info.epochs, trainLoss: info.trainLoss, valMetric: info.valMetric, ms: info.ms, best: info.best }),
-  });
+    onEpoch: (info) => {
+      // only a method that had gates at initialisation reads its parameters back each epoch
+      if (gates.length) gates.push(gateEpoch(info.epoch, info.params())!);
+      onEpoch?.({ epoch: info.epoch, epochs: info.epochs, trainLoss: info.trainLoss, valMetric: info.valMetric, ms: info.ms, best: info.best });
+    },
+  };
+  // epoch 0: trainModel initialises this very model with this seed (building it again is cheap: no engine work)
+  const initial = initialGates(buildModel(buildSpec(dataset, options)), job.seed);
+  if (initial) gates.push(initial);
+  const trained = await trainModel(dataset, options);
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));
   const last = history.length;
   const stoppedByBudget = job.timeBudgetMs !== null && last < job.epochs && trained.trainMs > job.timeBudgetMs && last - trained.bestEpoch < job.patience;
   const evaluation = evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 });
-  return {
+  const result: RunResult = {
     seed: job.seed,
     ...evaluation,
     bestValMetric: trained.history[trained.bestEpoch - 1]?.valMetric ?? NaN,
@@ -72,5 +90,11 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     trainMs: trained.trainMs,
     paramCount: activeParamCount(method, trained.params, trained.paramCount),
     history,
+    ...(gates.length ? { gateHistory: gates } : {}),
+  };
+  return {
+    result,
+    ...(job.explain ? { explanations: await explainTrained(trained, dataset, job.seed, job.explain) } : {}),
+    ...(job.retrieval ? { retrieval: await runRetrieval(dataset, job.retrieval) } : {}),
   };
 }

@@ -39,6 +39,21 @@ export function benchNotes(results: BenchResults): string[] {
     `Robustness: "missing" marks the modality absent on every test row; "noise σ" adds Gaussian noise N(0, σ²) to the modality's standardised inputs (levels ${c.noiseLevels.join(", ")}), the same draws for every method.` +
       (textModalities.length ? ` ${textModalities.join(", ")} (token ids) gets no Gaussian noise; its robustness is measured by missingness only.` : ""),
   );
+  const explained = results.methods.filter((m) => m.explanations && "report" in m.explanations);
+  if (explained.length) {
+    const first = explained[0]!.explanations as { seed: number; report: { rows: number; split: string } };
+    notes.push(
+      `Explanations: exact modality Shapley values of each method's seed-${first.seed} model only (not averaged over seeds), on the first ${first.report.rows} ${first.report.split} rows; ` +
+        `computed in the worker after that run's evaluation, ${(explained.reduce((s, m) => s + m.explanations!.ms, 0) / 1000).toFixed(1)} s in all. --no-explain skips them.`,
+    );
+  }
+  const r = results.retrieval;
+  if (r) {
+    notes.push(
+      `Retrieval: one separate contrastive alignment run of ${r.pair.join(" + ")} (seed ${r.seed}, at most ${r.epochs} epochs), not one of the benchmarked methods, ` +
+        `trained in a worker beside the bench's first run, ${(r.ms / 1000).toFixed(1)} s with its report section. --no-retrieval skips it.`,
+    );
+  }
   const tuned = results.methods.filter((m) => m.configNotes.length);
   if (tuned.length) notes.push(`Methods whose training differs from the shared settings: ${tuned.map((m) => `${m.name} (${m.configNotes.join("; ")})`).join(", ")}.`);
   const failed = results.methods.filter((m) => m.errors?.length);

@@ -35,6 +35,10 @@ export type BenchOptions = {
   workers?: number;
   /** dataset cache directory (default: the data layer's) */
   cacheDir?: string;
+  /** explain every method (first seed's model) on the test split: --no-explain turns it off */
+  explain: boolean;
+  /** a short image-text alignment run for the retrieval section: --no-retrieval turns it off */
+  retrieval: boolean;
 };
 
 /**
@@ -55,6 +59,8 @@ export const benchDefaults = {
   encoderDim: 32,
   noiseLevels: [0.5, 1, 2],
   latencySamples: 30,
+  explain: true,
+  retrieval: true,
 } as const;
 
 /**
@@ -77,6 +83,8 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     methodConfigs: partial.methodConfigs ?? {},
     noiseLevels: partial.noiseLevels ?? [...benchDefaults.noiseLevels],
     latencySamples: partial.latencySamples ?? benchDefaults.latencySamples,
+    explain: partial.explain ?? benchDefaults.explain,
+    retrieval: partial.retrieval ?? benchDefaults.retrieval,
   };
   const maxRows = partial.maxRows ?? defaultMaxRows[data];
   if (maxRows !== undefined) options.maxRows = maxRows;

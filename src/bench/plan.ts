@@ -17,6 +17,7 @@ import type { FusionMethod } from "../fusion/types.ts";
 import { unimodalPrefix } from "../fusion/unimodal.ts";
 import { buildModel } from "../model/model.ts";
 import { buildSpec } from "../train/trainer.ts";
+import { explainDefaults, retrievalRequest } from "./extras.ts";
 import type { BenchJob } from "./job.ts";
 import { checkOptions, type BenchOptions } from "./options.ts";
 
@@ -136,8 +137,13 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         timeBudgetMs: perRunBudgetMs,
         noiseLevels: options.noiseLevels,
         latencySamples: options.latencySamples,
+        // one explanation per method, of its first seed's model
+        ...(options.explain && seed === seeds[0] ? { explain: { ...explainDefaults } } : {}),
       });
     }
   }
+  // The alignment run rides on the first job, so it overlaps the other worker's runs rather than adding a serial phase at the end.
+  const retrieval = options.retrieval ? retrievalRequest(dataset, options.encoderDim) : undefined;
+  if (retrieval && jobs.length) jobs[0]!.retrieval = retrieval;
   return { options, outDir, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
 }

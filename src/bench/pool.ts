@@ -13,16 +13,15 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PreparedDataset } from "../data/types.ts";
-import type { BenchJob, JobEpoch } from "./job.ts";
+import type { BenchJob, JobEpoch, JobOutput } from "./job.ts";
 import type { ToMain, ToWorker, WorkerData } from "./protocol.ts";
-import type { RunResult } from "./results.ts";
 
 export type JobFailure = { message: string; userError: boolean; stack: string };
 
 export type PoolEvents = {
   onStart?(job: BenchJob): void;
   onEpoch?(job: BenchJob, epoch: JobEpoch): void;
-  onResult?(job: BenchJob, result: RunResult): void;
+  onResult?(job: BenchJob, output: JobOutput): void;
   onFailure?(job: BenchJob, failure: JobFailure): void;
 };
 
@@ -118,7 +117,7 @@ export function runJobsInWorkers(
             if (current) events.onEpoch?.(current, message.epoch);
             break;
           case "result":
-            events.onResult?.(current!, message.result);
+            events.onResult?.(current!, message.output);
             current = undefined;
             assign();
             break;

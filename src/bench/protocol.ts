@@ -1,6 +1,5 @@
 /** Messages between the bench's main thread and its worker threads. */
-import type { BenchJob, JobEpoch } from "./job.ts";
-import type { RunResult } from "./results.ts";
+import type { BenchJob, JobEpoch, JobOutput } from "./job.ts";
 
 import type { PreparedDataset } from "../data/types.ts";
 
@@ -11,6 +10,6 @@ export type ToWorker = { type: "job"; job: BenchJob };
 export type ToMain =
   | { type: "ready" }
   | { type: "epoch"; index: number; epoch: JobEpoch }
-  | { type: "result"; index: number; result: RunResult }
+  | { type: "result"; index: number; output: JobOutput }
   /** userError: a FusionkitError (bad config, divergence); otherwise a bug, with its stack */
   | { type: "failed"; index: number; message: string; userError: boolean; stack: string };

@@ -6,7 +6,9 @@
  * Statistics over seeds are `{ mean, std, n }` with the sample standard
  * deviation (n - 1 in the denominator; std = 0 when n = 1).
  */
+import type { RetrievalReport } from "../align/report.ts";
 import type { Task } from "../data/types.ts";
+import type { ReportExplanation } from "../explain/report.ts";
 
 export const resultsSchemaVersion = "fusionkit-bench/1";
 
@@ -41,7 +43,39 @@ export type RunResult = {
     noise: NoiseRecord[];
   };
   history: EpochRecord[];
+  /**
+   * Flamingo-style tanh gates (tanh(alpha), tanh(beta); src/explain/views.ts
+   * gateParameters) after every epoch, epoch 0 = the initialisation. Absent for
+   * methods without gates.
+   */
+  gateHistory?: GateEpoch[];
 };
+
+/** gate parameter name (e.g. "fusion.layers.0.alpha") -> tanh of each of its values, after `epoch` epochs */
+export type GateEpoch = { epoch: number; tanh: Record<string, number[]> };
+
+/** One method's modality attributions (exact Shapley values) on the test split, from one seed's trained model. */
+export type MethodExplanations = {
+  /** the seed whose trained model was explained */
+  seed: number;
+  /** wall time of the explanation, in the worker */
+  ms: number;
+} & ({ report: ReportExplanation } | { error: string });
+
+/** The bench's retrieval section: a short contrastive alignment run (src/align) and its test-split retrieval. */
+export type BenchRetrieval = {
+  pair: string[];
+  matchField?: string;
+  seed: number;
+  epochs: number;
+  epochsRun: number;
+  bestEpoch: number;
+  batchSize: number;
+  trainRows: number;
+  trainMs: number;
+  /** training plus building the report section */
+  ms: number;
+} & ({ report: RetrievalReport } | { error: string });
 
 export type MethodSummary = {
   metrics: Record<string, Stat>;
@@ -74,6 +108,8 @@ export type MethodResult = {
   errors?: { seed: number; message: string }[];
   /** absent when no run finished */
   aggregate?: MethodSummary;
+  /** absent with --no-explain, or when the explained seed's run did not finish */
+  explanations?: MethodExplanations;
 };
 
 export type LeaderboardRow = {
@@ -134,10 +170,15 @@ export type BenchResults = {
     latencySamples: number;
     /** runs trained in parallel (one worker thread each) */
     workers: number;
+    /** whether the bench explained each method (first seed) and ran the retrieval section */
+    explain: boolean;
+    retrieval: boolean;
     primaryMetric: { name: string; higherIsBetter: boolean };
   };
   methods: MethodResult[];
   leaderboard: LeaderboardRow[];
+  /** absent with --no-retrieval, when the dataset has no image + text pair, or when the run carrying it did not finish */
+  retrieval?: BenchRetrieval;
   /** prose for the report header: what is shared, what is cached, what is fair */
   notes: string[];
 };

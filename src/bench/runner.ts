@@ -20,7 +20,7 @@ import { benchDefaults, defaultMaxRows, withDefaults, type BenchOptions } from "
 import { planBench, type BenchPlan } from "./plan.ts";
 import { runJobsInWorkers } from "./pool.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
-import { resultsSchemaVersion, type BenchResults, type MethodResult, type RunResult } from "./results.ts";
+import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
 import { buildLeaderboard, summariseRuns } from "./summary.ts";
 
 export type BenchContext = {
@@ -32,7 +32,7 @@ export type BenchContext = {
 
 export type BenchOutcome = { results: BenchResults; outDir: string; resultsPath: string; reportPath: string };
 
-type Finished = { job: BenchJob; result?: RunResult; error?: string };
+type Finished = { job: BenchJob; result?: RunResult; error?: string; explanations?: MethodExplanations; retrieval?: BenchRetrieval };
 
 export async function runBench(partial: Partial<BenchOptions>, context: BenchContext = {}): Promise<BenchOutcome> {
   const reporter = context.reporter ?? quietReporter;
@@ -60,8 +60,8 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
       {
         onStart: (job) => reporter.jobStart(job),
         onEpoch: (job, epoch) => reporter.epoch(job, epoch),
-        onResult: (job, result) => {
-          finished.push({ job, result });
+        onResult: (job, { result, explanations, retrieval }) => {
+          finished.push({ job, result, ...(explanations ? { explanations } : {}), ...(retrieval ? { retrieval } : {}) });
           reporter.jobEnd(job, { result });
           checkpoint();
         },
@@ -107,11 +107,13 @@ function assembleResults(
   state: { complete: boolean; interruption?: string; startedAt: Date; wallMs: number; command: string[] },
 ): BenchResults {
   const { options, dataset } = plan;
+  const retrieval = finished.find((f) => f.retrieval)?.retrieval;
   const metric = primaryMetric(dataset.task);
   const methods: MethodResult[] = plan.methods.map(({ method, config, overrides }) => {
     const mine = finished.filter((f) => f.job.method === method.name).sort((a, b) => a.job.seed - b.job.seed);
     const runs = mine.flatMap((f) => (f.result ? [f.result] : []));
     const errors = mine.flatMap((f) => (f.error !== undefined ? [{ seed: f.job.seed, message: f.error }] : []));
+    const explanations = mine.find((f) => f.explanations)?.explanations;
     const configNotes = Object.entries(overrides).map(([k, v]) => `${k} = ${JSON.stringify(v)} (set with --config; default ${JSON.stringify(method.defaults[k])})`);
     if ((method.modalityDropout ?? 0) > 0) configNotes.push(`modality dropout p = ${method.modalityDropout} during training (part of the method)`);
     const status: MethodResult["status"] =
@@ -133,6 +135,7 @@ function assembleResults(
       runs,
       ...(errors.length ? { errors } : {}),
       ...(runs.length ? { aggregate: summariseRuns(runs, metric.name) } : {}),
+      ...(explanations ? { explanations } : {}),
     };
   });
   const results: BenchResults = {
@@ -172,10 +175,13 @@ function assembleResults(
       noiseLevels: options.noiseLevels,
       latencySamples: options.latencySamples,
       workers: plan.workers,
+      explain: options.explain,
+      retrieval: options.retrieval,
       primaryMetric: metric,
     },
     methods,
     leaderboard: [],
+    ...(retrieval ? { retrieval } : {}),
     notes: [],
   };
   results.leaderboard = buildLeaderboard(methods, metric);

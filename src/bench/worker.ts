@@ -25,8 +25,8 @@ port.on("message", async (message: ToWorker) => {
   if (message.type !== "job") return;
   const job: BenchJob = message.job;
   try {
-    const result = await runJob(dataset, job, (epoch) => post({ type: "epoch", index: job.index, epoch }));
-    post({ type: "result", index: job.index, result });
+    const output = await runJob(dataset, job, (epoch) => post({ type: "epoch", index: job.index, epoch }));
+    post({ type: "result", index: job.index, output });
   } catch (error) {
     const e = error as Error;
     post({ type: "failed", index: job.index, message: e?.message ?? String(error), userError: error instanceof FusionkitError, stack: e?.stack ?? "" });

@@ -26,6 +26,8 @@ export type BenchFlags = {
   noise: number[];
   latencySamples: number;
   workers?: number;
+  explain: boolean;
+  retrieval: boolean;
 };
 
 function commaList(value: string): string[] {
@@ -58,6 +60,8 @@ export function register(program: Command): void {
     .option("--noise <levels>", "Gaussian noise levels (std) for the robustness evaluation", numberList, [...benchDefaults.noiseLevels])
     .option("--latency-samples <n>", "test rows timed one at a time", positiveInt, benchDefaults.latencySamples)
     .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
+    .option("--no-explain", "skip the explanations section (modality Shapley values of each method's first-seed model on 256 test rows)")
+    .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
     .action(async (flags: BenchFlags) => {
       const { runBenchCommand } = await import("./actions/bench.ts");
       await runBenchCommand(flags);

@@ -9,7 +9,9 @@ import type { BenchResults, MethodResult } from "../bench/results.ts";
 import { vegaBrowserBuilds } from "./assets.ts";
 import { reportCharts } from "./charts.ts";
 import { count, escapeHtml, meanStd, scriptJson, seconds } from "./format.ts";
+import { explainSection } from "./explainSection.ts";
 import { describeComparison } from "./leaderboard.ts";
+import { retrievalSection } from "./retrievalSection.ts";
 
 const style = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1100px; padding: 0 16px; color: #222; }
@@ -19,6 +21,9 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } td.l, th.l { text-align: left; }
 .chart { margin: 8px 0 4px; } .caption { color: #555; font-size: 12px; max-width: 820px; }
 .error { color: #b00020; } code { font-size: 12px; } details { margin: 4px 0; }
+.samples { display: flex; flex-wrap: wrap; gap: 12px; } .sample { border: 1px solid #ddd; padding: 6px 8px; max-width: 330px; font-size: 13px; }
+img.thumb { width: 48px; height: 48px; image-rendering: pixelated; border: 1px solid #ccc; }
+table.gallery td { vertical-align: top; max-width: 150px; font-size: 12px; } table.gallery td.match { background: #e3f6e3; }
 `;
 
 function table(header: string[], rows: string[][], leftColumns: number): string {
@@ -122,14 +127,17 @@ const embedScript = `
 `;
 
 export function renderReportHtml(results: BenchResults): string {
-  const { charts, omitted } = reportCharts(results);
+  const { charts: mainCharts, omitted } = reportCharts(results);
+  const explanations = explainSection(results);
+  const retrieval = retrievalSection(results);
+  const charts = [...mainCharts, ...explanations.charts, ...retrieval.charts];
   const title = `fusionkit bench: ${results.dataset.name}`;
   const banner = results.complete
     ? ""
     : `<div class="banner" id="incomplete-banner">INCOMPLETE: ${escapeHtml(results.interruption?.reason ?? "the bench was interrupted")}${
         results.interruption ? ` at ${escapeHtml(results.interruption.at)}` : ""
       }. Only finished runs are shown; methods or seeds are missing, so the comparison is not final.</div>`;
-  const chartSections = charts
+  const chartSections = mainCharts
     .map((c) => `<h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${c.id}" data-chart="${c.id}"></div><p class="caption">${escapeHtml(c.caption)}</p>`)
     .join("\n");
   const omittedNote = omitted.length ? `<p class="meta">Not drawn (no finished run has the data): ${omitted.map(escapeHtml).join(", ")}.</p>` : "";
@@ -152,6 +160,8 @@ ${leaderboardTable(results)}
 ${robustnessTable(results)}
 ${chartSections}
 ${omittedNote}
+${explanations.html}
+${retrieval.html}
 <h2>Methods</h2>
 <ul>${results.methods.map(methodDetails).join("")}</ul>
 ${environment(results)}

@@ -33,7 +33,13 @@ export type EpochRecord = {
   ms: number;
 };
 
-export type EpochInfo = EpochRecord & { epochs: number; best: boolean; metricName: string };
+export type EpochInfo = EpochRecord & {
+  epochs: number;
+  best: boolean;
+  metricName: string;
+  /** the parameters after this epoch as a host tree; lazy, so a callback that does not read them costs nothing */
+  params: () => ParamTree;
+};
 
 export type TrainOptions = {
   method: FusionMethod | string;
@@ -185,7 +191,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       // NaN val metric (an empty val split) never counts as better, so the first epoch is kept
       const improved = best.epoch === 0 || better(valMetric, best.metric);
       if (improved) best = { epoch, metric: valMetric, params: current };
-      opts.onEpoch?.({ ...record, epochs, best: improved, metricName });
+      opts.onEpoch?.({ ...record, epochs, best: improved, metricName, params: () => unflattenHost(layout, current) });
       if (epoch - best.epoch >= patience) break;
       if (outOfTime()) break;
     }

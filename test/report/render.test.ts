@@ -16,7 +16,16 @@ import { fixtureResults } from "./fixture.ts";
 const chromiumPath = "/usr/bin/chromium";
 const skip = existsSync(chromiumPath) ? false : `${chromiumPath} is missing: install Debian's chromium package to run the browser rendering test`;
 
-type PageReport = { errors: string[]; requests: string[]; charts: { id: string; state: string | null; marks: number; svg: boolean }[]; banner: boolean; title: string };
+type PageReport = {
+  errors: string[];
+  requests: string[];
+  charts: { id: string; state: string | null; marks: number; svg: boolean }[];
+  banner: boolean;
+  title: string;
+  /** inline images (sample inputs, gallery thumbnails) that decoded to a real bitmap */
+  images: { total: number; decoded: number };
+  galleryCells: number;
+};
 
 describe("report.html in headless Chromium", { skip }, () => {
   let browser: Browser;
@@ -59,22 +68,43 @@ describe("report.html in headless Chromium", { skip }, () => {
       })),
     );
     const banner = (await page.$("#incomplete-banner")) !== null;
+    const images = await page.$$eval("img.thumb", (elements) => ({ total: elements.length, decoded: elements.filter((img) => (img as HTMLImageElement).naturalWidth > 0).length }));
+    const galleryCells = await page.$$eval("#retrieval-gallery td", (elements) => elements.length);
     const title = await page.title();
     await page.close();
-    return { errors, requests, charts, banner, title };
+    return { errors, requests, charts, banner, title, images, galleryCells };
   }
 
   test("every chart of a complete bench renders marks, with no console error and no network", async () => {
     const report = await open(renderReportHtml(fixtureResults()), "complete.html");
     assert.deepEqual(report.errors, []);
     assert.deepEqual(report.requests, []);
-    assert.deepEqual(report.charts.map((c) => c.id).sort(), ["latency", "learning", "metric", "params", "robustness"]);
+    assert.deepEqual(report.charts.map((c) => c.id).sort(), [
+      "attention-gmu",
+      "attribution",
+      "attribution-by-class",
+      "gates",
+      "latency",
+      "learning",
+      "metric",
+      "params",
+      "retrieval-recall",
+      "retrieval-similarity",
+      "robustness",
+      "samples-early",
+      "samples-gmu",
+      "samples-unimodal_text",
+    ]);
     for (const chart of report.charts) {
       assert.equal(chart.state, "true", `chart ${chart.id} did not finish rendering`);
       assert.ok(chart.svg, `chart ${chart.id} has no svg`);
       assert.ok(chart.marks > 0, `chart ${chart.id} drew no marks`);
     }
     assert.equal(report.banner, false);
+    // the sample cards show 3 methods x 2 samples = 6 images, the gallery 2 text queries x 5 image hits
+    assert.deepEqual(report.images, { total: 16, decoded: 16 });
+    // 2 queries x (query + 5 hits)
+    assert.equal(report.galleryCells, 12);
     // the dataset name is text, not markup
     assert.equal(report.title, "fusionkit bench: fixture</script><b>");
   });

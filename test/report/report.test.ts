@@ -9,6 +9,10 @@ import { inlineSafeScript, vegaBrowserBuilds } from "../../src/report/assets.ts"
 import { reportCharts } from "../../src/report/charts.ts";
 import { renderReportHtml } from "../../src/report/html.ts";
 import { compareFusionToUnimodal, formatLeaderboard } from "../../src/report/leaderboard.ts";
+import type { RetrievalReport } from "../../src/align/report.ts";
+import type { ReportExplanation } from "../../src/explain/report.ts";
+import { explainSection } from "../../src/report/explainSection.ts";
+import { recallChart } from "../../src/report/retrievalSection.ts";
 import { fixtureResults } from "./fixture.ts";
 
 type Layered = { layer: { data?: { values: Record<string, unknown>[] } }[] };
@@ -38,6 +42,45 @@ describe("report charts", () => {
     const early = results.methods[0]!.aggregate!;
     assert.equal(cells.find((c) => c.method === "early" && c.condition === "image missing")!.value, early.missing.image!.mean);
     assert.equal(cells.find((c) => c.method === "early" && c.condition === "image noise σ=2")!.value, early.noise[2]!.stat.mean);
+  });
+
+  test("the attribution charts carry each method's shares, which sum to 1", () => {
+    const results = fixtureResults();
+    const values = (explainSection(results).charts.find((c) => c.id === "attribution")!.spec as { data: { values: { method: string; modality: string; share: number }[] } }).data.values;
+    for (const m of results.methods) {
+      const mine = values.filter((v) => v.method === m.name);
+      assert.deepEqual(mine.map((v) => v.share), (m.explanations as { report: ReportExplanation }).report.bar.map((b) => b.share));
+      assert.ok(Math.abs(mine.reduce((s, v) => s + v.share, 0) - 1) < 1e-12);
+    }
+  });
+
+  test("the gate chart has one point per (gate, seed, epoch), starting at 0", () => {
+    const results = fixtureResults();
+    const values = (explainSection(results).charts.find((c) => c.id === "gates")!.spec as { data: { values: { epoch: number; value: number; seed: number }[] } }).data.values;
+    // gmu: 2 seeds x 5 epochs (0..4) x 2 gates
+    assert.equal(values.length, 20);
+    assert.deepEqual(values.filter((v) => v.epoch === 0).map((v) => v.value), [0, -0, 0, -0]);
+  });
+
+  test("the recall chart has one bar per (direction, K) with its chance level", () => {
+    const report = fixtureResults().retrieval as { report: RetrievalReport };
+    const values = (recallChart(report.report)!.spec as { data: { values: { direction: string; k: number; recall: number; chance: number }[] } }).data.values;
+    assert.equal(values.length, 6);
+    const cell = values.find((v) => v.direction === "text->image" && v.k === 5)!;
+    assert.equal(cell.recall, 0.5);
+    assert.equal(cell.chance, 0.33);
+  });
+
+  test("without explanations or retrieval the sections are left out", () => {
+    const results = fixtureResults();
+    for (const m of results.methods) {
+      delete m.explanations;
+      for (const r of m.runs) delete r.gateHistory;
+    }
+    delete results.retrieval;
+    assert.deepEqual(explainSection(results), { html: "", charts: [] });
+    const html = renderReportHtml(results);
+    assert.doesNotMatch(html, /<h2>Explanations<\/h2>|<h2>Retrieval<\/h2>/);
   });
 
   test("with no finished run no chart is drawn and the report says so", () => {
