@@ -35,6 +35,8 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
         encoderDim: flags.encoderDim,
         noiseLevels: flags.noise,
         latencySamples: flags.latencySamples,
+        explain: flags.explain,
+        retrieval: flags.retrieval,
         methodConfigs: methodConfigs(flags.config),
         ...(flags.methods ? { methods: flags.methods } : {}),
         ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
