@@ -96,7 +96,7 @@ export function gatesChart(results: BenchResults): ChartSpec | undefined {
   return {
     id: "gates",
     title: "Gate values over training",
-    caption: "tanh of each Flamingo-style gate (y = x + tanh(α)·XAttn(...)) after each epoch; epoch 0 is the initialisation (α = 0: the gated layers start as the identity). One line per (gate, seed).",
+    caption: "tanh of each Flamingo-style gate (y = x + tanh(α)·XAttn(...)) after each epoch; epoch 0 is the initialisation (α = 0: the gated layers start as the identity). One line per (gate, seed); the axis spans the values reached, within [−1, 1].",
     spec: {
       $schema: schema,
       data: { values },
@@ -105,8 +105,9 @@ export function gatesChart(results: BenchResults): ChartSpec | undefined {
       mark: { type: "line", point: true, strokeWidth: 1.5 },
       encoding: {
         x: { field: "epoch", type: "quantitative", axis: { tickMinStep: 1 } },
-        y: { field: "value", type: "quantitative", title: "tanh(gate)", scale: { domain: [-1, 1] } },
-        color: { field: "gate", type: "nominal" },
+        // not the full [-1, 1]: gates often stay within a few hundredths of 0, which a fixed range would flatten
+        y: { field: "value", type: "quantitative", title: "tanh(gate)", scale: { zero: true } },
+        color: { field: "gate", type: "nominal", legend: { labelLimit: 320 } },
         detail: { field: "run", type: "nominal" },
         tooltip: [{ field: "gate" }, { field: "seed" }, { field: "epoch" }, { field: "value", format: ".4f" }],
       },
