@@ -21,8 +21,8 @@
  *
  * Parameters named `alpha` / `beta` are Flamingo's tanh gates (methods.md §6,
  * y = x + tanh(alpha) XAttn(...)); `gateParameters` reports tanh of them from
- * the trained parameter tree. Their course over training is not recorded: the
- * trainer's onEpoch callback carries metrics, not parameters.
+ * the trained parameter tree. Their course over training is recorded by the
+ * bench from the trainer's onEpoch `params()` (src/bench/extras.ts, gateEpoch).
  */
 import type { ModalitySpec, SplitData } from "../data/types.ts";
 import type { ParamTree } from "../engine/params.ts";

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""PyTorch side of `npm run bench:engine`: the same three workloads, same shapes,
+Adam, median train step (zero_grad + forward + loss + backward + step).
+Run with Debian's PyTorch: /usr/bin/python3 bench/engine_torch.py [--steps 30]"""
+import argparse, statistics, time
+import torch, torch.nn as nn, torch.nn.functional as F
+
+p = argparse.ArgumentParser()
+p.add_argument("--steps", type=int, default=30)
+p.add_argument("--batches", default="32,256")
+args = p.parse_args()
+torch.manual_seed(0)
+torch.set_num_threads(2)
+H, R = 64, 4
+
+class Mlp(nn.Module):
+    def __init__(s):
+        super().__init__(); s.net = nn.Sequential(nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    def forward(s, b): return s.net(b["x"])
+
+class Lmf(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.enc = nn.ModuleList([nn.Linear(d, H) for d in (300, 74, 35)])
+        s.factors = nn.ModuleList([nn.Linear(H + 1, R * H) for _ in range(3)])
+        s.head = nn.Linear(H, 8)
+    def forward(s, b):
+        prod = None
+        for m in range(3):
+            h = F.relu(s.enc[m](b[f"x{m}"]))
+            f = s.factors[m](torch.cat([h, h.new_ones(h.shape[0], 1)], 1)).view(-1, R, H)
+            prod = f if prod is None else prod * f
+        return s.head(prod.sum(1))
+
+class CrossAttention(nn.Module):
+    def __init__(s):
+        super().__init__()
+        s.text, s.image = nn.Linear(384, H), nn.Linear(512, H)
+        s.attn = nn.MultiheadAttention(H, 4, batch_first=True)
+        s.head = nn.Linear(H, 8)
+    def forward(s, b):
+        t, i = s.text(b["text"]), s.image(b["image"])
+        return s.head((t + s.attn(t, i, i, need_weights=False)[0]).mean(1))
+
+def batch(name, B):
+    y = torch.randint(0, 10 if name == "mlp" else 8, (B,))
+    if name == "mlp": return {"x": torch.randn(B, 512)}, y
+    if name == "lmf": return {"x0": torch.randn(B, 300), "x1": torch.randn(B, 74), "x2": torch.randn(B, 35)}, y
+    return {"text": torch.randn(B, 20, 384), "image": torch.randn(B, 16, 512)}, y
+
+print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+print("| workload | batch | median train step (ms) |\n|---|---|---|")
+for name, cls in (("mlp", Mlp), ("lmf", Lmf), ("cross-attention", CrossAttention)):
+    for B in map(int, args.batches.split(",")):
+        model = cls(); opt = torch.optim.Adam(model.parameters(), 1e-3); b, y = batch(name, B)
+        times = []
+        for i in range(args.steps + 3):
+            t0 = time.perf_counter()
+            opt.zero_grad(); F.cross_entropy(model(b), y).backward(); opt.step()
+            if i >= 3: times.append((time.perf_counter() - t0) * 1000)
+        print(f"| {name} | {B} | {statistics.median(times):.2f} |")
