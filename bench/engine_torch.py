@@ -10,7 +10,7 @@ p.add_argument("--steps", type=int, default=30)
 p.add_argument("--batches", default="32,256")
 args = p.parse_args()
 torch.manual_seed(0)
-torch.set_num_threads(2)
+torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "2")))
 H, R = 64, 4
 
 class Mlp(nn.Module):
