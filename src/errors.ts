@@ -22,3 +22,8 @@ export class FusionkitError extends Error {
     return parts.length ? `${parts.join(", ")}: ${message}` : message;
   }
 }
+
+/** Refuses anything but a positive integer, naming the option or field. */
+export function requirePositiveInteger(value: number, field: string): void {
+  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${field} must be a positive integer, got ${value}`, { field });
+}

@@ -13,7 +13,7 @@
  * gradient of the full-batch loss (not the sum of per-micro-batch losses).
  */
 import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
-import { FusionkitError } from "../errors.ts";
+import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { warmupCosine, type OptimizerConfig } from "../engine/optim.ts";
 import { HostRng } from "../engine/random.ts";
@@ -106,10 +106,6 @@ export function resolvePair(dataset: Pick<PreparedDataset, "name" | "modalities"
   });
 }
 
-function positiveInt(value: number, field: string): void {
-  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${field} must be a positive integer, got ${value}`, { field });
-}
-
 type StepRunner = { step(rows: number[], lr: number, seed: number): ContrastiveStepMetrics; currentParams(): Float32Array; dispose(): void };
 
 export async function trainAlignment(dataset: PreparedDataset, opts: AlignOptions): Promise<AlignedModel> {
@@ -121,10 +117,10 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   const weightDecay = opts.weightDecay ?? alignTrainDefaults.weightDecay;
   const patience = opts.patience ?? alignTrainDefaults.patience;
   const clipNorm = opts.clipNorm ?? alignTrainDefaults.clipNorm;
-  positiveInt(epochs, "epochs");
-  positiveInt(batchSize, "batchSize");
-  positiveInt(accumulate, "accumulate");
-  positiveInt(patience, "patience");
+  requirePositiveInteger(epochs, "epochs");
+  requirePositiveInteger(batchSize, "batchSize");
+  requirePositiveInteger(accumulate, "accumulate");
+  requirePositiveInteger(patience, "patience");
   if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`lr must be a positive number, got ${lr}`, { field: "lr" });
   const specs = resolvePair(dataset, opts.pair);
   const trainFilters = opts.trainFilters ?? [];

@@ -4,7 +4,7 @@
  * method + one unimodal baseline per modality, 3 seeds, on emoji) finishes in
  * under 5 minutes on a 2-core machine: see README and the report header.
  */
-import { FusionkitError } from "../errors.ts";
+import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 
 export type BenchOptions = {
   /** dataset directory or built-in name */
@@ -95,20 +95,16 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
   return options;
 }
 
-function positiveInteger(value: number, flag: string): void {
-  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${flag} must be a positive integer, got ${value}`, { field: flag });
-}
-
 /** Checks every numeric option; names the flag that is wrong. */
 export function checkOptions(options: BenchOptions): void {
-  positiveInteger(options.seeds, "--seeds");
-  positiveInteger(options.epochs, "--epochs");
-  positiveInteger(options.batchSize, "--batch-size");
-  positiveInteger(options.patience, "--patience");
-  positiveInteger(options.encoderDim, "--encoder-dim");
-  positiveInteger(options.latencySamples, "--latency-samples");
-  if (options.maxRows !== undefined) positiveInteger(options.maxRows, "--max-rows");
-  if (options.workers !== undefined) positiveInteger(options.workers, "--workers");
+  requirePositiveInteger(options.seeds, "--seeds");
+  requirePositiveInteger(options.epochs, "--epochs");
+  requirePositiveInteger(options.batchSize, "--batch-size");
+  requirePositiveInteger(options.patience, "--patience");
+  requirePositiveInteger(options.encoderDim, "--encoder-dim");
+  requirePositiveInteger(options.latencySamples, "--latency-samples");
+  if (options.maxRows !== undefined) requirePositiveInteger(options.maxRows, "--max-rows");
+  if (options.workers !== undefined) requirePositiveInteger(options.workers, "--workers");
   if (!(options.lr > 0 && Number.isFinite(options.lr))) throw new FusionkitError(`--lr must be a positive number, got ${options.lr}`, { field: "--lr" });
   if (options.timeBudgetS !== undefined && !(options.timeBudgetS > 0 && Number.isFinite(options.timeBudgetS))) {
     throw new FusionkitError(`--time-budget must be a positive number of seconds, got ${options.timeBudgetS}`, { field: "--time-budget" });

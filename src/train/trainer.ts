@@ -10,7 +10,7 @@
  * so the same seed gives the same history bit for bit on the same machine.
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
-import { FusionkitError } from "../errors.ts";
+import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { TrainStep } from "../engine/step.ts";
@@ -105,10 +105,6 @@ export function stepSeed(seed: number, step: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-function checkPositiveInt(value: number, field: string): void {
-  if (!Number.isInteger(value) || value <= 0) throw new FusionkitError(`${field} must be a positive integer, got ${value}`, { field });
-}
-
 export function buildSpec(dataset: PreparedDataset, opts: TrainOptions): ModelSpec {
   const method = typeof opts.method === "string" ? getMethod(opts.method, dataset.modalities) : opts.method;
   const methodConfig = { ...method.defaults, ...(opts.methodConfig ?? {}) };
@@ -133,9 +129,9 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const lr = opts.lr ?? trainDefaults.lr;
   const weightDecay = opts.weightDecay ?? trainDefaults.weightDecay;
   const patience = opts.patience ?? trainDefaults.patience;
-  checkPositiveInt(epochs, "epochs");
-  checkPositiveInt(batchSize, "batchSize");
-  checkPositiveInt(patience, "patience");
+  requirePositiveInteger(epochs, "epochs");
+  requirePositiveInteger(batchSize, "batchSize");
+  requirePositiveInteger(patience, "patience");
   if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`lr must be a positive number, got ${lr}`, { field: "lr" });
   const train = dataset.splits.train;
   if (train.n === 0) throw new FusionkitError(`the train split of "${dataset.name}" is empty`, { field: "train" });
