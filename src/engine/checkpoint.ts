@@ -7,6 +7,15 @@
  * then the raw little-endian tensor bytes. We write F32 only. Our metadata
  * holds a sha256 of the data section, so a tampered file is refused.
  * Writes are atomic (temp file in the same directory + rename).
+ *
+ * The model fingerprint binds config.json to the weights: sha256 over the
+ * config's canonical JSON (keys sorted) and the weights' sha256, written into
+ * the safetensors metadata at save time together with a short hash per
+ * top-level config field. Loading recomputes it from the config.json on disk,
+ * so a reversed labelNames or another method name is refused (naming the
+ * field) instead of running the weights under another meaning. The exported
+ * ONNX graph records the same fingerprint (src/export/exportModel.ts), which
+ * is how `fusionkit serve` recognises a stale model.onnx.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
@@ -21,7 +30,38 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-export function encodeSafetensors(tensors: [string, HostArray][], metadata: Record<string, string> = {}): Uint8Array {
+/** JSON with object keys sorted at every level: the same value always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v,
+  );
+}
+
+const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
+
+/** The config as it reads back from config.json (undefined dropped, -0 -> 0), canonical. */
+const configText = (config: Record<string, unknown>): string => canonicalJson(JSON.parse(JSON.stringify(config)));
+
+/** One hash over the config's canonical form and the weights (the data section's sha256). */
+export function modelFingerprintOf(config: Record<string, unknown>, weightsSha256: string): string {
+  return sha256(`fusionkit-fingerprint-v1\n${sha256(configText(config))}\n${weightsSha256}`);
+}
+
+/** A short hash of each top-level config field, so a mismatch can name what changed. */
+function fieldHashes(config: Record<string, unknown>): Record<string, string> {
+  const parsed = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(parsed).sort().map((k) => [k, sha256(canonicalJson(parsed[k])).slice(0, 16)]));
+}
+
+/** The safetensors metadata that binds `config` to the weights whose data section hashes to `weightsSha256`. */
+function fingerprintMetadata(config: Record<string, unknown>, weightsSha256: string): Record<string, string> {
+  return { fusionkit_fingerprint: modelFingerprintOf(config, weightsSha256), fusionkit_config_fields: JSON.stringify(fieldHashes(config)) };
+}
+
+export function encodeSafetensors(
+  tensors: [string, HostArray][],
+  metadata: Record<string, string> | ((weightsSha256: string) => Record<string, string>) = {},
+): Uint8Array {
   let offset = 0;
   const header: Record<string, unknown> = {};
   for (const [name, t] of tensors) {
@@ -36,7 +76,8 @@ export function encodeSafetensors(tensors: [string, HostArray][], metadata: Reco
     body.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     at += t.data.byteLength;
   }
-  header.__metadata__ = { ...metadata, format: "pt", fusionkit_sha256: createHash("sha256").update(body).digest("hex") };
+  const weightsSha256 = sha256(body);
+  header.__metadata__ = { ...(typeof metadata === "function" ? metadata(weightsSha256) : metadata), format: "pt", fusionkit_sha256: weightsSha256 };
   let json = JSON.stringify(header);
   // pad the header so the data section starts 8-byte aligned, as the reference writer does
   while ((8 + Buffer.byteLength(json)) % 8 !== 0) json += " ";
@@ -81,12 +122,48 @@ export function decodeSafetensors(bytes: Uint8Array, file = "<buffer>"): { tenso
   return { tensors, metadata };
 }
 
-export type Checkpoint = { config: Record<string, unknown>; tensors: Map<string, HostArray> };
+export type Checkpoint = {
+  config: Record<string, unknown>;
+  tensors: Map<string, HostArray>;
+  /** the model fingerprint of this config.json + weights pair (checked against the saved one when it was recorded) */
+  fingerprint: string;
+};
 
-/** Saves `dir/model.safetensors` and `dir/config.json` atomically. */
-export function saveCheckpoint(dir: string, tensors: [string, HostArray][], config: Record<string, unknown>): void {
-  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors));
+/** Saves `dir/model.safetensors` (with the model fingerprint in its metadata) and `dir/config.json` atomically; returns the fingerprint. */
+export function saveCheckpoint(dir: string, tensors: [string, HostArray][], config: Record<string, unknown>): string {
+  let fingerprint = "";
+  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, (weightsSha256) => {
+    const metadata = fingerprintMetadata(config, weightsSha256);
+    fingerprint = metadata.fusionkit_fingerprint!;
+    return metadata;
+  }));
   writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  return fingerprint;
+}
+
+/**
+ * Refuses a config.json that is not the one saved with these weights, naming
+ * the top-level fields that differ. Checkpoints written before the
+ * fingerprint existed carry none and are not checked.
+ */
+function checkFingerprint(config: Record<string, unknown>, metadata: Record<string, string>, configPath: string, weightsPath: string): string {
+  const actual = modelFingerprintOf(config, metadata.fusionkit_sha256 ?? "");
+  const saved = metadata.fusionkit_fingerprint;
+  if (saved === undefined || saved === actual) return actual;
+  let changed: string[] = [];
+  try {
+    const before = JSON.parse(metadata.fusionkit_config_fields ?? "{}") as Record<string, string>;
+    const now = fieldHashes(config);
+    changed = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => before[k] !== now[k]).sort();
+  } catch {
+    // a damaged field list only costs the field names in the message
+  }
+  const what = changed.length === 0 ? "its content" : changed.length === 1 ? `field "${changed[0]}"` : `fields ${changed.map((k) => `"${k}"`).join(", ")}`;
+  throw new FusionkitError(
+    `does not match ${basename(weightsPath)} (${what} changed since the model was saved; model fingerprint ${saved.slice(0, 12)}, this config gives ${actual.slice(0, 12)}). ` +
+      `Restore the config.json saved with these weights, or retrain the model into this directory.`,
+    { file: configPath },
+  );
 }
 
 export function loadCheckpoint(dir: string): Checkpoint {
@@ -101,5 +178,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
   } catch (e) {
     throw new FusionkitError(`config is not valid JSON (${(e as Error).message}).`, { file: configPath });
   }
-  return { config, tensors: decodeSafetensors(readFileSync(weights), weights).tensors };
+  if (config === null || typeof config !== "object" || Array.isArray(config)) {
+    throw new FusionkitError(`config is not a JSON object; restore the config.json saved with the model or retrain it.`, { file: configPath });
+  }
+  const { tensors, metadata } = decodeSafetensors(readFileSync(weights), weights);
+  return { config, tensors, fingerprint: checkFingerprint(config, metadata, configPath, weights) };
 }

@@ -11,9 +11,13 @@
  * Everything needed to turn raw rows into those inputs (normalisation
  * statistics, vocabularies, image size, row field names, label names) is
  * written to `<out>.json` beside the graph and also stored in the graph's
- * metadata_props under "fusionkit", so the .onnx file alone is enough.
+ * metadata_props under "fusionkit", so the .onnx file alone is enough. The
+ * metadata carries the model fingerprint of the checkpoint it came from
+ * (serve compares it with the checkpoint beside the graph) and, for
+ * `exportModel`, the measured difference to jax-js on sample rows
+ * (src/export/verify.ts); an export above the tolerance writes nothing.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ModalitySpec, Task } from "../data/types.ts";
 import { startEngine } from "../engine/backend.ts";
@@ -23,7 +27,9 @@ import type { Model } from "../model/model.ts";
 import { loadModel } from "../train/persistence.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import { lowerToOnnx, type GraphInputSpec } from "./lower.ts";
-import { opsetVersion } from "./onnxGraph.ts";
+import { opsetVersion, withMetadataProps } from "./onnxGraph.ts";
+import { FusionkitError } from "../errors.ts";
+import { verifyAgainstEngine, type Verification } from "./verify.ts";
 
 export const exportFormat = "fusionkit-onnx";
 export const exportFormatVersion = 1;
@@ -52,6 +58,10 @@ export type ExportMetadata = {
   /** the dataset.json modality entries (which row field feeds each modality), when the model recorded them */
   modalityConfigs?: Record<string, unknown>[];
   dataset: { name: string };
+  /** the model fingerprint (config + weights) of the checkpoint this graph was exported from */
+  fingerprint?: string;
+  /** the graph's outputs compared with jax-js on sample rows at export time */
+  verification?: Verification;
 };
 
 const hasTokenMask = (spec: ModalitySpec) => spec.type === "text" || spec.type === "audio" || spec.type === "sequence";
@@ -98,6 +108,8 @@ function scores(model: Model, logits: Tensor): Tensor {
 
 export type ExportSource = Pick<TrainedModel, "spec" | "model" | "params" | "labelNames" | "labelField" | "datasetName"> & {
   config?: { modalityConfigs?: Record<string, unknown>[] };
+  /** set for a model loaded from a checkpoint: recorded in the metadata */
+  fingerprint?: string;
 };
 
 /** Lowers a trained model; nothing is written. Throws a FusionkitError naming any primitive ONNX cannot express. */
@@ -122,6 +134,7 @@ export function lowerTrainedModel(trained: ExportSource): { bytes: Uint8Array; m
     modalities: spec.modalities,
     ...(trained.config?.modalityConfigs ? { modalityConfigs: trained.config.modalityConfigs } : {}),
     dataset: { name: trained.datasetName },
+    ...(trained.fingerprint ? { fingerprint: trained.fingerprint } : {}),
   };
   const graphInputSpecs: GraphInputSpec[] = inputs.map((i) => ({ name: i.name, shape: i.shape.slice(1) as number[] }));
   const bytes = lowerToOnnx({
@@ -161,21 +174,44 @@ export const metadataPathFor = (onnxPath: string): string => `${onnxPath}.json`;
 function writeAtomically(path: string, bytes: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 /** Lowers `trained` and writes `outPath` and `outPath`.json; a failed lowering writes nothing. */
 export function exportTrainedModel(trained: ExportSource, outPath: string): ExportSummary {
   const { bytes, metadata } = lowerTrainedModel(trained);
+  return writeExport(outPath, bytes, metadata);
+}
+
+function writeExport(outPath: string, bytes: Uint8Array, metadata: ExportMetadata): ExportSummary {
   const metadataPath = metadataPathFor(outPath);
   writeAtomically(outPath, bytes);
   writeAtomically(metadataPath, `${JSON.stringify(metadata, null, 2)}\n`);
   return { onnxPath: outPath, metadataPath, bytes: bytes.length, metadata };
 }
 
-/** Loads the checkpoint in `modelDir`, lowers it and writes `outPath` and `outPath`.json. */
+/**
+ * Loads the checkpoint in `modelDir`, lowers it, verifies the graph against
+ * jax-js (refusing it above the tolerance) and writes `outPath` and
+ * `outPath`.json with the fingerprint and the verification in the metadata.
+ */
 export async function exportModel(modelDir: string, outPath: string): Promise<ExportSummary> {
   await startEngine();
-  return exportTrainedModel(loadModel(modelDir), outPath);
+  const trained = loadModel(modelDir);
+  const lowered = lowerTrainedModel(trained);
+  const verification = await verifyAgainstEngine(trained, lowered.bytes, scoreOutputName(trained.spec.task));
+  if (!(verification.maxError <= verification.tolerance)) {
+    throw new FusionkitError(
+      `the exported graph differs from the jax-js model by ${verification.maxError.toExponential(2)} on ${verification.rows} ${verification.source} rows (tolerance ${verification.tolerance}); nothing was written. This is a fusionkit bug in the ONNX lowering of method "${trained.spec.method.name}": please report it with the model directory`,
+      { file: outPath },
+    );
+  }
+  const metadata: ExportMetadata = { ...lowered.metadata, verification };
+  return writeExport(outPath, withMetadataProps(lowered.bytes, { fusionkit: JSON.stringify(metadata) }), metadata);
 }

@@ -185,3 +185,11 @@ export function encodeModel(graph: GraphBuilder, info: ModelInfo): Uint8Array {
 export function decodeModel(bytes: Uint8Array): any {
   return onnx.ModelProto.decode(bytes);
 }
+
+/** The same graph with metadata_props entries set (others kept): records found after lowering, such as the verification. */
+export function withMetadataProps(bytes: Uint8Array, props: Record<string, string>): Uint8Array {
+  const model = decodeModel(bytes);
+  const kept = (model.metadataProps as { key: string; value: string }[]).filter((p) => !(p.key in props));
+  model.metadataProps = [...kept, ...Object.entries(props).map(([key, value]) => ({ key, value }))];
+  return onnx.ModelProto.encode(model).finish();
+}

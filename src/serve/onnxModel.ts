@@ -1,13 +1,14 @@
 /**
  * The served model: the exported graph in an onnxruntime-node session plus
  * its metadata. `openServedModel` exports the checkpoint into the model
- * directory first when model.onnx is missing or older than the checkpoint.
+ * directory first when model.onnx is missing or was exported from another
+ * checkpoint (its recorded model fingerprint differs), and refuses to start
+ * without the checkpoint unless told `onnxOnly`.
  *
  * Explanations are exact modality Shapley values (src/explain/shapley.ts: the
  * players are the modalities, a coalition's value is the predicted class's
- * probability with the other modalities marked missing). All 2^M coalitions
- * of all rows go through the graph as ONE batch: the dynamic batch dimension
- * makes that a single session run.
+ * probability with the other modalities marked missing): each coalition is
+ * one pass over the rows with the modalities outside it marked missing.
  */
 import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -15,11 +16,13 @@ import type { SplitData } from "../data/types.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import { FusionkitError } from "../errors.ts";
 import { shapleyFromValues, shapleyWeights } from "../explain/shapley.ts";
-import { exportModel, metadataPathFor, scoreOutputName, type ExportMetadata } from "../export/exportModel.ts";
+import { loadCheckpoint } from "../engine/checkpoint.ts";
+import { exportModel, scoreOutputName, type ExportMetadata } from "../export/exportModel.ts";
 import { feedsFromSplit } from "../export/feeds.ts";
 import { decodeModel } from "../export/onnxGraph.ts";
 import { createOnnxRunner, type OnnxRunner } from "../export/runtime.ts";
 import { modalityFields, type ModalityFields } from "./rowSchema.ts";
+import { AdaptiveSlicer, yieldToEventLoop } from "./slices.ts";
 
 export const onnxFileName = "model.onnx";
 
@@ -29,8 +32,10 @@ export type ServedModel = {
   onnxPath: string;
   metadata: ExportMetadata;
   fields: ModalityFields[];
-  /** true when this start exported the graph */
-  exported: boolean;
+  /** what this start exported and why (undefined when it served the graph as found) */
+  exported?: string;
+  /** true when started with --onnx-only: the graph is served without its checkpoint */
+  onnxOnly: boolean;
   predict(split: SplitData): Promise<{ logits: Float32Array; scores: Float32Array }>;
   explain(split: SplitData, scores: Float32Array): Promise<Explanation>;
   close(): Promise<void>;
@@ -45,40 +50,93 @@ export type Explanation = {
   base: Float64Array;
 };
 
-function needsExport(dir: string, onnxPath: string): boolean {
-  if (!existsSync(onnxPath)) return true;
-  const built = statSync(onnxPath).mtimeMs;
-  return ["model.safetensors", "config.json"].some((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).mtimeMs > built);
+const checkpointFiles = ["config.json", "model.safetensors"];
+
+function unreadableGraph(onnxPath: string, modelDir: string, why: string): FusionkitError {
+  return new FusionkitError(
+    `not a readable ONNX graph (${why}): truncated or damaged. Re-export it with "fusionkit export --model ${modelDir}" (or delete it: serve exports a missing graph from the checkpoint)`,
+    { file: onnxPath },
+  );
 }
 
-function readMetadata(onnxPath: string): ExportMetadata {
-  const jsonPath = metadataPathFor(onnxPath);
-  if (existsSync(jsonPath)) return JSON.parse(readFileSync(jsonPath, "utf8")) as ExportMetadata;
-  // the graph carries the same JSON in its metadata_props
-  const model = decodeModel(readFileSync(onnxPath));
-  const entry = (model.metadataProps as { key: string; value: string }[]).find((p) => p.key === "fusionkit");
-  if (!entry) throw new FusionkitError(`${onnxFileName} has no fusionkit metadata and no ${onnxFileName}.json beside it; export it with "fusionkit export"`, { file: onnxPath });
-  return JSON.parse(entry.value) as ExportMetadata;
+/** The graph's own metadata (metadata_props "fusionkit"): the .json beside it may belong to another export. */
+function readMetadata(onnxPath: string, modelDir: string): ExportMetadata {
+  let model: { metadataProps: { key: string; value: string }[] };
+  try {
+    model = decodeModel(readFileSync(onnxPath));
+  } catch (error) {
+    throw unreadableGraph(onnxPath, modelDir, (error as Error).message);
+  }
+  const entry = model.metadataProps.find((p) => p.key === "fusionkit");
+  if (!entry) throw new FusionkitError(`the graph carries no fusionkit metadata; export it with "fusionkit export --model ${modelDir}"`, { file: onnxPath });
+  try {
+    return JSON.parse(entry.value) as ExportMetadata;
+  } catch {
+    throw unreadableGraph(onnxPath, modelDir, "its fusionkit metadata is not JSON");
+  }
 }
 
-export async function openServedModel(modelDir: string): Promise<ServedModel> {
+export type OpenOptions = {
+  /** serve model.onnx without the checkpoint beside it: no fingerprint check, no re-export */
+  onnxOnly?: boolean;
+};
+
+async function exportInto(root: string, onnxPath: string, modelDir: string): Promise<void> {
+  try {
+    await exportModel(root, onnxPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw error;
+    throw new FusionkitError(`cannot write ${onnxFileName} into the model directory (${code}); make it writable, or run "fusionkit export --model ${modelDir}" where it is`, { file: onnxPath });
+  }
+}
+
+/**
+ * Which graph to serve. With the checkpoint beside it (the default), the
+ * graph is (re-)exported when it is missing or its fingerprint is not the
+ * checkpoint's (an older training into the same directory, or an export of
+ * another model), so serve and `fusionkit predict` always answer from the same
+ * weights and config. `onnxOnly` serves the graph as it is.
+ */
+async function resolveGraph(modelDir: string, root: string, onnxPath: string, options: OpenOptions): Promise<{ exported?: string }> {
+  if (options.onnxOnly) {
+    if (!existsSync(onnxPath)) throw new FusionkitError(`no ${onnxFileName} to serve with --onnx-only; export one with "fusionkit export", or drop --onnx-only to export it from the checkpoint`, { file: onnxPath });
+    return {};
+  }
+  const missing = checkpointFiles.filter((f) => !existsSync(join(root, f)));
+  if (missing.length) {
+    throw new FusionkitError(
+      `no ${missing.join(" or ")} in the model directory: serve checks ${onnxFileName} against the checkpoint it was exported from. Point --model at a directory written by "fusionkit train", or pass --onnx-only to serve ${onnxFileName} unchecked`,
+      { file: modelDir },
+    );
+  }
+  // verifies the weights' checksum and that config.json is the one saved with them
+  const { fingerprint } = loadCheckpoint(root);
+  if (!existsSync(onnxPath)) {
+    await exportInto(root, onnxPath, modelDir);
+    return { exported: `exported ${onnxFileName} from the checkpoint (fingerprint ${fingerprint.slice(0, 12)})` };
+  }
+  const graphFingerprint = readMetadata(onnxPath, modelDir).fingerprint;
+  if (graphFingerprint === fingerprint) return {};
+  await exportInto(root, onnxPath, modelDir);
+  const was = graphFingerprint ? `fingerprint ${graphFingerprint.slice(0, 12)}` : "no fingerprint";
+  return { exported: `${onnxFileName} did not match the checkpoint beside it (${was}, checkpoint ${fingerprint.slice(0, 12)}): re-exported it from the checkpoint` };
+}
+
+export async function openServedModel(modelDir: string, options: OpenOptions = {}): Promise<ServedModel> {
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) {
     throw new FusionkitError(`model directory not found; point --model at a directory written by "fusionkit train"`, { file: modelDir });
   }
   const root = realpathSync(modelDir);
   const onnxPath = join(root, onnxFileName);
-  const exported = needsExport(root, onnxPath);
-  if (exported) {
-    try {
-      await exportModel(root, onnxPath);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM") throw error;
-      throw new FusionkitError(`cannot write ${onnxFileName} into the model directory (${code}); make it writable, or run "fusionkit export --model ${modelDir}" where it is`, { file: onnxPath });
-    }
+  const { exported } = await resolveGraph(modelDir, root, onnxPath, options);
+  const metadata = readMetadata(onnxPath, modelDir);
+  let runner: OnnxRunner;
+  try {
+    runner = await createOnnxRunner(onnxPath);
+  } catch (error) {
+    throw unreadableGraph(onnxPath, modelDir, (error as Error).message.split("\n")[0]!.slice(0, 200));
   }
-  const metadata = readMetadata(onnxPath);
-  const runner: OnnxRunner = await createOnnxRunner(onnxPath);
   const fields = modalityFields(metadata);
   for (const { spec } of fields) {
     const config = metadata.modalityConfigs?.find((c) => c.name === spec.name) ?? spec.config;
@@ -93,8 +151,26 @@ export async function openServedModel(modelDir: string): Promise<ServedModel> {
   const specs = metadata.modalities;
   const scoreName = scoreOutputName(metadata.task);
 
-  async function run(split: SplitData): Promise<Record<string, HostArray>> {
-    return runner.run(feedsFromSplit(split, specs));
+  const slicer = new AdaptiveSlicer();
+
+  /**
+   * The graph over `split`'s rows, with `presentOverride` marking modalities
+   * missing, in slices that each take about `sliceMs` (onnxruntime-node runs
+   * on the event loop's thread): between slices the loop answers /health and
+   * other requests, and only one slice's feeds are in memory at a time.
+   */
+  async function runSliced(split: SplitData, presentOverride: Record<string, 0 | 1>, consume: (out: Record<string, HostArray>, from: number) => void): Promise<void> {
+    let from = 0;
+    while (from < split.n) {
+      const count = Math.min(slicer.size, split.n - from);
+      const rows = Array.from({ length: count }, (_, i) => from + i);
+      const started = performance.now();
+      const out = await runner.run(feedsFromSplit(split, specs, rows, presentOverride));
+      slicer.record(count, performance.now() - started);
+      consume(out, from);
+      from += count;
+      if (from < split.n) await yieldToEventLoop();
+    }
   }
 
   return {
@@ -102,10 +178,17 @@ export async function openServedModel(modelDir: string): Promise<ServedModel> {
     onnxPath,
     metadata,
     fields,
-    exported,
+    ...(exported ? { exported } : {}),
+    onnxOnly: options.onnxOnly === true,
     async predict(split) {
-      const out = await run(split);
-      return { logits: out.logits!.data, scores: out[scoreName]!.data };
+      const { outDim } = metadata;
+      const logits = new Float32Array(split.n * outDim);
+      const scores = new Float32Array(split.n * outDim);
+      await runSliced(split, {}, (out, from) => {
+        logits.set(out.logits!.data, from * outDim);
+        scores.set(out[scoreName]!.data, from * outDim);
+      });
+      return { logits, scores };
     },
     async explain(split, scores) {
       const M = specs.length;
@@ -121,45 +204,26 @@ export async function openServedModel(modelDir: string): Promise<ServedModel> {
           target[i] = best;
         }
       }
-      // row (S * n + i) = row i with only the modalities in coalition S kept present
-      const stacked = stackCoalitions(split, specs.map((s) => s.name), coalitions);
-      const out = (await run(stacked))[scoreName]!.data;
+      // values[i * coalitions + S]: row i's explained output with only the modalities in coalition S kept present
+      const values = new Float64Array(n * coalitions);
+      for (let S = 0; S < coalitions; S++) {
+        const override = Object.fromEntries(specs.filter((_, m) => !(S & (1 << m))).map((spec) => [spec.name, 0 as const]));
+        await runSliced(split, override, (out, from) => {
+          const data = out[scoreName]!.data;
+          const rows = data.length / outDim;
+          for (let r = 0; r < rows; r++) values[(from + r) * coalitions + S] = data[r * outDim + target[from + r]!]!;
+        });
+        await yieldToEventLoop();
+      }
       const phi = new Float64Array(n * M);
       const base = new Float64Array(n);
-      const values = new Float64Array(coalitions);
       for (let i = 0; i < n; i++) {
-        for (let S = 0; S < coalitions; S++) values[S] = out[(S * n + i) * outDim + target[i]!]!;
-        phi.set(shapleyFromValues(values, M, weights), i * M);
-        base[i] = values[0]!;
+        const row = values.subarray(i * coalitions, (i + 1) * coalitions);
+        phi.set(shapleyFromValues(row, M, weights), i * M);
+        base[i] = row[0]!;
       }
       return { target, phi, base };
     },
     close: () => runner.release(),
-  };
-}
-
-/** 2^M copies of the split, copy S with every modality outside coalition S marked missing. */
-function stackCoalitions(split: SplitData, modalities: string[], coalitions: number): SplitData {
-  const n = split.n;
-  const repeat = (source: Float32Array) => {
-    const out = new Float32Array(source.length * coalitions);
-    for (let S = 0; S < coalitions; S++) out.set(source, S * source.length);
-    return out;
-  };
-  const present: Record<string, Float32Array> = {};
-  modalities.forEach((name, m) => {
-    const source = split.present[name]!;
-    const out = new Float32Array(n * coalitions);
-    for (let S = 0; S < coalitions; S++) if (S & (1 << m)) out.set(source, S * n);
-    present[name] = out;
-  });
-  return {
-    n: n * coalitions,
-    ids: [],
-    inputs: Object.fromEntries(Object.entries(split.inputs).map(([k, v]) => [k, repeat(v)])),
-    tokenMasks: Object.fromEntries(Object.entries(split.tokenMasks).map(([k, v]) => [k, repeat(v)])),
-    present,
-    labels: new Float32Array(0),
-    fields: {},
   };
 }

@@ -11,14 +11,16 @@
  *
  * Image and audio paths were already checked by `resolveInside` and replaced
  * by their real absolute paths, so the pipelines only ever open files inside
- * the model directory.
+ * the model directory; messages going back to the client pass `redactPaths`.
  */
 import { encodeRawRows } from "../data/encodeRows.ts";
 import type { RawRow } from "../data/rows.ts";
 import type { SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { prepareRows } from "../model/prepareRows.ts";
+import { sep } from "node:path";
 import { resolveInside } from "./paths.ts";
+import { AdaptiveSlicer, yieldToEventLoop } from "./slices.ts";
 import type { ModalityFields } from "./rowSchema.ts";
 
 /** A request problem to report as HTTP 400, naming the field as `rows[i].field`. */
@@ -39,14 +41,14 @@ function rawRows(rows: Record<string, unknown>[]): RawRow[] {
 
 /** Replaces every image/audio path by its checked absolute path inside `root` (copies the rows). */
 export function checkFilePaths(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Record<string, unknown>[] {
-  const fileFields = fields.filter((f) => f.spec.type === "image" || f.spec.type === "audio").map((f) => f.field);
+  const fileFields = fields.filter((f) => f.spec.type === "image" || f.spec.type === "audio").map((f) => ({ field: f.field, kind: f.spec.type as "image" | "audio" }));
   if (fileFields.length === 0) return rows;
   return rows.map((row, i) => {
     const copy = { ...row };
-    for (const field of fileFields) {
+    for (const { field, kind } of fileFields) {
       const value = row[field];
       if (typeof value !== "string") continue;
-      const checked = resolveInside(root, value);
+      const checked = resolveInside(root, value, kind);
       if ("problem" in checked) throw new RequestError(`rows[${i}].${field}`, checked.problem);
       copy[field] = checked.path;
     }
@@ -63,10 +65,8 @@ function asRequestError(error: unknown): never {
   throw error;
 }
 
-/** Encodes validated rows (paths already checked) for the model's modalities. */
-export async function prepareRequestRows(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Promise<SplitData> {
+async function encodeSlice(raw: RawRow[], fields: ModalityFields[], root: string): Promise<SplitData> {
   const specs = fields.map((f) => f.spec);
-  const raw = rawRows(rows);
   try {
     if (specs.every((s) => s.config)) {
       // skipping collects the problem without the CLI's "--skip-bad-rows" hint; any skipped row fails the request
@@ -79,4 +79,55 @@ export async function prepareRequestRows(rows: Record<string, unknown>[], fields
   } catch (error) {
     asRequestError(error);
   }
+}
+
+/** The slices' rows one after another (every slice has the same modalities). */
+export function concatSplits(parts: SplitData[]): SplitData {
+  if (parts.length === 1) return parts[0]!;
+  const join = (pick: (s: SplitData) => Record<string, Float32Array>) => {
+    const out: Record<string, Float32Array> = {};
+    for (const name of Object.keys(pick(parts[0]!))) {
+      const arrays = parts.map((p) => pick(p)[name]!);
+      const joined = new Float32Array(arrays.reduce((a, b) => a + b.length, 0));
+      let at = 0;
+      for (const a of arrays) (joined.set(a, at), (at += a.length));
+      out[name] = joined;
+    }
+    return out;
+  };
+  const n = parts.reduce((a, p) => a + p.n, 0);
+  return { n, ids: parts.flatMap((p) => p.ids), inputs: join((s) => s.inputs), tokenMasks: join((s) => s.tokenMasks), present: join((s) => s.present), labels: new Float32Array(n), fields: {} };
+}
+
+const preprocessSlicer = new AdaptiveSlicer();
+
+/**
+ * Encodes validated rows (paths already checked) for the model's modalities,
+ * in slices with the event loop free between them (src/serve/slices.ts).
+ */
+export async function prepareRequestRows(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Promise<SplitData> {
+  const raw = rawRows(rows);
+  const parts: SplitData[] = [];
+  let from = 0;
+  while (from < raw.length) {
+    const count = Math.min(preprocessSlicer.size, raw.length - from);
+    const started = performance.now();
+    parts.push(await encodeSlice(raw.slice(from, from + count), fields, root));
+    preprocessSlicer.record(count, performance.now() - started);
+    from += count;
+    if (from < raw.length) await yieldToEventLoop();
+  }
+  return concatSplits(parts);
+}
+
+/**
+ * A message safe to send to a client: the model directory's absolute path
+ * (request files resolve inside it) becomes relative, and any other absolute
+ * path is hidden, so errors never reveal the server's layout.
+ */
+export function redactPaths(message: string, root: string): string {
+  return message
+    .split(`${root}${sep}`).join("")
+    .split(root).join(".")
+    .replace(/(^|[\s"'(=:])(\/[^\s"'()]+)/g, "$1<server path>");
 }

@@ -4,6 +4,10 @@
  * optional or null (= the modality or cell is missing). Rows are validated
  * with zod before any preprocessing, so a bad request is a 400 that names the
  * field (`rows[3].image`), never a 500 from deep inside the pipeline.
+ *
+ * Any other key is refused (a misspelt field would otherwise read as a
+ * missing modality and get a confident prediction) except "id" and the label
+ * field, unless the server was started with --ignore-unknown-fields.
  */
 import { z } from "zod";
 import type { ModalitySpec } from "../data/types.ts";
@@ -43,8 +47,20 @@ function cellSchema(spec: ModalitySpec): z.ZodType {
   }
 }
 
-/** The zod schema of one raw row (extra fields such as an id or the label are allowed and ignored). */
-export function rowSchema(fields: ModalityFields[]): z.ZodType<Record<string, unknown>> {
+/** The row fields the model reads, in modality order. */
+export function inputFieldNames(fields: ModalityFields[]): string[] {
+  return fields.flatMap(({ field, columns }) => (columns ? [...columns.numeric, ...columns.categorical] : [field]));
+}
+
+export type RowRules = {
+  /** keys accepted besides the model's inputs and ignored ("id", the label field) */
+  passThrough: string[];
+  /** accept and ignore any other key instead of refusing it */
+  ignoreUnknownFields?: boolean;
+};
+
+/** The zod schema of one raw row. */
+export function rowSchema(fields: ModalityFields[], rules: RowRules = { passThrough: [], ignoreUnknownFields: true }): z.ZodType<Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const { spec, field, columns } of fields) {
     if (columns) {
@@ -52,25 +68,35 @@ export function rowSchema(fields: ModalityFields[]): z.ZodType<Record<string, un
       for (const c of columns.categorical) shape[c] = z.union([z.string(), finite]).nullable().optional();
     } else shape[field] = cellSchema(spec).nullable().optional();
   }
-  return z.looseObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  if (rules.ignoreUnknownFields) return z.looseObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  for (const key of rules.passThrough) if (!(key in shape)) shape[key] = z.unknown().optional();
+  return z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
 }
 
 export type PredictRequest = { rows: Record<string, unknown>[]; explain?: boolean };
 
-export function requestSchema(fields: ModalityFields[], maxRows: number): z.ZodType<PredictRequest> {
+export function requestSchema(fields: ModalityFields[], maxRows: number, rules?: RowRules): z.ZodType<PredictRequest> {
   return z.strictObject({
-    rows: z.array(rowSchema(fields)).min(1, "send at least one row").max(maxRows, `at most ${maxRows} rows per request`),
+    rows: z.array(rowSchema(fields, rules)).min(1, "send at least one row").max(maxRows, `at most ${maxRows} rows per request`),
     explain: z.boolean().optional(),
   }) as unknown as z.ZodType<PredictRequest>;
 }
 
-/** The first problem as { field: "rows[3].image", message }. */
-export function firstIssue(error: z.ZodError): { field: string; message: string } {
+/** The first problem as { field: "rows[3].image", message }; an unknown key names itself and the fields a row may carry. */
+export function firstIssue(error: z.ZodError, fields: ModalityFields[] = [], rules?: RowRules): { field: string; message: string } {
   const issue = error.issues[0]!;
-  return { field: formatPath(issue.path) || "(body)", message: issue.message };
+  const at = formatPath(issue.path);
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0]!;
+    const field = `${at ? `${at}.` : ""}${key}`;
+    if (issue.path.length === 0) return { field, message: `unknown field "${key}"; a request is {"rows": [...], "explain"?: true}` };
+    const accepted = [...inputFieldNames(fields), ...(rules?.passThrough ?? [])].map((f) => `"${f}"`).join(", ");
+    return { field, message: `unknown field "${key}"; a row may carry ${accepted}. Fix the name (a misspelt field would read as a missing modality), or start the server with --ignore-unknown-fields` };
+  }
+  return { field: at || "(body)", message: issue.message };
 }
 
 /** A JSON Schema of one row, for GET /model. */
-export function rowJsonSchema(fields: ModalityFields[]): unknown {
-  return z.toJSONSchema(rowSchema(fields), { unrepresentable: "any" });
+export function rowJsonSchema(fields: ModalityFields[], rules?: RowRules): unknown {
+  return z.toJSONSchema(rowSchema(fields, rules), { unrepresentable: "any" });
 }

@@ -7,7 +7,9 @@
  *                      width, modality specs (with fitted preprocessing and
  *                      vocabularies), label names, task, training record.
  * Float32 values are written and read as raw bytes, so a loaded model gives
- * bit-identical outputs; the checkpoint's sha256 refuses a tampered file.
+ * bit-identical outputs; the checkpoint's sha256 refuses a tampered file, and
+ * the model fingerprint (src/engine/checkpoint.ts) refuses a config.json that
+ * was edited or swapped after saving.
  */
 import type { ModalitySpec, PreparedDataset, Task } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
@@ -47,7 +49,8 @@ export type ModelConfigFile = {
 
 export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: { seed?: number; maxRows?: number } };
 
-export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): void {
+/** Saves the model; returns its fingerprint (config + weights). */
+export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): string {
   const { spec } = trained;
   const config: ModelConfigFile = {
     format: modelFormat,
@@ -68,13 +71,13 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
     training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
   };
-  saveCheckpoint(dir, namedLeaves(trained.params), config as unknown as Record<string, unknown>);
+  return saveCheckpoint(dir, namedLeaves(trained.params), config as unknown as Record<string, unknown>);
 }
 
-export type LoadedModel = TrainedModel & { config: ModelConfigFile; dir: string };
+export type LoadedModel = TrainedModel & { config: ModelConfigFile; dir: string; fingerprint: string };
 
 export function loadModel(dir: string): LoadedModel {
-  const { config: raw, tensors } = loadCheckpoint(dir);
+  const { config: raw, tensors, fingerprint } = loadCheckpoint(dir);
   const configPath = join(dir, "config.json");
   const config = raw as unknown as ModelConfigFile;
   if (config.format !== modelFormat) {
@@ -140,5 +143,6 @@ export function loadModel(dir: string): LoadedModel {
     },
     config,
     dir,
+    fingerprint,
   };
 }

@@ -27,11 +27,13 @@ async function predict(body: unknown): Promise<{ status: number; json: any }> {
   return { status: response.statusCode, json: response.json() };
 }
 
-const testRows = () => fixture.rows.filter((row) => row.split === "test");
+/** raw rows as a client sends them: model inputs, id and label (the dataset's split field is not a model input) */
+const asRequestRow = ({ split: _split, ...row }: Record<string, unknown>) => row;
+const testRows = () => fixture.rows.filter((row) => row.split === "test").map(asRequestRow);
 
 describe("fusionkit serve", () => {
   it("exports model.onnx into the model directory on first start and serves the engine's probabilities for raw rows", async () => {
-    assert.equal(served.model.exported, true);
+    assert.match(served.model.exported ?? "", /^exported model\.onnx from the checkpoint \(fingerprint [0-9a-f]{12}\)$/);
     assert.ok(existsSync(join(fixture.modelDir, "model.onnx")) && existsSync(join(fixture.modelDir, "model.onnx.json")));
     const rows = testRows();
     const { status, json } = await predict({ rows });
@@ -74,7 +76,8 @@ describe("fusionkit serve", () => {
       ["embedding", "v"], ["facts", undefined], ["caption", "caption"], ["photo", "photo"], ["clip", "clip"],
     ]);
     assert.deepEqual(model.modalities[1].columns, { numeric: ["age"], categorical: ["city"] });
-    assert.deepEqual(Object.keys(model.rowSchema.properties).sort(), ["age", "caption", "city", "clip", "photo", "v"]);
+    assert.deepEqual(Object.keys(model.rowSchema.properties).sort(), ["age", "caption", "city", "clip", "id", "label", "photo", "v"]);
+    assert.equal(model.rowSchema.additionalProperties, false);
     assert.equal(model.graph.inputs[0].name, "inputs.embedding");
   });
 
@@ -131,7 +134,7 @@ describe("fusionkit serve", () => {
   });
 
   it("gives concurrent requests the same answers as sequential ones", async () => {
-    const rows = fixture.rows.slice(0, 24);
+    const rows = fixture.rows.slice(0, 24).map(asRequestRow);
     const sequential: Prediction[] = [];
     for (const row of rows) sequential.push((await predict({ rows: [row] })).json.predictions[0]);
     const concurrent = await Promise.all(rows.map((row) => predict({ rows: [row] })));

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startEngine } from "../../src/engine/backend.ts";
+import { decodeSafetensors, encodeSafetensors } from "../../src/engine/checkpoint.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { predict } from "../../src/train/predict.ts";
 import { loadModel, saveModel } from "../../src/train/persistence.ts";
@@ -45,6 +46,15 @@ function freshCopy(name: string): string {
   return copy;
 }
 
+/** A copy whose weights file has no model fingerprint (as saved before it existed): the structural checks still apply. */
+function unfingerprintedCopy(name: string): string {
+  const copy = freshCopy(name);
+  const file = join(copy, "model.safetensors");
+  const { tensors } = decodeSafetensors(readFileSync(file), file);
+  writeFileSync(file, encodeSafetensors([...tensors.entries()]));
+  return copy;
+}
+
 describe("model checkpoints", () => {
   test("a saved and reloaded model gives bit-identical predictions", () => {
     const loaded = loadModel(dir);
@@ -83,8 +93,21 @@ describe("model checkpoints", () => {
     assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /checksum mismatch/.test(e.message));
   });
 
+  test("an edited config.json is refused by the model fingerprint, naming the field", () => {
+    const copy = freshCopy("edited");
+    const configFile = join(copy, "config.json");
+    const config = JSON.parse(readFileSync(configFile, "utf8"));
+    config.encoderDim = 16;
+    writeFileSync(configFile, JSON.stringify(config));
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && e.message.startsWith(`${configFile}: does not match model.safetensors (field "encoderDim" changed since the model was saved;`));
+    // the same content in another layout (key order, indentation) is the same config
+    config.encoderDim = trained.spec.encoderDim;
+    writeFileSync(configFile, JSON.stringify(Object.fromEntries(Object.entries(config).reverse()), null, 1));
+    assert.equal(loadModel(copy).fingerprint, loadModel(dir).fingerprint);
+  });
+
   test("weights that do not belong to the config are refused, naming the parameter", () => {
-    const copy = freshCopy("mismatched");
+    const copy = unfingerprintedCopy("mismatched");
     const configFile = join(copy, "config.json");
     const config = JSON.parse(readFileSync(configFile, "utf8"));
     config.encoderDim = 16;
@@ -93,7 +116,7 @@ describe("model checkpoints", () => {
   });
 
   test("a config with an unknown method is refused with the valid names", () => {
-    const copy = freshCopy("unknown-method");
+    const copy = unfingerprintedCopy("unknown-method");
     const configFile = join(copy, "config.json");
     const config = JSON.parse(readFileSync(configFile, "utf8"));
     config.method = "telepathy";

@@ -9,5 +9,8 @@ export async function runExport(flags: ExportFlags): Promise<void> {
   console.log(`${summary.onnxPath}: ${metadata.method} (${metadata.family}), ${metadata.task}, ${(summary.bytes / 1024).toFixed(1)} KiB`);
   console.log(`  inputs:  ${metadata.inputs.map((i) => `${i.name} [${i.shape.join(", ")}]`).join(", ")}`);
   console.log(`  outputs: ${metadata.outputs.map((o) => `${o.name} [${o.shape.join(", ")}]`).join(", ")}`);
+  const v = metadata.verification!;
+  console.log(`  verified against jax-js on ${v.rows} ${v.source} rows in ${v.runtime}: max error ${v.maxError.toExponential(2)} (tolerance ${v.tolerance})`);
+  console.log(`  fingerprint: ${metadata.fingerprint}`);
   console.log(`  metadata: ${summary.metadataPath}`);
 }

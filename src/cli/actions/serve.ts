@@ -4,8 +4,19 @@ import { buildServeApp } from "../../serve/server.ts";
 import type { ServeFlags } from "../serve.ts";
 
 export async function runServe(flags: ServeFlags): Promise<void> {
-  const { app, model } = await buildServeApp({ modelDir: flags.model, bodyLimit: flags.bodyLimit, maxRows: flags.maxRows, logger: flags.log === true });
-  if (model.exported) console.error(`exported ${model.onnxPath}`);
+  const { app, model } = await buildServeApp({
+    modelDir: flags.model,
+    onnxOnly: flags.onnxOnly === true,
+    bodyLimit: flags.bodyLimit,
+    maxRows: flags.maxRows,
+    ignoreUnknownFields: flags.ignoreUnknownFields === true,
+    requestTimeoutMs: flags.requestTimeout,
+    maxConcurrent: flags.maxConcurrent,
+    maxQueued: flags.maxQueued,
+    logger: flags.log === true,
+  });
+  if (model.exported) console.error(model.exported);
+  if (model.onnxOnly) console.error(`--onnx-only: serving ${model.onnxPath} without its checkpoint; its fingerprint is not checked`);
   let address: string;
   try {
     address = await app.listen({ port: flags.port, host: flags.host });
