@@ -27,7 +27,14 @@ export function benchNotes(results: BenchResults): string[] {
         `${byBudget} run${byBudget === 1 ? "" : "s"} stopped on the budget rather than on early stopping or the epoch limit.`,
     );
   }
-  if (c.workers > 1) {
+  if (c.queue) {
+    const byWorker = Object.entries(c.queue.runsByWorker);
+    notes.push(
+      `Runs executed by ${byWorker.length} \`fusionkit worker\` process${byWorker.length === 1 ? "" : "es"} from a Redis queue (${c.queue.url}, bench ${c.queue.bench}), each on a worker thread with the same job code as a local bench` +
+        (byWorker.length ? ` (${byWorker.map(([w, n]) => `${w}: ${n}`).join(", ")})` : "") +
+        `. Every worker checked the code version (${c.queue.codeVersion}) and the prepared dataset's content hash (${c.queue.datasetHash.slice(0, 12)}) before running a job. Training times and latencies were measured on the workers' machines.`,
+    );
+  } else if (c.workers > 1) {
     notes.push(`Runs trained ${c.workers} at a time on worker threads (one per core), in the same order for every method, so training times and latencies are measured with another run busy on the machine, the same for all methods.`);
   }
   notes.push(

@@ -10,7 +10,17 @@ import type { BenchJob, JobEpoch } from "./job.ts";
 import type { JobFailure } from "./pool.ts";
 import type { RunResult } from "./results.ts";
 
-export type PlanSummary = { jobs: BenchJob[]; methods: string[]; seeds: number[]; workers: number; metricName: string };
+export type PlanSummary = {
+  jobs: BenchJob[];
+  methods: string[];
+  seeds: number[];
+  workers: number;
+  /** where the runs execute ("2 workers", "the queue at redis://..."); default: the worker count */
+  where?: string;
+  metricName: string;
+};
+
+const whereOf = (p: PlanSummary) => p.where ?? `${p.workers} worker${p.workers > 1 ? "s" : ""}`;
 
 export interface BenchReporter {
   log(message: string): void;
@@ -44,7 +54,7 @@ export function plainReporter(write: (line: string) => void = (line) => process.
     start(p) {
       plan = p;
       started = performance.now();
-      write(`bench: ${p.methods.length} methods x ${p.seeds.length} seeds = ${p.jobs.length} runs on ${p.workers} worker${p.workers > 1 ? "s" : ""}`);
+      write(`bench: ${p.methods.length} methods x ${p.seeds.length} seeds = ${p.jobs.length} runs on ${whereOf(p)}`);
     },
     jobStart() {},
     epoch() {},
@@ -87,7 +97,7 @@ export function terminalReporter(stream: NodeJS.WriteStream = process.stderr): B
       plan = p;
       started = performance.now();
       pad = width(p.methods);
-      overall = multibar.create(p.jobs.length, 0, { name: "all runs".padEnd(pad), unit: "runs", status: `ETA ? on ${p.workers} worker${p.workers > 1 ? "s" : ""}` });
+      overall = multibar.create(p.jobs.length, 0, { name: "all runs".padEnd(pad), unit: "runs", status: `ETA ? on ${whereOf(p)}` });
       const epochsPerMethod = new Map<string, number>();
       for (const job of p.jobs) epochsPerMethod.set(job.method, (epochsPerMethod.get(job.method) ?? 0) + job.epochs);
       for (const method of p.methods) {

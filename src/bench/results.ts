@@ -168,8 +168,21 @@ export type BenchResults = {
     encoderDim: number;
     noiseLevels: number[];
     latencySamples: number;
-    /** runs trained in parallel (one worker thread each) */
+    /** runs trained in parallel (one worker thread each); with --queue, the worker processes connected when the bench started */
     workers: number;
+    /** present when `fusionkit worker` processes ran the jobs from a Redis queue (`fusionkit bench --queue`) */
+    queue?: {
+      /** the queue's URL, password redacted */
+      url: string;
+      name: string;
+      /** this bench's id: its job ids are `${bench}-${index}` */
+      bench: string;
+      codeVersion: string;
+      datasetHash: string;
+      workersAtStart: number;
+      /** worker (host:pid) -> runs whose result it returned */
+      runsByWorker: Record<string, number>;
+    };
     /** whether the bench explained each method (first seed) and ran the retrieval section */
     explain: boolean;
     retrieval: boolean;

@@ -14,11 +14,11 @@ import { resolve } from "node:path";
 import { primaryMetric } from "../eval/metrics.ts";
 import { writeBenchOutputs } from "../report/html.ts";
 import { describeEnvironment } from "./environment.ts";
+import { localExecutor, type ExecutionInfo, type JobExecutor } from "./executor.ts";
 import type { BenchJob } from "./job.ts";
 import { benchNotes } from "./notes.ts";
 import { benchDefaults, defaultMaxRows, withDefaults, type BenchOptions } from "./options.ts";
 import { planBench, type BenchPlan } from "./plan.ts";
-import { runJobsInWorkers } from "./pool.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
 import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
 import { buildLeaderboard, summariseRuns } from "./summary.ts";
@@ -28,6 +28,8 @@ export type BenchContext = {
   reporter?: BenchReporter;
   /** recorded in results.json */
   command?: string[];
+  /** where the jobs run: worker threads here by default; `--queue` passes src/bench/queue's */
+  executor?: JobExecutor;
 };
 
 export type BenchOutcome = { results: BenchResults; outDir: string; resultsPath: string; reportPath: string };
@@ -41,40 +43,45 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   const options = withDefaults(partial);
   const plan = await planBench(options, (message) => reporter.log(message));
   const outDir = resolve(plan.outDir);
-  mkdirSync(outDir, { recursive: true });
 
   const finished: Finished[] = [];
+  let execution: ExecutionInfo | undefined;
   const assemble = (state: { complete: boolean; interruption?: string }): BenchResults =>
-    assembleResults(plan, finished, { ...state, startedAt, wallMs: performance.now() - started, command: context.command ?? process.argv.slice(1) });
+    assembleResults(plan, finished, { ...state, startedAt, wallMs: performance.now() - started, command: context.command ?? process.argv.slice(1), execution });
   const checkpoint = () => writeBenchOutputs(outDir, assemble({ complete: false }));
 
   const metric = primaryMetric(plan.dataset.task);
-  reporter.start({ jobs: plan.jobs, methods: plan.methods.map((m) => m.method.name), seeds: plan.seeds, workers: plan.workers, metricName: metric.name });
+  const executor = context.executor ?? localExecutor;
   let aborted = false;
   try {
-    ({ aborted } = await runJobsInWorkers(
-      plan.dataset,
-      plan.jobs,
-      plan.workers,
-      { batchSize: options.batchSize, encoderDim: options.encoderDim },
-      {
-        onStart: (job) => reporter.jobStart(job),
-        onEpoch: (job, epoch) => reporter.epoch(job, epoch),
-        onResult: (job, { result, explanations, retrieval }) => {
-          finished.push({ job, result, ...(explanations ? { explanations } : {}), ...(retrieval ? { retrieval } : {}) });
-          reporter.jobEnd(job, { result });
-          checkpoint();
+    execution = await executor.start(plan, (message) => reporter.log(message));
+    // only now: a bench refused by its checks or its executor (an unreachable queue) leaves no directory behind
+    mkdirSync(outDir, { recursive: true });
+    reporter.start({ jobs: plan.jobs, methods: plan.methods.map((m) => m.method.name), seeds: plan.seeds, workers: execution.workers, where: execution.where, metricName: metric.name });
+    try {
+      ({ aborted } = await executor.run(
+        plan,
+        {
+          onStart: (job) => reporter.jobStart(job),
+          onEpoch: (job, epoch) => reporter.epoch(job, epoch),
+          onResult: (job, { result, explanations, retrieval }) => {
+            finished.push({ job, result, ...(explanations ? { explanations } : {}), ...(retrieval ? { retrieval } : {}) });
+            reporter.jobEnd(job, { result });
+            checkpoint();
+          },
+          onFailure: (job, failure) => {
+            finished.push({ job, error: failure.userError ? failure.message : `${failure.message}\n${failure.stack}` });
+            reporter.jobEnd(job, { failure });
+            checkpoint();
+          },
         },
-        onFailure: (job, failure) => {
-          finished.push({ job, error: failure.userError ? failure.message : `${failure.message}\n${failure.stack}` });
-          reporter.jobEnd(job, { failure });
-          checkpoint();
-        },
-      },
-      context.signal,
-    ));
+        context.signal,
+      ));
+    } finally {
+      reporter.stop();
+    }
   } finally {
-    reporter.stop();
+    await executor.close();
   }
   const reason = aborted ? abortReason(context.signal) : undefined;
   const results = assemble(aborted ? { complete: false, interruption: reason! } : { complete: true });
@@ -104,7 +111,7 @@ function abortReason(signal: AbortSignal | undefined): string {
 function assembleResults(
   plan: BenchPlan,
   finished: Finished[],
-  state: { complete: boolean; interruption?: string; startedAt: Date; wallMs: number; command: string[] },
+  state: { complete: boolean; interruption?: string; startedAt: Date; wallMs: number; command: string[]; execution: ExecutionInfo | undefined },
 ): BenchResults {
   const { options, dataset } = plan;
   const retrieval = finished.find((f) => f.retrieval)?.retrieval;
@@ -174,7 +181,8 @@ function assembleResults(
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,
       latencySamples: options.latencySamples,
-      workers: plan.workers,
+      workers: state.execution?.workers ?? plan.workers,
+      ...(state.execution?.queue ? { queue: state.execution.queue } : {}),
       explain: options.explain,
       retrieval: options.retrieval,
       primaryMetric: metric,

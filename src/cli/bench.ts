@@ -28,6 +28,7 @@ export type BenchFlags = {
   workers?: number;
   explain: boolean;
   retrieval: boolean;
+  queue?: string;
 };
 
 function commaList(value: string): string[] {
@@ -62,6 +63,7 @@ export function register(program: Command): void {
     .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
     .option("--no-explain", "skip the explanations section (modality Shapley values of each method's first-seed model on 256 test rows)")
     .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
+    .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)")
     .action(async (flags: BenchFlags) => {
       const { runBenchCommand } = await import("./actions/bench.ts");
       await runBenchCommand(flags);

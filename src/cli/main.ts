@@ -20,6 +20,7 @@ import * as predictCommand from "./predict.ts";
 import * as searchCommand from "./search.ts";
 import * as serveCommand from "./serve.ts";
 import * as trainCommand from "./train.ts";
+import * as workerCommand from "./worker.ts";
 
 export type CommandModule = { register(program: Command): void };
 
@@ -34,6 +35,7 @@ const commands: CommandModule[] = [
   serveCommand,
   alignCommand,
   searchCommand,
+  workerCommand,
 ];
 
 export function buildProgram(): Command {

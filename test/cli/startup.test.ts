@@ -16,11 +16,11 @@ async function resolvedModules(...args: string[]): Promise<{ stdout: string; mod
 }
 
 // What a command's implementation pulls in; registering the commands must load none of it.
-const heavy = /\/src\/(engine|train|fusion|export|explain|model|encoders|data)\/|\/src\/serve\/(?!defaults\.ts)|\/node_modules\/(fastify|onnxruntime-node|sharp|@jax-js|protobufjs|onnx-proto)\//;
+const heavy = /\/src\/(engine|train|fusion|export|explain|model|encoders|data)\/|\/src\/serve\/(?!defaults\.ts)|\/node_modules\/(fastify|onnxruntime-node|sharp|@jax-js|protobufjs|onnx-proto|bullmq|ioredis)\//;
 
 test("fusionkit --help registers every command without loading any implementation", async () => {
   const { stdout, modules } = await resolvedModules("--help");
-  for (const command of ["train", "eval", "predict", "bench", "explain", "data", "export", "serve", "align", "search", "help"]) {
+  for (const command of ["train", "eval", "predict", "bench", "explain", "data", "export", "serve", "align", "search", "worker", "help"]) {
     assert.match(stdout, new RegExp(`^  ${command}\\b`, "m"));
   }
   assert.ok(modules.some((url) => url.endsWith("/src/cli/train.ts")), "the recorder sees the CLI modules");

@@ -1,5 +1,6 @@
 /** The run of `fusionkit bench` (registered in src/cli/bench.ts). */
 import { reporterFor } from "../../bench/progress.ts";
+import { redactArgs } from "../../bench/queue/url.ts";
 import { runBench } from "../../bench/runner.ts";
 import { FusionkitError } from "../../errors.ts";
 import { formatSummary } from "../../report/leaderboard.ts";
@@ -22,6 +23,8 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
   const onSigint = () => controller.abort(new Error("interrupted by Ctrl-C (SIGINT)"));
   process.once("SIGINT", onSigint);
   const reporter = reporterFor({ quiet: flags.quiet === true });
+  // loaded only with --queue: a local bench never pays for BullMQ
+  const executor = flags.queue !== undefined ? (await import("../../bench/queue/coordinator.ts")).queueExecutor(flags.queue) : undefined;
   let outcome;
   try {
     outcome = await runBench(
@@ -44,7 +47,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
         ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
         ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       },
-      { signal: controller.signal, reporter, command: ["fusionkit", ...process.argv.slice(2)] },
+      { signal: controller.signal, reporter, command: ["fusionkit", ...redactArgs(process.argv.slice(2))], ...(executor ? { executor } : {}) },
     );
   } finally {
     process.off("SIGINT", onSigint);
