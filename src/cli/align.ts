@@ -8,9 +8,10 @@
 import type { Command } from "commander";
 import { parseRowFilter, type RowFilter } from "../align/filters.ts";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
+import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
 import { positiveInt, positiveNumber } from "./options.ts";
 
-export type AlignFlags = {
+export type AlignFlags = EncoderFlags & {
   data: string;
   pair: string;
   seed: number;
@@ -53,11 +54,11 @@ export function register(program: Command): void {
     .option("--template <text>", "zero-shot prompt template with {} for the class name (repeatable; default: the dataset's own templates)", collect, [])
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
-    .option("--out <dir>", "output directory (default runs/align-<pair>)")
-    .action(async (flags: AlignFlags) => {
-      const { runAlign } = await import("./actions/align.ts");
-      await runAlign(flags);
-    });
+    .option("--out <dir>", "output directory (default runs/align-<pair>)");
+  addEncoderOptions(command).action(async (flags: AlignFlags) => {
+    const { runAlign } = await import("./actions/align.ts");
+    await runAlign(flags);
+  });
   // the defaults live beside the alignment trainer and the zero-shot code, which load the engine
   beforeParse(command, async (c) => {
     const [{ alignTrainDefaults }, { builtinTemplates, defaultTemplates }] = await Promise.all([import("../align/trainer.ts"), import("../align/zeroShot.ts")]);

@@ -5,9 +5,10 @@
  */
 import type { Command } from "commander";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
+import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
 import { jsonObject, positiveInt, positiveNumber } from "./options.ts";
 
-export type TrainFlags = {
+export type TrainFlags = EncoderFlags & {
   data: string;
   method: string;
   config?: Record<string, unknown>;
@@ -39,11 +40,11 @@ export function register(program: Command): void {
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--out <dir>", "checkpoint directory (default runs/<method>)")
-    .option("--quiet", "print only the summary (no per-epoch progress)")
-    .action(async (flags: TrainFlags) => {
-      const { runTrain } = await import("./actions/train.ts");
-      await runTrain(flags);
-    });
+    .option("--quiet", "print only the summary (no per-epoch progress)");
+  addEncoderOptions(command).action(async (flags: TrainFlags) => {
+    const { runTrain } = await import("./actions/train.ts");
+    await runTrain(flags);
+  });
   // The defaults live beside the trainer and the method names in the fusion registry (both load the engine).
   beforeParse(command, async (c) => {
     const [{ trainDefaults }, { methodNames }] = await Promise.all([import("../train/trainer.ts"), import("../fusion/registry.ts")]);

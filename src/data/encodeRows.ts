@@ -52,6 +52,7 @@ export async function encodeRawRows(rows: RawRow[], specs: ModalitySpec[], optio
     parsed.push({ raw, id: isMissing(rawId, raw.textual) || typeof rawId === "object" ? `${raw.file}:${raw.line}` : String(rawId), values });
   }
   parsed = await loadFiles(parsed, pipelines, rejecter);
+  for (const [m, pipeline] of pipelines.entries()) await pipeline.precompute?.(parsed.map((row) => row.values[m]));
   const data: SplitData = {
     n: parsed.length,
     ids: parsed.map((row) => row.id),

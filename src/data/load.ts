@@ -11,6 +11,8 @@ import { prepareDataset, type RowSource } from "./prepare.ts";
 import { readRowsFile, type RawRow } from "./rows.ts";
 import { parseDatasetConfig, type DatasetConfig } from "./schema.ts";
 import type { PreparedDataset } from "./types.ts";
+import type { EncoderConfigInput } from "./pretrained/config.ts";
+import { applyEncoderOverrides, resolveDatasetEncoders } from "./pretrained/dataset.ts";
 
 export type LoadOptions = BuiltinOptions & {
   /** drop rows that fail validation (recorded in `skipped`) instead of stopping at the first */
@@ -23,6 +25,13 @@ export type LoadOptions = BuiltinOptions & {
   seed?: number;
   /** use only the first maxRows data rows of the rows file (built-ins: of their generated rows) */
   maxRows?: number;
+  /**
+   * pretrained encoders by modality name (`--encoder caption=...`), over dataset.json's "encoder"
+   * entries; null trains that modality from scratch. See docs/pretrained.md.
+   */
+  encoders?: Record<string, EncoderConfigInput | string | null>;
+  /** let transformers.js download a model id that is not on this machine (also FUSIONKIT_ALLOW_DOWNLOAD=1) */
+  allowDownload?: boolean;
   /** called with progress notes ("preparing emoji...", "cache hit") */
   log?: (message: string) => void;
 };
@@ -32,9 +41,18 @@ export async function loadDataset(dirOrName: string = defaultDatasetName, option
     throw new FusionkitError(`maxRows must be a positive integer, got ${options.maxRows}`, { field: "maxRows" });
   }
   const { source, keyInputs } = resolveSource(dirOrName, options);
-  const cacheOptions = { skipBadRows: options.skipBadRows ?? false, seed: options.seed ?? null, maxRows: options.maxRows ?? null };
-  const cacheKey = computeCacheKey({ ...keyInputs, options: cacheOptions });
+  if (options.encoders) source.config = applyEncoderOverrides(source.config, options.encoders, source.configFile);
   const cacheDir = options.cacheDir ? resolve(options.cacheDir) : defaultCacheDir();
+  // The encoders' identities (file hashes + settings) key the prepared arrays: a changed model file prepares afresh.
+  const encoders = await resolveDatasetEncoders(source.config, { cacheDir, ...(options.allowDownload !== undefined ? { allowDownload: options.allowDownload } : {}) });
+  const cacheOptions = {
+    skipBadRows: options.skipBadRows ?? false,
+    seed: options.seed ?? null,
+    maxRows: options.maxRows ?? null,
+    // a flat string: computeCacheKey's key-sorting replacer would drop the keys of a nested object
+    ...(encoders.identities ? { encoders: Object.entries(encoders.identities).map(([name, identity]) => `${name}=${identity}`).join(",") } : {}),
+  };
+  const cacheKey = computeCacheKey({ ...keyInputs, options: cacheOptions });
   const useCache = options.cache !== false;
   if (useCache) {
     const cached = readCache(cacheDir, cacheKey);
@@ -44,7 +62,7 @@ export async function loadDataset(dirOrName: string = defaultDatasetName, option
     }
   }
   options.log?.(`${source.name}: preparing ${source.rows.length} rows`);
-  const prepared: PreparedDataset = { ...(await prepareDataset(source, options)), cacheKey };
+  const prepared: PreparedDataset = { ...(await prepareDataset(source, { ...options, ...(encoders.context ? { pretrained: encoders.context } : {}) })), cacheKey };
   if (useCache) {
     try {
       writeCache(cacheDir, cacheKey, prepared);

@@ -11,7 +11,7 @@
 import { cpus } from "node:os";
 import { FusionkitError } from "../errors.ts";
 import { encodeLabels, fitLabelNames, parseLabel, unseenLabel, type LabelValue } from "./labels.ts";
-import { createPipeline } from "./modalities/index.ts";
+import { createPipeline, type PipelineContext } from "./modalities/index.ts";
 import type { ModalityPipeline, Outcome } from "./modalities/pipeline.ts";
 import { RowRejecter, type RowProblem } from "./problems.ts";
 import type { RawRow } from "./rows.ts";
@@ -40,7 +40,7 @@ export type RowSource = {
   rowsFile: string;
 };
 
-export type PrepareOptions = { skipBadRows?: boolean; seed?: number };
+export type PrepareOptions = { skipBadRows?: boolean; seed?: number; pretrained?: PipelineContext["pretrained"] };
 
 type ParsedRow = {
   raw: RawRow;
@@ -60,7 +60,7 @@ export async function prepareDataset(source: RowSource, options: PrepareOptions 
   const { config } = source;
   const rejecter = new RowRejecter(options.skipBadRows ?? false);
   const pipelines = config.modalities.map((modality) =>
-    createPipeline(modality, { baseDir: source.baseDir, resolvePath: source.resolvePath, totalRows: source.totalRows }),
+    createPipeline(modality, { baseDir: source.baseDir, resolvePath: source.resolvePath, totalRows: source.totalRows, ...(options.pretrained ? { pretrained: options.pretrained } : {}) }),
   );
   checkFieldsAppear(source, pipelines);
 
@@ -92,6 +92,8 @@ export async function prepareDataset(source: RowSource, options: PrepareOptions 
     });
   }
 
+  // Frozen encoders embed every split's rows in one batched, cached pass; they fit nothing, so val/test cannot leak into training.
+  for (const [m, pipeline] of pipelines.entries()) await pipeline.precompute?.(rows.map((row) => row.values[m]));
   const specs: ModalitySpec[] = pipelines.map((pipeline, m) => {
     pipeline.fit(bySplit.train.map((row) => row.values[m]).filter((value) => value !== undefined));
     return { ...pipeline.spec(), config: { ...config.modalities[m] } };

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { FusionkitError } from "../errors.ts";
+import { encoderSchema } from "./pretrained/config.ts";
 
 const fieldName = z.string().min(1, "must be a non-empty field name");
 
@@ -37,6 +38,8 @@ const textModality = z.strictObject({
   lowercase: z.boolean().default(true),
   /** most frequent train tokens kept; the rest map to unknown (id 1). */
   maxVocab: z.number().int().positive().default(5000),
+  /** a frozen pretrained encoder (docs/pretrained.md); the text then becomes a vector (or token sequence) modality. */
+  encoder: encoderSchema.optional(),
 });
 
 const imageModality = z.strictObject({
@@ -46,6 +49,8 @@ const imageModality = z.strictObject({
   field: fieldName,
   size: z.number().int().positive().max(1024).default(32),
   channels: z.union([z.literal(3), z.literal(1)]).default(3),
+  /** a frozen pretrained encoder (docs/pretrained.md); the image then becomes a vector (or patch sequence) modality. */
+  encoder: encoderSchema.optional(),
 });
 
 const isPowerOfTwo = (n: number) => n >= 16 && (n & (n - 1)) === 0;

@@ -30,6 +30,7 @@ import { lowerToOnnx, type GraphInputSpec } from "./lower.ts";
 import { opsetVersion, withMetadataProps } from "./onnxGraph.ts";
 import { FusionkitError } from "../errors.ts";
 import { verifyAgainstEngine, type Verification } from "./verify.ts";
+import { encoderSummaries, type EncoderSummary } from "../data/pretrained/summary.ts";
 
 export const exportFormat = "fusionkit-onnx";
 export const exportFormatVersion = 1;
@@ -62,6 +63,8 @@ export type ExportMetadata = {
   fingerprint?: string;
   /** the graph's outputs compared with jax-js on sample rows at export time */
   verification?: Verification;
+  /** frozen pretrained encoders that prepare raw rows for this graph: model, identity (sha256 over files + settings), files */
+  encoders?: EncoderSummary[];
 };
 
 const hasTokenMask = (spec: ModalitySpec) => spec.type === "text" || spec.type === "audio" || spec.type === "sequence";
@@ -135,6 +138,7 @@ export function lowerTrainedModel(trained: ExportSource): { bytes: Uint8Array; m
     ...(trained.config?.modalityConfigs ? { modalityConfigs: trained.config.modalityConfigs } : {}),
     dataset: { name: trained.datasetName },
     ...(trained.fingerprint ? { fingerprint: trained.fingerprint } : {}),
+    ...(encoderSummaries(spec.modalities).length ? { encoders: encoderSummaries(spec.modalities) } : {}),
   };
   const graphInputSpecs: GraphInputSpec[] = inputs.map((i) => ({ name: i.name, shape: i.shape.slice(1) as number[] }));
   const bytes = lowerToOnnx({

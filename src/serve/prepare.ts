@@ -21,6 +21,7 @@ import { prepareRows } from "../model/prepareRows.ts";
 import { sep } from "node:path";
 import { resolveInside } from "./paths.ts";
 import { AdaptiveSlicer, yieldToEventLoop } from "./slices.ts";
+import { rawTypeOf } from "../data/pretrained/config.ts";
 import type { ModalityFields } from "./rowSchema.ts";
 
 /** A request problem to report as HTTP 400, naming the field as `rows[i].field`. */
@@ -41,7 +42,8 @@ function rawRows(rows: Record<string, unknown>[]): RawRow[] {
 
 /** Replaces every image/audio path by its checked absolute path inside `root` (copies the rows). */
 export function checkFilePaths(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Record<string, unknown>[] {
-  const fileFields = fields.filter((f) => f.spec.type === "image" || f.spec.type === "audio").map((f) => ({ field: f.field, kind: f.spec.type as "image" | "audio" }));
+  // by the raw row type: a pretrained image modality is prepared as a vector but its rows still hold paths
+  const fileFields = fields.filter((f) => rawTypeOf(f.spec) === "image" || rawTypeOf(f.spec) === "audio").map((f) => ({ field: f.field, kind: rawTypeOf(f.spec) as "image" | "audio" }));
   if (fileFields.length === 0) return rows;
   return rows.map((row, i) => {
     const copy = { ...row };

@@ -12,6 +12,7 @@
 import { z } from "zod";
 import type { ModalitySpec } from "../data/types.ts";
 import { formatPath } from "../data/schema.ts";
+import { rawTypeOf } from "../data/pretrained/config.ts";
 import type { ExportMetadata } from "../export/exportModel.ts";
 
 /** Row field names per modality: from the dataset.json entry the model recorded, else the modality name. */
@@ -31,7 +32,7 @@ export function modalityFields(metadata: Pick<ExportMetadata, "modalities" | "mo
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 
 function cellSchema(spec: ModalitySpec): z.ZodType {
-  switch (spec.type) {
+  switch (rawTypeOf(spec) as ModalitySpec["type"]) {
     case "vector":
       return z.array(finite).length(spec.shape[0]!, `must be an array of ${spec.shape[0]} numbers`);
     case "text":

@@ -153,6 +153,7 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     dataset: metadata.dataset,
     ...(metadata.fingerprint ? { fingerprint: metadata.fingerprint } : {}),
     ...(metadata.verification ? { verification: metadata.verification } : {}),
+    ...(metadata.encoders ? { encoders: metadata.encoders } : {}),
   }));
 
   app.post("/predict", async (request, reply) => {

@@ -41,13 +41,15 @@ export type ModelConfigFile = {
   targetStats?: { mean: number; std: number };
   modalities: ModalitySpec[];
   /** where the training data came from and how it was loaded, so `eval` can prepare it identically */
-  dataset: { name: string; cacheKey?: string; source?: string; loadOptions?: { seed?: number; maxRows?: number } };
+  dataset: { name: string; cacheKey?: string; source?: string; loadOptions?: SavedLoadOptions };
   /** the dataset.json modality entries (row field names), when known: `predict` reads raw rows through them */
   modalityConfigs?: Record<string, unknown>[];
   training: TrainedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; history: EpochRecord[] };
 };
 
-export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: { seed?: number; maxRows?: number } };
+/** how the training data was loaded, so eval can load it the same way (encoders: the --encoder choices, see src/data/pretrained) */
+export type SavedLoadOptions = { seed?: number; maxRows?: number; encoders?: Record<string, { model: string; output?: "pooled" | "tokens" } | null> };
+export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: SavedLoadOptions };
 
 /** Saves the model; returns its fingerprint (config + weights). */
 export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): string {

@@ -10,6 +10,7 @@ import { loadDataset } from "../../data/load.ts";
 import { writeFileAtomic } from "../../engine/checkpoint.ts";
 import { startEngine } from "../../engine/backend.ts";
 import type { AlignFlags } from "../align.ts";
+import { encoderLoadOptions } from "../encoderOptions.ts";
 
 /** The built-in datasets' true-match field (rows of one emoji are all true matches of each other). */
 export const builtinMatchFields: Record<string, string> = { emoji: "emoji" };
@@ -25,7 +26,7 @@ export function formatRecall(direction: string, s: RankSummary): string {
 export async function runAlign(flags: AlignFlags): Promise<void> {
   await startEngine();
   const pair = flags.pair.split(",").map((s) => s.trim()).filter(Boolean);
-  const dataset = await loadDataset(flags.data, { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), log: (m) => console.error(m) });
+  const dataset = await loadDataset(flags.data, { ...(await encoderLoadOptions(flags)), seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), log: (m) => console.error(m) });
   resolvePair(dataset, pair); // a modality the dataset lacks fails here, before any output
   const matchField = flags.matchField ?? builtinMatchFields[dataset.name];
   const trainFilters = flags.trainFilter;

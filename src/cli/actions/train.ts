@@ -12,12 +12,15 @@ import { evaluateSplit, trainModel } from "../../train/trainer.ts";
 import { formatMetrics } from "../options.ts";
 import type { TrainFlags } from "../train.ts";
 import { trainProgressFor } from "../trainProgress.ts";
+import { encoderLoadOptions } from "../encoderOptions.ts";
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
   // A misspelt method fails before the (possibly long) data loading; unimodal:<modality> needs the dataset's modalities.
   if (!flags.method.startsWith(unimodalPrefix)) getMethod(flags.method);
   await startEngine();
+  const encoders = await encoderLoadOptions(flags);
   const dataset = await loadDataset(flags.data, {
+    ...encoders,
     seed: flags.seed,
     ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
     log: (m) => console.error(m),
@@ -51,7 +54,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   }
   const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
   const modalityConfigs = datasetModalityConfigs(flags.data);
-  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}) };
+  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), ...(encoders.encoders ? { encoders: encoders.encoders } : {}) };
   saveModel(out, trained, dataset, { source: flags.data, loadOptions, ...(modalityConfigs ? { modalityConfigs } : {}) });
   console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
 }

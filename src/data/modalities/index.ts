@@ -1,5 +1,6 @@
 /** One pipeline per modality in dataset.json. */
 import type { ModalityConfig } from "../schema.ts";
+import { PretrainedPipeline, type PretrainedContext } from "../pretrained/pipeline.ts";
 import { AudioPipeline } from "./audio.ts";
 import { ImagePipeline } from "./image.ts";
 import type { ModalityPipeline } from "./pipeline.ts";
@@ -12,9 +13,16 @@ export type PipelineContext = {
   baseDir: string;
   resolvePath: (relative: string) => { path: string; display: string };
   totalRows: number;
+  /** pretrained encoders: options, and the encoders loadDataset already resolved (by modality name) */
+  pretrained?: Omit<PretrainedContext, "baseDir" | "resolved"> & { resolved?: Record<string, PretrainedContext["resolved"]> };
 };
 
 export function createPipeline(config: ModalityConfig, context: PipelineContext): ModalityPipeline<unknown, unknown> {
+  if ((config.type === "text" || config.type === "image") && config.encoder !== undefined) {
+    const { resolved, ...options } = context.pretrained ?? {};
+    const encoder = resolved?.[config.name];
+    return new PretrainedPipeline({ ...config, encoder: config.encoder }, { ...options, baseDir: context.baseDir, ...(encoder ? { resolved: encoder } : {}) }) as ModalityPipeline<unknown, unknown>;
+  }
   switch (config.type) {
     case "vector":
       return new VectorPipeline(config, context.resolvePath, context.totalRows) as ModalityPipeline<unknown, unknown>;

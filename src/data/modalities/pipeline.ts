@@ -33,6 +33,8 @@ export interface ModalityPipeline<Parsed = unknown, Loaded = Parsed> {
   /** takes the fitted state from a spec that `fit` + `spec` produced earlier (to encode new rows the same way) */
   restore(spec: ModalitySpec): void;
   spec(): ModalitySpec;
+  /** pretrained encoders: embed every present value (all splits at once, batched, cached) before `spec` and `encode` */
+  precompute?(values: (Loaded | undefined)[]): Promise<void>;
   /** `undefined` = missing in that row: zero-filled, present = 0 */
   encode(values: (Loaded | undefined)[]): EncodedModality;
 }
