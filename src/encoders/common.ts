@@ -4,6 +4,7 @@
  * modalities: pooled, tokens and tokenMask are multiplied by `present`, so a
  * missing modality reaches fusion as exact zeros and leaks nothing, whatever
  * the biases inside the encoder would have produced from zero-filled input.
+ * Every encoder also accepts an optional input-stage `feedback` (see ModalityInput).
  */
 import type { ModalitySpec } from "../data/types.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
@@ -19,6 +20,12 @@ export type ModalityInput = {
   tokenMask?: Tensor;
   /** [B] */
   present: Tensor;
+  /**
+   * [B, dim]: added to the encoder's input-stage features (the output of its first linear map,
+   * before any nonlinearity). Progressive fusion's backward connection (src/fusion/progressiveFusion.ts):
+   * adding G(z) there equals concatenating a learned map of z to the encoder's input.
+   */
+  feedback?: Tensor;
 };
 
 export type ModalityEncoder = {
@@ -43,4 +50,13 @@ export function maskMissing(spec: ModalitySpec, pooled: Tensor, tokens: Tensor, 
 
 export function product(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** x [B, ..., dim] + feedback [B, dim] broadcast over the middle axes; x itself when there is no feedback. */
+export function addFeedback(x: Tensor, feedback: Tensor | undefined): Tensor {
+  if (!feedback) return x;
+  const B = x.shape[0]!;
+  const dim = x.shape[x.ndim - 1]!;
+  const middle = x.shape.slice(1, -1).map(() => 1);
+  return x.add(feedback.reshape([B, ...middle, dim]));
 }

@@ -9,7 +9,7 @@
 import type { ModalitySpec } from "../data/types.ts";
 import { conv1d, initConv1d, initLinear, linear, maskedMean, type ConvParams, type LinearParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
-import { maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 
 export type FrameEncoderParams = { frame: LinearParams; conv: ConvParams };
 
@@ -23,7 +23,7 @@ export function frameEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
       const B = x.present.shape[0]!;
       const mask = (x.tokenMask ?? x.present.reshape([B, 1]).broadcastTo([B, T])).mul(x.present.reshape([B, 1]));
       const m3 = mask.expand(2);
-      const embedded = linear(p.frame, x.input.reshape([B, T, D])).mul(m3);
+      const embedded = addFeedback(linear(p.frame, x.input.reshape([B, T, D])), x.feedback).mul(m3);
       const tokens = embedded.add(conv1d(p.conv, embedded).relu()).mul(m3);
       return maskMissing(spec, maskedMean(tokens, mask), tokens, mask, x.present);
     },

@@ -12,7 +12,7 @@ import { initLinear, linear, type LinearParams } from "../engine/layers.ts";
 import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
-import { maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 
 export type ImageEncoderParams = { patch: LinearParams; positions: HostArray; projection: LinearParams };
 
@@ -46,7 +46,7 @@ export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number
         .reshape([B, rows, P, cols, P, C])
         .transpose([0, 1, 3, 2, 4, 5])
         .reshape([B, patches, patchWidth]);
-      const tokens = linear(p.patch, cut).add(p.positions);
+      const tokens = addFeedback(linear(p.patch, cut).add(p.positions), x.feedback);
       const pooled = linear(p.projection, tokens.mean(1)).relu();
       const mask = x.present.reshape([B, 1]).broadcastTo([B, patches]);
       return maskMissing(spec, pooled, tokens, mask, x.present);

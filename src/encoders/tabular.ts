@@ -11,7 +11,7 @@ import { FusionkitError } from "../errors.ts";
 import { embedding, initEmbedding, initLinear, initMlp, linear, mlp, type EmbeddingParams, type LinearParams, type MlpParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
 import { constant, type Tensor } from "../engine/tensor.ts";
-import { maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 
 export type TabularEncoderParams = { numeric?: LinearParams; categorical?: EmbeddingParams; mlp: MlpParams };
 
@@ -59,7 +59,7 @@ export function tabularEncoder(spec: ModalitySpec, dim: number): ModalityEncoder
         const summed = embedding(p.categorical, safeCodes).mul(x.present.reshape([B, 1, 1])).sum(1);
         h = h ? h.add(summed) : summed;
       }
-      const pooled = mlp(p.mlp, h!.relu(), { finalAct: true });
+      const pooled = mlp(p.mlp, addFeedback(h!, x.feedback).relu(), { finalAct: true });
       return maskMissing(spec, pooled, pooled.reshape([B, 1, dim]), x.present.reshape([B, 1]), x.present);
     },
   };

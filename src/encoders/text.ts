@@ -10,7 +10,7 @@ import { embedding, initEmbedding, initLinear, linear, maskedMean, type Embeddin
 import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
-import { maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 
 export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; projection: LinearParams };
 
@@ -35,7 +35,7 @@ export function textEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
       const tooBig = ids.greater(vocabSize - 0.5);
       const safeIds = ids.sub(ids.sub(1).mul(tooBig));
       const mask = (x.tokenMask ?? safeIds.greater(0.5)).mul(x.present.reshape([B, 1]));
-      const tokens = embedding(p.embedding, safeIds).add(p.positions).mul(mask.expand(2));
+      const tokens = addFeedback(embedding(p.embedding, safeIds).add(p.positions), x.feedback).mul(mask.expand(2));
       const pooled = linear(p.projection, maskedMean(tokens, mask)).relu();
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },

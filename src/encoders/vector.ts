@@ -6,7 +6,7 @@
 import type { ModalitySpec } from "../data/types.ts";
 import { initLinear, linear, type LinearParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
-import { maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 
 export type VectorEncoderParams = { projection: LinearParams };
 
@@ -18,7 +18,7 @@ export function vectorEncoder(spec: ModalitySpec, dim: number): ModalityEncoder 
     init: (rng: HostRng): VectorEncoderParams => ({ projection: initLinear(rng, d, dim, "he") }),
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
-      const pooled = linear(p.projection, x.input.reshape([B, d])).relu();
+      const pooled = addFeedback(linear(p.projection, x.input.reshape([B, d])), x.feedback).relu();
       return maskMissing(spec, pooled, pooled.reshape([B, 1, dim]), x.present.reshape([B, 1]), x.present);
     },
   };

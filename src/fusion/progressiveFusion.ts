@@ -4,23 +4,34 @@
  * ## Progressive Fusion — Shankar, Thompson & Fiterau, "Progressive Fusion for
  * Multimodal Integration", arXiv 2209.00302 (2022) (name "progressive")
  * Backward connections feed the fused representation back into the unimodal
- * layers, so late-fusion models get the cross-modal context early fusion has:
+ * encoders' input stage, so a late-fusion model gets the cross-modal context
+ * early fusion has, while each modality keeps its own encoder:
  *
  *   z^0 = 0
- *   for t = 1..R (default 2):
- *     h_m^t = E_m( [x_m ; G_m(z^{t-1})] )        per modality m, G_m(z) = z W_m^G + b_m^G
+ *   for t = 1..R (config `rounds`, default 2):
+ *     h_m^t = E_m( x_m ; G_m(z^{t-1}) )        per modality m, G_m(z) = z W_m^G   (no bias)
  *     z^t   = ReLU( [s_1 h_1^t ; ... ; s_M h_M^t] W_F + b_F )
- *   fused = z^R
+ *   fused = z^R   (the model's linear head reads it)
  *
- * x_m is the shared encoder's pooled feature; in the paper E_m is the unimodal
- * encoder itself. Here the shared encoders (src/encoders) stay unaware of the
- * method, so E_m is a per-modality MLP owned by this module (Linear-ReLU-Linear-ReLU,
- * width `hidden`): these are the unimodal layers that receive the feedback.
- * As in the paper the same E_m, G_m and F are used in every round (parameters
- * shared across rounds: R changes the compute, not the parameter count), and the
- * prediction is made from z^R only. The rounds are unrolled and trained end to
- * end (gradients flow through every round); no public code is known, so these
- * are our reading of the paper's section 3.
+ * E_m is the model's own encoder for modality m (src/encoders), reached through
+ * `ctx.encoders`: G_m(z) is added to its input-stage features, i.e. to the output
+ * of its first linear map before any nonlinearity (vector: x W + b before the
+ * ReLU; tabular: the numeric projection plus categorical embeddings before the
+ * MLP; text: token + position embeddings; image: patch embeddings + positions;
+ * audio/sequence: the per-frame projection before the convolution), broadcast
+ * over tokens. Since that first map is linear, adding G_m(z) there is exactly
+ * the paper's concatenation [x_m ; c] of a context vector to the encoder input
+ * (c entering through its own block of the first weight matrix).
+ *
+ * What differs from, or is our reading of, the paper (no public code is known):
+ *  - G_m is linear and bias-free, so z^0 = 0 means round 1 is the plain encoders;
+ *    R = 1 is therefore exactly the model without backward connections.
+ *  - The same E_m, G_m and F serve every round (R changes the compute, not the
+ *    parameter count); the rounds are unrolled and trained end to end, gradients
+ *    flowing through every round, and the prediction is made from z^R only.
+ *  - F is one Linear-ReLU layer of width `dim` over the concatenated pooled
+ *    features; the paper allows any fusion operator there.
+ *  - Each round reruns every encoder: R rounds cost about R times the encoder compute.
  *
  * ## Dense Multimodal Fusion — Hu, Wang, Nie & Li, "Dense Multimodal Fusion
  * for Hierarchically Joint Representation", ICASSP 2019, arXiv 1810.03414
@@ -39,11 +50,13 @@
  * or one stack per modality; F and the shared layers read the concatenation),
  * so nothing is pairwise and M = 2 is not special.
  *
- * Missing modalities: s_m in {0, 1} is `present`; a missing modality's
- * h_m (which is not zero: E_m has biases and receives feedback) is multiplied
- * by 0 before it reaches the fusion layer, so it contributes nothing, and
- * changing its input changes nothing. With every modality missing both methods
- * still return a finite vector (the fusion layers' biases through ReLU).
+ * Missing modalities: s_m in {0, 1} is `present`. In progressive fusion the
+ * encoders zero a missing modality's h_m themselves, feedback or not (the rule in
+ * src/encoders/common.ts); in dense fusion h_m^l is not zero (the stacks have
+ * biases) and is multiplied by s_m before it reaches a shared layer. Either way a
+ * missing modality contributes nothing, and changing its input changes nothing.
+ * With every modality missing both methods still return a finite vector (the
+ * fusion layers' biases through ReLU).
  */
 import {
   activate,
@@ -55,8 +68,8 @@ import {
   type LinearParams,
   type MlpParams,
 } from "../engine/layers.ts";
-import type { ParamTree, Params } from "../engine/params.ts";
-import { concat, zeros, type Tensor } from "../engine/tensor.ts";
+import { glorotParam, type ParamTree, type Params } from "../engine/params.ts";
+import { concat, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { requireInteger, requireModalities } from "./intermediateFusion.ts";
@@ -72,19 +85,13 @@ function presentOnly(h: Tensor, e: Encoded): Tensor {
 export type ProgressiveConfig = {
   /** width of the fused representation z */
   dim: number;
-  /** width of each modality's feedback-receiving layers E_m */
-  hidden: number;
-  /** width of the feedback G_m(z) concatenated to x_m */
-  feedbackDim: number;
-  /** fusion rounds R */
+  /** fusion rounds R; R = 1 has no backward connection */
   rounds: number;
 };
 
 type ProgressiveParams = {
-  /** G_m: z -> feedback for modality m */
-  feedback: LinearParams[];
-  /** E_m: [x_m; G_m(z)] -> h_m */
-  unimodal: MlpParams[];
+  /** G_m: z -> input-stage feedback for encoder m (bias-free) */
+  feedback: { w: HostArray }[];
   /** F: [h_1; ...; h_M] -> z */
   fusion: LinearParams;
 };
@@ -94,41 +101,44 @@ const PROGRESSIVE = "progressive";
 function validateProgressive(config: ProgressiveConfig, inputs: EncodedDims[]): void {
   requireModalities(PROGRESSIVE, inputs, 1);
   requireInteger(PROGRESSIVE, "dim", config.dim, 1);
-  requireInteger(PROGRESSIVE, "hidden", config.hidden, 1);
-  requireInteger(PROGRESSIVE, "feedbackDim", config.feedbackDim, 1);
   requireInteger(PROGRESSIVE, "rounds", config.rounds, 1);
 }
 
 export const progressiveFusion: FusionMethod<ProgressiveConfig> = {
   name: PROGRESSIVE,
   family: "progressive",
-  summary: "progressive fusion: the fused vector is fed back into per-modality layers for R rounds",
+  summary: "progressive fusion: the fused vector is fed back into every encoder's input stage for R rounds",
   citation: "Shankar, Thompson & Fiterau, arXiv 2209.00302 (2022)",
-  defaults: { dim: 32, hidden: 32, feedbackDim: 16, rounds: 2 },
+  defaults: { dim: 32, rounds: 2 },
   validate: validateProgressive,
   fusedDim: (_inputs, config) => config.dim,
 
   init(rng, inputs, _outDim, config): ParamTree {
     validateProgressive(config, inputs);
+    const totalDim = inputs.reduce((n, m) => n + m.dim, 0);
     const params: ProgressiveParams = {
-      feedback: inputs.map(() => initLinear(rng, config.dim, config.feedbackDim)),
-      unimodal: inputs.map((m) => initMlp(rng, [m.dim + config.feedbackDim, config.hidden, config.hidden], "relu")),
-      fusion: initLinear(rng, inputs.length * config.hidden, config.dim, "he"),
+      feedback: inputs.map((m) => ({ w: glorotParam(rng, [config.dim, m.dim]) })),
+      fusion: initLinear(rng, totalDim, config.dim, "he"),
     };
     return params as unknown as ParamTree;
   },
 
-  apply(p: Params, encoded: Encoded[], _ctx: FusionContext, config: ProgressiveConfig): FusionOutput {
-    const B = encoded[0]!.pooled.shape[0]!;
-    let z = zeros([B, config.dim]);
-    const explain: Record<string, Tensor> = {};
-    for (let t = 1; t <= config.rounds; t++) {
-      const h = encoded.map((e, m) => {
-        const input = concat([e.pooled, linear(p.feedback[m], z)], -1);
-        return presentOnly(mlp(p.unimodal[m], input, { finalAct: true }), e);
+  apply(p: Params, encoded: Encoded[], ctx: FusionContext, config: ProgressiveConfig): FusionOutput {
+    if (config.rounds > 1 && !ctx.encoders) {
+      throw new FusionkitError("progressive fusion with rounds > 1 reruns the encoders, so it must run inside a model (buildModel)", {
+        layer: PROGRESSIVE,
       });
-      const next = linear(p.fusion, concat(h, -1)).relu();
-      // How much round t moved the fused vector: ||z^t - z^{t-1}|| per row (the feedback's effect from t = 2 on).
+    }
+    // s_m h_m: the encoders already zero a missing modality's pooled vector.
+    const fuse = (h: Encoded[]) => linear(p.fusion, concat(h.map((e) => e.pooled), -1)).relu();
+    let z = fuse(encoded);
+    const explain: Record<string, Tensor> = {};
+    explain[`${PROGRESSIVE}/round1/change`] = z.square().sum(-1).sqrt();
+    for (let t = 2; t <= config.rounds; t++) {
+      // Backward connections: G_m(z^{t-1}) enters encoder m's input stage; encoders mask missing rows to zero as always.
+      const h = ctx.encoders!.encode(encoded.map((_, m) => z.matmul(p.feedback[m].w)));
+      const next = fuse(h);
+      // How much round t moved the fused vector: ||z^t - z^{t-1}|| per row (the feedback's effect).
       explain[`${PROGRESSIVE}/round${t}/change`] = next.sub(z).square().sum(-1).sqrt();
       z = next;
     }

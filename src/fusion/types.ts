@@ -6,6 +6,8 @@
  * encoded modalities with their presence masks and returns either the fused
  * representation (the model adds a linear head) or, for decision-level methods
  * (late fusion, a contrastive linear probe), the prediction logits themselves.
+ * A method that must reach inside the encoders (progressive fusion feeds its fused
+ * vector back into their input stage) reruns them through `ctx.encoders`.
  */
 import type { HostRng, Rng } from "../engine/random.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
@@ -29,6 +31,20 @@ export type FusionContext = {
   rng?: Rng;
   /** size of the task output (classes, labels, or 1 for regression). */
   outDim: number;
+  /**
+   * The model's own per-modality encoders, bound to their parameters and this batch, for
+   * methods that wrap them (progressive fusion's backward connections). `encoded` as passed
+   * to `apply` is `encoders.encode()`; calling it again with a feedback term per modality
+   * reruns every encoder with that term added at its input stage. Absent when a method is
+   * run on bare features (the method tests), so a method that needs it must say so.
+   */
+  encoders?: EncoderStage;
+};
+
+export type EncoderStage = {
+  dims: EncodedDims[];
+  /** feedback[m] [B, dims[m].dim] enters encoder m's input stage (undefined: none). */
+  encode(feedback?: (Tensor | undefined)[]): Encoded[];
 };
 
 export type FusionOutput =

@@ -8,12 +8,13 @@
  *   loss = task loss(logits, y; row weights) + auxLoss
  *
  * The model knows nothing about which fusion it runs; it only sizes the head
- * from `method.fusedDim`. Batch rows with rowWeight 0 are padding (the last
+ * from `method.fusedDim`, and hands the method its encoders bound to this batch
+ * (`ctx.encoders`) so a method may rerun them with input-stage feedback. Batch rows with rowWeight 0 are padding (the last
  * partial batch is padded to full size so the compiled step traces once).
  */
 import type { ModalitySpec, Task } from "../data/types.ts";
 import { encoderFor, type ModalityEncoder } from "../encoders/index.ts";
-import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import type { EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { dropout, initLinear, linear } from "../engine/layers.ts";
 import { binaryCrossEntropyWithLogits, meanSquaredError, softmaxCrossEntropy } from "../engine/losses.ts";
@@ -21,7 +22,7 @@ import { countParams, type ParamTree, type Params } from "../engine/params.ts";
 import type { HostRng, Rng } from "../engine/random.ts";
 import { maximum, type Tensor } from "../engine/tensor.ts";
 import type { LossOutput } from "../engine/step.ts";
-import type { FusionMethod } from "../fusion/types.ts";
+import type { EncoderStage, FusionMethod } from "../fusion/types.ts";
 
 export type ModelSpec = {
   modalities: ModalitySpec[];
@@ -88,14 +89,20 @@ export function buildModel(spec: ModelSpec): Model {
     const [dropRng, fusionRng, headRng] = ctx.train && ctx.rng ? ctx.rng.split(3) : [];
     let present = spec.modalities.map((m) => batch.present[m.name]!);
     if (ctx.train && dropRng && modalityDropout > 0) present = dropModalities(present, modalityDropout, dropRng);
-    const encoded: Encoded[] = encoders.map((e, i) =>
-      e.apply(params.encoders[e.spec.name], {
-        input: batch.inputs[e.spec.name]!,
-        tokenMask: batch.tokenMasks[e.spec.name],
-        present: present[i]!,
-      }),
-    );
-    const out = method.apply(params.fusion, encoded, { train: ctx.train, rng: fusionRng, outDim: spec.outDim }, methodConfig as never);
+    const stage: EncoderStage = {
+      dims: inputDims,
+      encode: (feedback) =>
+        encoders.map((e, i) =>
+          e.apply(params.encoders[e.spec.name], {
+            input: batch.inputs[e.spec.name]!,
+            tokenMask: batch.tokenMasks[e.spec.name],
+            present: present[i]!,
+            ...(feedback?.[i] ? { feedback: feedback[i] } : {}),
+          }),
+        ),
+    };
+    const fusionCtx = { train: ctx.train, rng: fusionRng, outDim: spec.outDim, encoders: stage };
+    const out = method.apply(params.fusion, stage.encode(), fusionCtx, methodConfig as never);
     let logits: Tensor;
     if ("logits" in out) logits = out.logits;
     else {

@@ -26,7 +26,9 @@ function hostInput(spec: (typeof mixedSpecs)[number], present: number[], seed: n
   return { input, tokenMask, present: new Float32Array(present) };
 }
 
-function encode(spec: (typeof mixedSpecs)[number], host: ReturnType<typeof hostInput>, params: any) {
+const enc = (spec: (typeof mixedSpecs)[number]) => encoderFor(spec, dim).dims;
+
+function encode(spec: (typeof mixedSpecs)[number], host: ReturnType<typeof hostInput>, params: any, feedback?: Float32Array) {
   const enc = encoderFor(spec, dim);
   const hasMask = spec.type === "text" || spec.type === "audio" || spec.type === "sequence";
   return scoped(() => {
@@ -34,12 +36,26 @@ function encode(spec: (typeof mixedSpecs)[number], host: ReturnType<typeof hostI
       input: constant(host.input, [B, ...spec.shape]),
       ...(hasMask ? { tokenMask: constant(host.tokenMask, [B, spec.shape[0]!]) } : {}),
       present: constant(host.present, [B]),
+      ...(feedback ? { feedback: constant(feedback, [B, dim]) } : {}),
     });
     return { pooled: e.pooled, tokens: e.tokens, tokenMask: e.tokenMask };
   });
 }
 
 describe("encoders", () => {
+  for (const spec of mixedSpecs) {
+    test(`${spec.type}: input-stage feedback (progressive fusion) moves present rows only; zero feedback changes nothing`, () => {
+      const params = encoderFor(spec, dim).init(new HostRng(3));
+      const host = hostInput(spec, [1, 0, 1], 4);
+      const plain = encode(spec, host, params);
+      const zero = encode(spec, host, params, new Float32Array(B * dim));
+      assert.deepEqual(zero.pooled.data, plain.pooled.data);
+      const fed = encode(spec, host, params, randomArray(B * dim, 5).map((v) => 3 * v));
+      assert.ok(maxAbs(fed.pooled.data.slice(0, dim).map((v, i) => v - plain.pooled.data[i]!)) > 1e-3, "row 0 moved");
+      assert.equal(maxAbs(fed.pooled.data.slice(dim, 2 * dim)), 0, "the missing row stays exactly zero");
+      assert.equal(maxAbs(fed.tokens.data.slice(enc(spec).tokens * dim, 2 * enc(spec).tokens * dim)), 0);
+    });
+  }
   for (const spec of mixedSpecs) {
     test(`${spec.type}: shapes follow EncodedDims, and a missing modality reaches fusion as exact zeros`, () => {
       const enc = encoderFor(spec, dim);
