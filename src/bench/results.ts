@@ -182,6 +182,8 @@ export type BenchResults = {
       workersAtStart: number;
       /** worker (host:pid) -> runs whose result it returned */
       runsByWorker: Record<string, number>;
+      /** worker (host:pid) -> wall time of those runs on its worker threads (what the queue adds is the rest) */
+      workMsByWorker: Record<string, number>;
     };
     /** whether the bench explained each method (first seed) and ran the retrieval section */
     explain: boolean;

@@ -82,7 +82,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
       info = {
         workers: Math.max(1, workers),
         where: `the queue at ${connection.display} (${workers} worker${workers === 1 ? "" : "s"} connected)`,
-        queue: { url: connection.display, name: queueName, bench, codeVersion: code, datasetHash: hash, workersAtStart: workers, runsByWorker: {} },
+        queue: { url: connection.display, name: queueName, bench, codeVersion: code, datasetHash: hash, workersAtStart: workers, runsByWorker: {}, workMsByWorker: {} },
       };
       return info;
     },
@@ -131,8 +131,10 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
           if (settled || !job) return;
           pending.delete(index);
           if ("result" in outcome) {
-            const by = info!.queue!.runsByWorker;
-            by[outcome.result.worker] = (by[outcome.result.worker] ?? 0) + 1;
+            const { runsByWorker, workMsByWorker } = info!.queue!;
+            const worker = outcome.result.worker;
+            runsByWorker[worker] = (runsByWorker[worker] ?? 0) + 1;
+            workMsByWorker[worker] = (workMsByWorker[worker] ?? 0) + outcome.result.threadMs;
             events.onResult?.(job, outcome.result.output);
           } else {
             events.onFailure?.(job, { message: outcome.failure, userError: true, stack: "" });
@@ -143,7 +145,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
           const result = value as QueueResult | undefined;
           const job = pending.get(index);
           if (!job) return;
-          if (result?.output?.result?.seed !== job.seed || typeof result.worker !== "string") accept(index, { failure: `a worker returned a malformed result for ${job.method} seed ${job.seed}` });
+          if (result?.output?.result?.seed !== job.seed || typeof result.worker !== "string" || typeof result.threadMs !== "number") accept(index, { failure: `a worker returned a malformed result for ${job.method} seed ${job.seed}` });
           else accept(index, { result });
         };
 

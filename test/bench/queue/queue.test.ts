@@ -58,16 +58,16 @@ function startWorker(): Promise<(typeof workers)[number]> {
 type Run = { code: number | null; stdout: string; stderr: string };
 
 /** `fusionkit bench --queue` as a process; `onStderr` sees its stderr as it arrives. */
-function coordinator(out: string, onStderr?: (text: string) => void): Promise<Run> {
+function coordinator(out: string, onStderr?: (text: string, child: ChildProcess) => void, extraArgs: string[] = []): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [bin, "bench", ...benchArgs, "--out", out, "--queue", redis.url], { cwd: dir, env: env() });
+    const child = spawn(process.execPath, [bin, "bench", ...benchArgs, ...extraArgs, "--out", out, "--queue", redis.url], { cwd: dir, env: env() });
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => {
       stderr += d.toString();
-      onStderr?.(stderr);
+      onStderr?.(stderr, child);
     });
     child.on("error", fail);
     child.on("close", (code) => {
@@ -154,6 +154,38 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
       const logs = workers.map((w) => w.log).join("");
       for (const [id] of cases) assert.match(logs, new RegExp(`FAILED job test-${id}:`, "u"));
       for (const { child } of workers) assert.equal(child.exitCode, null);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  test("Ctrl-C: the waiting jobs leave the queue, the partial report is marked incomplete", async () => {
+    let sent = false;
+    // 8 runs (4 seeds), so several are still waiting when the first finishes
+    const run = await coordinator(
+      "interrupted",
+      (stderr, child) => {
+        if (!sent && /\[1\/8\]/u.test(stderr)) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      },
+      ["--seeds", "4"],
+    );
+    assert.ok(sent, `no progress line seen; stderr: ${run.stderr}`);
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /error: bench interrupted by Ctrl-C \(SIGINT\): the finished runs are in .*results\.json and .*report\.html, marked incomplete/u);
+    const removed = Number(/queue: removed (\d+) waiting jobs? of bench/u.exec(run.stderr)?.[1]);
+    assert.ok(removed >= 1, run.stderr);
+    const results = readResults("interrupted");
+    assert.equal(results.complete, false);
+    const finished = results.methods.reduce((n, m) => n + m.runs.length, 0);
+    assert.ok(finished >= 1 && finished < 8, `${finished} runs`);
+    assert.match(readFileSync(join(dir, "interrupted", "report.html"), "utf8"), /INCOMPLETE/u);
+    const queue = new Queue(queueName, { connection: redisOptions(parseQueueUrl(redis.url)) });
+    try {
+      const left = (await queue.getJobs(["waiting", "prioritized", "delayed"])).filter((job) => job.id?.startsWith(`${results.config.queue!.bench}-`));
+      assert.deepEqual(left.map((job) => job.id), []);
     } finally {
       await queue.close();
     }
