@@ -32,6 +32,13 @@ const keepSeconds = 7 * 24 * 3600;
 
 export type QueueExecutorOptions = { sweepMs?: number };
 
+/** Cleanup that must not hang the coordinator while Redis is unreachable (its commands wait for a reconnection). */
+function within<T>(ms: number, work: Promise<T>): Promise<T | "timeout"> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 export function queueExecutor(url: string, options: QueueExecutorOptions = {}): JobExecutor {
   const connection = parseQueueUrl(url);
   const sweepMs = options.sweepMs ?? 2000;
@@ -92,7 +99,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
       const qe = queueEvents!;
       const pending = new Map(plan.jobs.map((job) => [job.index, job]));
       const started = new Set<number>();
-      return new Promise((resolve, reject) => {
+      return new Promise((resolve) => {
         let settled = false;
         let sweeping = false;
 
@@ -107,19 +114,20 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
         };
         const done = async () => {
           cleanup();
-          try {
-            // every result is in results.json by now (the runner writes after each): the queue need not keep them
-            await Promise.all(plan.jobs.map((job) => q.remove(jobId(bench, job.index)).catch(() => 0)));
-            resolve({ aborted: false });
-          } catch (error) {
-            reject(error as Error);
-          }
+          // every result is in results.json by now (the runner writes after each): the queue need not keep them
+          const removed = await within(10_000, Promise.all(plan.jobs.map((job) => q.remove(jobId(bench, job.index)).catch(() => 0))));
+          if (removed === "timeout") log(`queue: Redis did not answer; bench ${bench}'s finished jobs stay there and expire after a week`);
+          resolve({ aborted: false });
         };
         const onAbort = async () => {
           if (settled) return;
           cleanup();
           // jobs no worker has taken go; a job being run is locked (remove returns 0) and finishes where it runs
-          const removed = await Promise.all([...pending.keys()].map((index) => q.remove(jobId(bench, index)).catch(() => 0)));
+          const removed = await within(10_000, Promise.all([...pending.keys()].map((index) => q.remove(jobId(bench, index)).catch(() => 0))));
+          if (removed === "timeout") {
+            log(`queue: Redis did not answer; bench ${bench}'s waiting jobs could not be removed: workers will run them, and their results expire after a week`);
+            return resolve({ aborted: true });
+          }
           const left = removed.filter((n) => n === 0).length;
           log(`queue: removed ${removed.length - left} waiting job${removed.length - left === 1 ? "" : "s"} of bench ${bench}${left ? `; ${left} already running finish on their workers, unread` : ""}`);
           resolve({ aborted: true });
@@ -212,8 +220,12 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
     },
 
     async close() {
-      await queueEvents?.close().catch(() => {});
-      await queue?.close().catch(() => {});
+      const closing = Promise.all([queueEvents?.close().catch(() => {}), queue?.close().catch(() => {})]);
+      if ((await within(5000, closing)) === "timeout") {
+        // Redis is gone: drop the connections rather than wait for it
+        void queueEvents?.disconnect();
+        void queue?.disconnect();
+      }
     },
   };
 }

@@ -3,7 +3,8 @@
  * `rediss://` for TLS). The password must never reach a log, an error
  * message, results.json or report.html, so everything that prints the URL
  * prints `redactQueueUrl(url)`, and the recorded command line goes through
- * `redactArgs`.
+ * `redactArgs`. A URL without a password takes it from the environment
+ * variable FUSIONKIT_REDIS_PASSWORD, which keeps it out of process lists too.
  */
 import { FusionkitError } from "../../errors.ts";
 
@@ -20,7 +21,9 @@ export type QueueConnection = {
 
 const hint = "Give it as redis://[:password@]HOST:PORT[/db], e.g. redis://localhost:6379/0";
 
-export function parseQueueUrl(text: string): QueueConnection {
+export const passwordVariable = "FUSIONKIT_REDIS_PASSWORD";
+
+export function parseQueueUrl(text: string, env: NodeJS.ProcessEnv = process.env): QueueConnection {
   let url: URL;
   try {
     url = new URL(text);
@@ -48,6 +51,7 @@ export function parseQueueUrl(text: string): QueueConnection {
   };
   if (url.username) connection.username = decodeURIComponent(url.username);
   if (url.password) connection.password = decodeURIComponent(url.password);
+  else if (env[passwordVariable]) connection.password = env[passwordVariable];
   return connection;
 }
 

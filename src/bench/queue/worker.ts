@@ -55,13 +55,21 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const name = `${hostname()}:${process.pid}`;
   const code = codeVersion();
   const log = options.log;
-  const hosts = new Map<string, Promise<DatasetHost>>();
+  /** prepared datasets and their threads; `users` counts the jobs holding one, so only an unused one is let go */
+  const hosts = new Map<string, { host: Promise<DatasetHost>; users: number }>();
 
-  const hostFor = (data: QueueJob): Promise<DatasetHost> => {
+  /** The dataset a job names, with this worker's threads for it; the caller must call the returned release(). */
+  const hostFor = (data: QueueJob): { host: Promise<DatasetHost>; release: () => void } => {
     const key = JSON.stringify([data.dataset.source, data.dataset.maxRows, data.warmup]);
-    let host = hosts.get(key);
-    if (!host) {
-      host = (async () => {
+    let entry = hosts.get(key);
+    if (!entry) {
+      // each thread holds a copy of its dataset: another dataset's threads go when nothing uses them (a worker usually serves one bench at a time)
+      for (const [other, unused] of hosts) {
+        if (unused.users > 0) continue;
+        hosts.delete(other);
+        unused.host.then((h) => h.threads.close(), () => {});
+      }
+      const host = (async () => {
         const dataset = await loadDataset(data.dataset.source, {
           ...(data.dataset.maxRows !== null ? { maxRows: data.dataset.maxRows } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
@@ -70,11 +78,17 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         const threads = new JobThreads({ dataset, warmup: data.warmup }, options.concurrency);
         return { dataset, hash: datasetHash(dataset), threads };
       })();
-      hosts.set(key, host);
+      const created = { host, users: 0 };
+      entry = created;
+      hosts.set(key, created);
       // a dataset that failed to load is tried again by the next job that names it (the files may have been fixed)
-      host.catch(() => hosts.delete(key));
+      host.catch(() => {
+        if (hosts.get(key) === created) hosts.delete(key);
+      });
     }
-    return host;
+    const held = entry;
+    held.users++;
+    return { host: held.host, release: () => void held.users-- };
   };
 
   const processJob = async (job: Job<unknown, QueueResult>): Promise<QueueResult> => {
@@ -89,31 +103,36 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         `refused by worker ${name}: the bench was planned with ${data.codeVersion} but this worker runs ${code}. Run the same fusionkit (same commit, then npm ci) on the coordinator and every worker`,
       );
     }
-    let host: DatasetHost;
+    const { host: preparing, release } = hostFor(data);
     try {
-      host = await hostFor(data);
-    } catch (error) {
-      throw new UnrecoverableError(`worker ${name} cannot prepare dataset "${data.dataset.source}": ${(error as Error).message}`);
-    }
-    if (host.hash !== data.dataset.hash) {
-      throw new UnrecoverableError(
-        `refused by worker ${name}: dataset "${data.dataset.source}" prepared here has content hash ${host.hash.slice(0, 12)}, the bench's has ${data.dataset.hash.slice(0, 12)}. ` +
-          `Give every machine the same dataset.json and rows (and the same --max-rows)`,
-      );
-    }
-    log(`running ${run} (job ${job.id})`);
-    const started = performance.now();
-    try {
-      const output = await host.threads.run(data.job, (epoch) => {
-        // progress is for the coordinator's bars only: never let it fail the run
-        job.updateProgress({ epoch } satisfies QueueProgress).catch(() => {});
-      });
-      const threadMs = performance.now() - started;
-      log(`finished ${run} (job ${job.id}) in ${(threadMs / 1000).toFixed(1)} s`);
-      return { output, worker: name, threadMs };
-    } catch (error) {
-      if (error instanceof ThreadJobError) throw new UnrecoverableError(error.userError ? error.message : `${error.message}\n${error.threadStack}`);
-      throw new UnrecoverableError((error as Error).message);
+      let host: DatasetHost;
+      try {
+        host = await preparing;
+      } catch (error) {
+        throw new UnrecoverableError(`worker ${name} cannot prepare dataset "${data.dataset.source}": ${(error as Error).message}`);
+      }
+      if (host.hash !== data.dataset.hash) {
+        throw new UnrecoverableError(
+          `refused by worker ${name}: dataset "${data.dataset.source}" prepared here has content hash ${host.hash.slice(0, 12)}, the bench's has ${data.dataset.hash.slice(0, 12)}. ` +
+            `Give every machine the same dataset.json and rows (and the same --max-rows)`,
+        );
+      }
+      log(`running ${run} (job ${job.id})`);
+      const started = performance.now();
+      try {
+        const output = await host.threads.run(data.job, (epoch) => {
+          // progress is for the coordinator's bars only: never let it fail the run
+          job.updateProgress({ epoch } satisfies QueueProgress).catch(() => {});
+        });
+        const threadMs = performance.now() - started;
+        log(`finished ${run} (job ${job.id}) in ${(threadMs / 1000).toFixed(1)} s`);
+        return { output, worker: name, threadMs };
+      } catch (error) {
+        if (error instanceof ThreadJobError) throw new UnrecoverableError(error.userError ? error.message : `${error.message}\n${error.threadStack}`);
+        throw new UnrecoverableError((error as Error).message);
+      }
+    } finally {
+      release();
     }
   };
 
@@ -142,7 +161,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     codeVersion: code,
     async close(force = false) {
       await worker.close(force);
-      for (const host of hosts.values()) await host.then((h) => h.threads.close()).catch(() => {});
+      for (const { host } of hosts.values()) await host.then((h) => h.threads.close()).catch(() => {});
     },
   };
 }

@@ -17,8 +17,8 @@ export async function runWorkerCommand(flags: WorkerFlags): Promise<void> {
     const stop = (signal: string) => {
       if (stopping) {
         log(`${signal} again: stopping now; the dropped jobs go to another worker when their locks expire`);
-        void worker.close(true).finally(resolve);
-        return;
+        // not worker.close(true): with Redis unreachable it would wait for a reconnection
+        process.exit(130);
       }
       stopping = true;
       log(`${signal}: taking no more jobs, finishing the running ones (${signal} again to stop now)`);

@@ -16,7 +16,10 @@ import { parseQueueUrl, redactArgs, redactQueueUrl } from "../../../src/bench/qu
 describe("the queue URL", () => {
   test("host, port, database, user and password; defaults 6379 and 0", () => {
     assert.deepEqual(parseQueueUrl("redis://:pa%40ss@10.0.0.5:6380/3"), { host: "10.0.0.5", port: 6380, db: 3, password: "pa@ss", tls: false, display: "redis://:***@10.0.0.5:6380/3" });
-    assert.deepEqual(parseQueueUrl("redis://localhost"), { host: "localhost", port: 6379, db: 0, tls: false, display: "redis://localhost" });
+    assert.deepEqual(parseQueueUrl("redis://localhost", {}), { host: "localhost", port: 6379, db: 0, tls: false, display: "redis://localhost" });
+    // the password may come from the environment instead, out of the command line and process lists
+    assert.equal(parseQueueUrl("redis://localhost", { FUSIONKIT_REDIS_PASSWORD: "s3cret" }).password, "s3cret");
+    assert.equal(parseQueueUrl("redis://:inurl@localhost", { FUSIONKIT_REDIS_PASSWORD: "s3cret" }).password, "inurl");
     const withUser = parseQueueUrl("rediss://bench:secret@[::1]:7000");
     assert.equal(withUser.host, "::1");
     assert.equal(withUser.username, "bench");
