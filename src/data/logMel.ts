@@ -1,0 +1,113 @@
+/**
+ * Audio: WAV decoding (wavefile) and a log-mel spectrogram (fft.js).
+ *
+ *   frame_t     = hann(n) * x[t*hop : t*hop + fftSize]
+ *   power_t(k)  = |FFT(frame_t)(k)|^2                       k = 0..fftSize/2
+ *   mel_t(m)    = sum_k filter_m(k) * power_t(k)             m = 0..nMels-1
+ *   logmel_t(m) = ln(mel_t(m) + 1e-6)
+ *
+ * Mel scale (HTK): mel(f) = 2595 * log10(1 + f / 700). The filters are
+ * triangles with peak 1 at nMels points equally spaced in mel between 0 Hz and
+ * sampleRate / 2, each reaching zero at its neighbours' centres. Frames are not
+ * centred: frame t covers samples [t*hop, t*hop + fftSize), the last partial
+ * frame is zero-padded.
+ *
+ * No Node built-in here: the browser page (src/export/web) runs this same code
+ * on a dropped WAV file; ./audio.ts adds reading from disk.
+ */
+import wavefile from "wavefile";
+import FFT from "fft.js";
+
+export type MelOptions = { sampleRate: number; nMels: number; fftSize: number; hopLength: number; frames: number };
+
+/** Log-mel frames [frames, nMels] (row-major) and how many of them hold audio (the rest are zero padding). */
+export type LogMel = { values: Float32Array; realFrames: number };
+
+export const logFloor = 1e-6;
+
+export function hzToMel(hz: number): number {
+  return 2595 * Math.log10(1 + hz / 700);
+}
+
+export function melToHz(mel: number): number {
+  return 700 * (10 ** (mel / 2595) - 1);
+}
+
+/** Centre frequency (Hz) of each mel filter. */
+export function melCentres(sampleRate: number, nMels: number): number[] {
+  const top = hzToMel(sampleRate / 2);
+  return Array.from({ length: nMels }, (_, m) => melToHz((top * (m + 1)) / (nMels + 1)));
+}
+
+/** filterbank[m][k]: weight of FFT bin k (frequency k * sampleRate / fftSize) in mel band m. */
+export function melFilterbank(sampleRate: number, nMels: number, fftSize: number): Float64Array[] {
+  const top = hzToMel(sampleRate / 2);
+  const edges = Array.from({ length: nMels + 2 }, (_, i) => melToHz((top * i) / (nMels + 1)));
+  const bins = fftSize / 2 + 1;
+  const filterbank: Float64Array[] = [];
+  for (let m = 0; m < nMels; m++) {
+    const [left, centre, right] = [edges[m], edges[m + 1], edges[m + 2]];
+    const filter = new Float64Array(bins);
+    for (let k = 0; k < bins; k++) {
+      const hz = (k * sampleRate) / fftSize;
+      if (hz > left && hz <= centre) filter[k] = (hz - left) / (centre - left);
+      else if (hz > centre && hz < right) filter[k] = (right - hz) / (right - centre);
+    }
+    filterbank.push(filter);
+  }
+  return filterbank;
+}
+
+/** Mono samples in [-1, 1] at `sampleRate` (multi-channel clips are averaged, other rates resampled). */
+export function decodeWavBytes(bytes: Uint8Array, sampleRate: number): Float64Array {
+  const wav = new wavefile.WaveFile(bytes);
+  // 32-bit float puts every source bit depth (8-bit unsigned, 16/24/32-bit int) on the same [-1, 1] scale.
+  wav.toBitDepth("32f");
+  const format = wav.fmt as { sampleRate: number; numChannels: number };
+  if (format.sampleRate !== sampleRate) wav.toSampleRate(sampleRate);
+  const samples = wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[];
+  if (!Array.isArray(samples)) return samples;
+  const mono = new Float64Array(samples[0].length);
+  for (const channel of samples) for (let i = 0; i < mono.length; i++) mono[i] += channel[i] / samples.length;
+  return mono;
+}
+
+/** Computes log-mel features for a fixed number of frames; builds its FFT tables once per options. */
+export class LogMelExtractor {
+  private readonly fft: FFT;
+  private readonly window: Float64Array;
+  private readonly filterbank: Float64Array[];
+
+  constructor(private readonly options: MelOptions) {
+    this.fft = new FFT(options.fftSize);
+    this.window = Float64Array.from({ length: options.fftSize }, (_, n) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / options.fftSize));
+    this.filterbank = melFilterbank(options.sampleRate, options.nMels, options.fftSize);
+  }
+
+  extract(samples: Float64Array): LogMel {
+    const { fftSize, hopLength, nMels, frames } = this.options;
+    const available = samples.length === 0 ? 0 : 1 + Math.max(0, Math.ceil((samples.length - fftSize) / hopLength));
+    const realFrames = Math.min(frames, available);
+    const values = new Float32Array(frames * nMels);
+    const frame = new Array<number>(fftSize);
+    const spectrum = this.fft.createComplexArray() as number[];
+    const power = new Float64Array(fftSize / 2 + 1);
+    for (let t = 0; t < realFrames; t++) {
+      const start = t * hopLength;
+      for (let n = 0; n < fftSize; n++) {
+        const index = start + n;
+        frame[n] = index < samples.length ? samples[index] * this.window[n] : 0;
+      }
+      this.fft.realTransform(spectrum, frame);
+      // realTransform fills bins 0..fftSize/2, which is all a real signal needs.
+      for (let k = 0; k <= fftSize / 2; k++) power[k] = spectrum[2 * k] ** 2 + spectrum[2 * k + 1] ** 2;
+      for (let m = 0; m < nMels; m++) {
+        const filter = this.filterbank[m];
+        let energy = 0;
+        for (let k = 0; k < power.length; k++) energy += filter[k] * power[k];
+        values[t * nMels + m] = Math.log(energy + logFloor);
+      }
+    }
+    return { values, realFrames };
+  }
+}

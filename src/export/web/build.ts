@@ -1,0 +1,97 @@
+/**
+ * A trained model -> a static folder that runs, explains and is tried in any
+ * browser, with no server code and no request outside the folder:
+ *
+ *   index.html      the page (./html.ts)
+ *   model.onnx      the exported graph (src/export/exportModel.ts)
+ *   model.json      its metadata: graph inputs/outputs, label names and, per
+ *                   modality, the fitted preprocessing (image size, vocabulary,
+ *                   tabular statistics, log-mel options and statistics)
+ *   app/...         the page's modules: src/export/web/client and the data
+ *                   pipelines it shares with training, types stripped (./modules.ts)
+ *   ort/...         onnxruntime-web's wasm backend, copied from the installed package
+ */
+import { copyFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { packageDir } from "../../data/builtin/emoji.ts";
+import { startEngine } from "../../engine/backend.ts";
+import { FusionkitError } from "../../errors.ts";
+import { loadModel } from "../../train/persistence.ts";
+import { lowerTrainedModel, type ExportMetadata, type ExportSource } from "../exportModel.ts";
+import { renderPageHtml } from "./html.ts";
+import { browserModules } from "./modules.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** src/: the page's modules keep their paths below it */
+const sourceRoot = resolve(here, "../..");
+const entry = join(here, "client", "main.ts");
+
+/** onnxruntime-web's wasm-only ES build and the two files it loads (the threaded build also runs single-threaded). */
+export const ortFiles = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+
+export type WebPageFile = { path: string; bytes: number };
+export type WebPageSummary = { dir: string; files: WebPageFile[]; bytes: number; metadata: ExportMetadata };
+
+const require = createRequire(import.meta.url);
+
+/** The CommonJS packages the shared audio code imports, wrapped as ES modules for the page. */
+function vendoredPackages() {
+  return [
+    { specifier: "fft.js", file: require.resolve("fft.js") },
+    { specifier: "wavefile", file: require.resolve("wavefile") },
+  ];
+}
+
+function checkServable(trained: ExportSource): void {
+  for (const spec of trained.spec.modalities) {
+    const file = (spec.config as { file?: unknown } | undefined)?.file;
+    if (spec.type === "vector" && typeof file === "string") {
+      throw new FusionkitError(
+        `modality "${spec.name}" was trained from ${file}, a matrix aligned with the training rows, so a person in the page has no way to give it; retrain from a dataset whose vectors are inline ("field" instead of "file")`,
+        { field: spec.name },
+      );
+    }
+  }
+}
+
+/** Writes the page for `trained` into `outDir` (created; files of an earlier page there are replaced). */
+export function writeWebPage(trained: ExportSource, outDir: string): WebPageSummary {
+  checkServable(trained);
+  const { bytes, metadata } = lowerTrainedModel(trained);
+  const dir = resolve(outDir);
+  const written: WebPageFile[] = [];
+  const write = (path: string, content: Uint8Array | string) => {
+    const target = join(dir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    const tmp = `${target}.tmp-${process.pid}`;
+    writeFileSync(tmp, content);
+    renameSync(tmp, target);
+    written.push({ path, bytes: statSync(target).size });
+  };
+  // modules of an earlier export that this one no longer uses must not linger
+  rmSync(join(dir, "app"), { recursive: true, force: true });
+  for (const module of browserModules([entry], sourceRoot, vendoredPackages())) write(`app/${module.path}`, module.code);
+  const ortDist = join(packageDir("onnxruntime-web"), "dist");
+  for (const file of ortFiles) {
+    const target = join(dir, "ort", file);
+    mkdirSync(dirname(target), { recursive: true });
+    copyFileSync(join(ortDist, file), target);
+    written.push({ path: `ort/${file}`, bytes: statSync(target).size });
+  }
+  write("model.onnx", bytes);
+  write("model.json", `${JSON.stringify(metadata)}\n`);
+  write(
+    "index.html",
+    renderPageHtml(metadata, { entry: "./app/export/web/client/main.js", ortModule: `./ort/${ortFiles[0]}`, ortDir: "./ort/", model: "./model.onnx", metadata: "./model.json" }),
+  );
+  written.sort((a, b) => (a.path < b.path ? -1 : 1));
+  return { dir, files: written, bytes: written.reduce((sum, f) => sum + f.bytes, 0), metadata };
+}
+
+/** Loads the checkpoint in `modelDir` and writes its page into `outDir`. */
+export async function buildWebPage(modelDir: string, outDir: string): Promise<WebPageSummary> {
+  await startEngine();
+  return writeWebPage(loadModel(modelDir), outDir);
+}
