@@ -16,6 +16,7 @@ import * as dataCommand from "./data.ts";
 import * as evalCommand from "./eval.ts";
 import * as explainCommand from "./explain.ts";
 import * as exportCommand from "./export.ts";
+import * as pageCommand from "./page.ts";
 import * as predictCommand from "./predict.ts";
 import * as searchCommand from "./search.ts";
 import * as serveCommand from "./serve.ts";
@@ -33,6 +34,7 @@ const commands: CommandModule[] = [
   dataCommand,
   exportCommand,
   serveCommand,
+  pageCommand,
   alignCommand,
   searchCommand,
   workerCommand,

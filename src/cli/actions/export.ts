@@ -4,6 +4,12 @@ import { exportModel } from "../../export/exportModel.ts";
 import type { ExportFlags } from "../export.ts";
 
 export async function runExport(flags: ExportFlags): Promise<void> {
+  if (flags.web !== undefined) {
+    const { writePage } = await import("./page.ts");
+    await writePage(flags.model, flags.web);
+    console.log(`  open it from any static host, or: npx fusionkit page --serve ${flags.web}`);
+    if (flags.out === undefined) return;
+  }
   const summary = await exportModel(flags.model, flags.out ?? join(flags.model, "model.onnx"));
   const { metadata } = summary;
   console.log(`${summary.onnxPath}: ${metadata.method} (${metadata.family}), ${metadata.task}, ${(summary.bytes / 1024).toFixed(1)} KiB`);

@@ -13,7 +13,6 @@
 import type * as Ort from "onnxruntime-web";
 import type { ExportMetadata } from "../../exportModel.ts";
 import type { ModalitySpec } from "../../../data/types.ts";
-import { decodeAudioFile } from "./audio.ts";
 import { coalitionFeeds, explainOutputs, type Feed, type PageResult } from "./explain.ts";
 import { buildForm } from "./form.ts";
 import { CellProblem, prepareRow, type DecodedImage, type PreparedRow } from "./prepare.ts";
