@@ -111,7 +111,8 @@ export function start(options: PageOptions): PageApi {
     api.metadata = metadata;
     reader = buildForm(document.getElementById("fields")!, metadata.modalities, {
       image: decodeImageFile,
-      audio: (file: File, spec: ModalitySpec) => decodeAudioFile(file, spec),
+      // loaded on the first audio file only: most pages have no audio and skip wavefile and fft.js
+      audio: async (file: File, spec: ModalitySpec) => (await import("./audio.ts")).decodeAudioFile(file, spec),
     });
     const ort = (await import(new URL(options.ortModule, document.baseURI).href)) as typeof Ort;
     ort.env.wasm.wasmPaths = new URL(options.ortDir, document.baseURI).href;
