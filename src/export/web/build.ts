@@ -19,7 +19,10 @@ import { packageDir } from "../../data/builtin/emoji.ts";
 import { startEngine } from "../../engine/backend.ts";
 import { FusionkitError } from "../../errors.ts";
 import { loadModel } from "../../train/persistence.ts";
-import { lowerTrainedModel, type ExportMetadata, type ExportSource } from "../exportModel.ts";
+import type { TrainedModel } from "../../train/trainer.ts";
+import { lowerTrainedModel, scoreOutputName, type ExportMetadata, type ExportSource } from "../exportModel.ts";
+import { withMetadataProps } from "../onnxGraph.ts";
+import { verifyAgainstEngine } from "../verify.ts";
 import { renderPageHtml } from "./html.ts";
 import { browserModules } from "./modules.ts";
 
@@ -56,10 +59,23 @@ function checkServable(trained: ExportSource): void {
   }
 }
 
-/** Writes the page for `trained` into `outDir` (created; files of an earlier page there are replaced). */
-export function writeWebPage(trained: ExportSource, outDir: string): WebPageSummary {
+/**
+ * Writes the page for `trained` into `outDir` (created; files of an earlier
+ * page there are replaced). The graph is verified against jax-js first, as
+ * `fusionkit export` does; a graph above the tolerance writes nothing.
+ */
+export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "layout">, outDir: string): Promise<WebPageSummary> {
   checkServable(trained);
-  const { bytes, metadata } = lowerTrainedModel(trained);
+  const lowered = lowerTrainedModel(trained);
+  const verification = await verifyAgainstEngine(trained, lowered.bytes, scoreOutputName(trained.spec.task));
+  if (!(verification.maxError <= verification.tolerance)) {
+    throw new FusionkitError(
+      `the exported graph differs from the jax-js model by ${verification.maxError.toExponential(2)} (tolerance ${verification.tolerance}); no page was written. This is a fusionkit bug in the ONNX lowering of method "${trained.spec.method.name}": please report it with the model directory`,
+      { file: outDir },
+    );
+  }
+  const metadata: ExportMetadata = { ...lowered.metadata, verification };
+  const bytes = withMetadataProps(lowered.bytes, { fusionkit: JSON.stringify(metadata) });
   const dir = resolve(outDir);
   const written: WebPageFile[] = [];
   const write = (path: string, content: Uint8Array | string) => {
