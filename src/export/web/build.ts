@@ -49,6 +49,14 @@ function vendoredPackages() {
 
 function checkServable(trained: ExportSource): void {
   for (const spec of trained.spec.modalities) {
+    const encoder = (spec.config as { encoder?: unknown } | undefined)?.encoder;
+    if (encoder !== undefined) {
+      const name = typeof encoder === "string" ? encoder : (encoder as { model?: string }).model;
+      throw new FusionkitError(
+        `modality "${spec.name}" is prepared by the pretrained encoder ${name}, which the page does not run in the browser; serve this model with "fusionkit serve", or train the page's model with the modality's own encoder`,
+        { field: spec.name },
+      );
+    }
     const file = (spec.config as { file?: unknown } | undefined)?.file;
     if (spec.type === "vector" && typeof file === "string") {
       throw new FusionkitError(
