@@ -33,8 +33,20 @@ const exactTolerance = 1e-4;
 /** the page's resize vs sharp's on 64 px emoji (docs/browser.md) */
 const resizeTolerance = 1e-3;
 
-type CliLine = { id: string; prediction: string; probabilities: Record<string, number>; explain: { attribution: Record<string, number>; empty: number; full: number } };
-type DomResult = { prediction: string; probabilities: Record<string, number>; phi: Record<string, number>; empty: number; full: number; text: number[]; image: number[] };
+type CliLine = { id: string; prediction: string; probabilities: Record<string, number>; explain: { attribution: Record<string, number>; empty: number; full: number; views: unknown[] } };
+type DomResult = { prediction: string; probabilities: Record<string, number>; phi: Record<string, number>; empty: number; full: number; text: number[]; image: number[]; views: unknown[]; shownViews: string[] };
+
+/** The numbers of a view tree in a fixed order, and its non-numeric skeleton (keys, kinds, labels). */
+function flatten(value: unknown, numbers: number[] = []): { numbers: number[]; shape: string } {
+  const shape = JSON.stringify(value, (_key, v) => {
+    if (typeof v === "number") {
+      numbers.push(v);
+      return 0;
+    }
+    return v;
+  });
+  return { numbers, shape };
+}
 
 describe("the web page in headless Chromium", { skip }, () => {
   let fixture: PageFixture;
@@ -90,6 +102,8 @@ describe("the web page in headless Chromium", { skip }, () => {
         full: Number(attribution.getAttribute("data-full")),
         text: Array.from(inputs.text),
         image: Array.from(inputs.image),
+        views: window.fusionkitPage.last.views,
+        shownViews: [...document.querySelectorAll("#views [data-view-key]")].map((el) => el.getAttribute("data-view-key")),
       };
     })()`) as Promise<DomResult>;
   }
@@ -100,6 +114,11 @@ describe("the web page in headless Chromium", { skip }, () => {
     for (const [name, p] of Object.entries(line.probabilities)) worst = Math.max(worst, Math.abs(dom.probabilities[name]! - p));
     for (const [name, phi] of Object.entries(line.explain.attribution)) worst = Math.max(worst, Math.abs(dom.phi[name]! - phi));
     worst = Math.max(worst, Math.abs(dom.empty - line.explain.empty), Math.abs(dom.full - line.explain.full));
+    // the method's own views (GMU: modality weights and per-unit gates), by the same code as fusionkit explain
+    const page = flatten(dom.views);
+    const cliViews = flatten(line.explain.views);
+    assert.equal(page.shape, cliViews.shape, `${label}: views`);
+    page.numbers.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - cliViews.numbers[k]!))));
     assert.ok(worst <= tolerance, `${label}: largest difference from fusionkit predict --explain ${worst.toExponential(2)} > ${tolerance}`);
     // efficiency, in the page's own numbers
     const sum = Object.values(dom.phi).reduce((a, b) => a + b, 0);
@@ -125,7 +144,8 @@ describe("the web page in headless Chromium", { skip }, () => {
       const pixelDiff = Math.max(...dom.image.map((v, k) => Math.abs(v - pixels[k]!)));
       const worst = compare(dom, cli.get(row.id)!, row === fixture.exactRow ? exactTolerance : resizeTolerance, row.id);
       if (row === fixture.exactRow) assert.equal(pixelDiff, 0, "a 32 px picture is taken as it is");
-      report.push(`${row.id}: ${dom.prediction}, max |pixel diff| ${(pixelDiff * 255).toFixed(0)}/255, max |prob/phi diff| ${worst.toExponential(1)}`);
+      assert.deepEqual(dom.shownViews.sort(), ["gates", "weights"]);
+      report.push(`${row.id}: ${dom.prediction}, max |pixel diff| ${(pixelDiff * 255).toFixed(0)}/255, max |prob/phi/view diff| ${worst.toExponential(1)}`);
     }
     console.log(`page vs fusionkit predict --explain:\n  ${report.join("\n  ")}`);
     assert.deepEqual(errors, []);

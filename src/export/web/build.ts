@@ -20,7 +20,10 @@ import { startEngine } from "../../engine/backend.ts";
 import { FusionkitError } from "../../errors.ts";
 import { loadModel } from "../../train/persistence.ts";
 import type { TrainedModel } from "../../train/trainer.ts";
-import { lowerTrainedModel, scoreOutputName, type ExportMetadata, type ExportSource } from "../exportModel.ts";
+import type { EncodedDims } from "../../encoders/types.ts";
+import { gateParameters, type GateParameter } from "../../explain/views.ts";
+import { scoreOutputName, type ExportMetadata, type ExportSource } from "../exportModel.ts";
+import { lowerPageGraph } from "./graph.ts";
 import { withMetadataProps } from "../onnxGraph.ts";
 import { verifyAgainstEngine } from "../verify.ts";
 import { renderPageHtml } from "./html.ts";
@@ -35,7 +38,19 @@ const entry = join(here, "client", "main.ts");
 export const ortFiles = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
 
 export type WebPageFile = { path: string; bytes: number };
-export type WebPageSummary = { dir: string; files: WebPageFile[]; bytes: number; metadata: ExportMetadata };
+export type WebPageSummary = { dir: string; files: WebPageFile[]; bytes: number; metadata: PageMetadata; explainOutputs: string[]; explainSkipped?: string };
+
+/** model.json: the export metadata plus what the page's method views need. */
+export type PageMetadata = ExportMetadata & {
+  page: {
+    /** per modality: encoded width and token count (src/explain/views.ts labels tokens with them) */
+    inputDims: EncodedDims[];
+    /** Flamingo-style tanh gates of the trained parameters (empty for other methods) */
+    gates: GateParameter[];
+    /** graph outputs that carry the method's explain tensors, by key */
+    explainOutputs: string[];
+  };
+};
 
 const require = createRequire(import.meta.url);
 
@@ -74,7 +89,7 @@ function checkServable(trained: ExportSource): void {
  */
 export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "layout">, outDir: string): Promise<WebPageSummary> {
   checkServable(trained);
-  const lowered = lowerTrainedModel(trained);
+  const lowered = lowerPageGraph(trained);
   const verification = await verifyAgainstEngine(trained, lowered.bytes, scoreOutputName(trained.spec.task));
   if (!(verification.maxError <= verification.tolerance)) {
     throw new FusionkitError(
@@ -82,7 +97,11 @@ export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "l
       { file: outDir },
     );
   }
-  const metadata: ExportMetadata = { ...lowered.metadata, verification };
+  const metadata: PageMetadata = {
+    ...lowered.metadata,
+    verification,
+    page: { inputDims: trained.model.inputDims, gates: gateParameters(trained.params), explainOutputs: lowered.explainOutputs },
+  };
   const bytes = withMetadataProps(lowered.bytes, { fusionkit: JSON.stringify(metadata) });
   const dir = resolve(outDir);
   const written: WebPageFile[] = [];
@@ -111,7 +130,14 @@ export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "l
     renderPageHtml(metadata, { entry: "./app/export/web/client/main.js", ortModule: `./ort/${ortFiles[0]}`, ortDir: "./ort/", model: "./model.onnx", metadata: "./model.json" }),
   );
   written.sort((a, b) => (a.path < b.path ? -1 : 1));
-  return { dir, files: written, bytes: written.reduce((sum, f) => sum + f.bytes, 0), metadata };
+  return {
+    dir,
+    files: written,
+    bytes: written.reduce((sum, f) => sum + f.bytes, 0),
+    metadata,
+    explainOutputs: lowered.explainOutputs,
+    ...(lowered.explainSkipped ? { explainSkipped: lowered.explainSkipped } : {}),
+  };
 }
 
 /** Loads the checkpoint in `modelDir` and writes its page into `outDir`. */

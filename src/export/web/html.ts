@@ -37,6 +37,11 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: 
 .bar > span { display: block; height: 100%; background: var(--accent); }
 .bar.negative > span { background: var(--negative); }
 h2 { font-size: 1.25rem; margin: 0.2rem 0 0.4rem; }
+#views h2 { font-size: 1.1rem; margin-top: 1rem; }
+.attention { overflow-x: auto; }
+table.heatmap { width: auto; font-size: 0.75rem; }
+table.heatmap td { text-align: center; min-width: 2.2rem; border: 1px solid #8883; }
+table.heatmap th.key { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 400; max-height: 8rem; }
 `;
 
 export type PageHtmlOptions = { entry: string; ortModule: string; ortDir: string; model: string; metadata: string };

@@ -11,12 +11,14 @@
  * what the button runs and resolves with the result and its time.
  */
 import type * as Ort from "onnxruntime-web";
-import type { ExportMetadata } from "../../exportModel.ts";
+import type { MethodView } from "../../../explain/views.ts";
+import type { PageMetadata } from "../build.ts";
 import type { ModalitySpec } from "../../../data/types.ts";
 import { coalitionFeeds, explainOutputs, type Feed, type PageResult } from "./explain.ts";
 import { buildForm } from "./form.ts";
 import { CellProblem, prepareRow, type DecodedImage, type PreparedRow } from "./prepare.ts";
 import { renderResult } from "./render.ts";
+import { pageViews, renderViews } from "./views.ts";
 
 export type PageOptions = {
   /** onnxruntime-web's ES module and the folder of its .wasm/.mjs files, relative to the page */
@@ -26,12 +28,12 @@ export type PageOptions = {
   metadata: string;
 };
 
-export type PredictOutcome = { result: PageResult; row: PreparedRow; ms: number };
+export type PredictOutcome = { result: PageResult; row: PreparedRow; views: MethodView[]; ms: number };
 
 type PageApi = {
   ready: Promise<void>;
   loadMs?: number;
-  metadata?: ExportMetadata;
+  metadata?: PageMetadata;
   predict(): Promise<PredictOutcome | undefined>;
   last?: PredictOutcome;
 };
@@ -93,11 +95,13 @@ export function start(options: PageOptions): PageApi {
         }
         const outputs = await run!(coalitionFeeds(metadata, row));
         const result = explainOutputs(metadata, row, outputs);
+        const views = pageViews(metadata, metadata.page?.inputDims ?? [], row, result.extras);
         const ms = performance.now() - started;
         renderResult(resultBox, metadata, result, ms);
+        renderViews(resultBox, views, metadata.page?.gates ?? []);
         resultBox.dataset.runs = String(Number(resultBox.dataset.runs ?? "0") + 1);
         status.textContent = `Predicted in ${ms.toFixed(1)} ms.`;
-        api.last = { result, row, ms };
+        api.last = { result, row, views, ms };
         return api.last;
       })();
       busy = current;
@@ -107,7 +111,7 @@ export function start(options: PageOptions): PageApi {
 
   api.ready = (async () => {
     const started = performance.now();
-    const metadata = (await (await fetchOk(options.metadata)).json()) as ExportMetadata;
+    const metadata = (await (await fetchOk(options.metadata)).json()) as PageMetadata;
     api.metadata = metadata;
     reader = buildForm(document.getElementById("fields")!, metadata.modalities, {
       image: decodeImageFile,
@@ -131,6 +135,9 @@ export function start(options: PageOptions): PageApi {
       }
       return outputs;
     };
+    // one run of an empty row: the first real prediction would otherwise pay for compiling
+    // the wasm functions the graph's kernels use (seconds on a slow machine)
+    await run(coalitionFeeds(metadata, prepareRow(metadata.modalities, {})));
     api.loadMs = performance.now() - started;
     status.textContent = `Model loaded in ${api.loadMs.toFixed(0)} ms. Fill in what you have and press Predict.`;
     button.disabled = false;
