@@ -4,8 +4,10 @@
  * and 1 coordinator on the movies built-in give the same accuracy for every
  * (method, seed) as the local bench; a Redis restart (SIGKILL of the server)
  * and a worker SIGKILLed mid-run still give a complete report holding every
- * run exactly once; refused and failing jobs fail once, visibly; the queue
- * password appears in no output.
+ * run exactly once; a worker frozen past its lock delivers its late result
+ * in vain (the run is reported once); refused and failing jobs fail once,
+ * visibly; Ctrl-C empties the bench's waiting jobs; the queue password
+ * appears in no output.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -207,6 +209,40 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
     // restarted before the last run finished: the bench really went on after it
     assert.doesNotMatch(seenAtRestart, /\[4\/4\]/u);
     assertSameAsLocal(results);
+  });
+
+  test("a worker frozen past its lock (SIGSTOP) and resumed: its job ran elsewhere, its late result is refused, every run once", async () => {
+    const [frozen, other] = workers;
+    const seen = frozen!.log.length;
+    let stolen: string | undefined;
+    const onFrozen = () => {
+      const match = /running \S+ seed \d+ \(job (\S+)\)/u.exec(frozen!.log.slice(seen));
+      if (match && !stolen) {
+        stolen = match[1]!;
+        frozen!.child.kill("SIGSTOP");
+      }
+    };
+    // resumed once the other worker has run the frozen worker's job to the end
+    const onOther = () => {
+      if (stolen && new RegExp(`finished \\S+ seed \\d+ \\(job ${stolen}\\)`, "u").test(other!.log)) frozen!.child.kill("SIGCONT");
+    };
+    frozen!.child.stderr!.on("data", onFrozen);
+    other!.child.stderr!.on("data", onOther);
+    try {
+      const run = await coordinator("frozen");
+      assert.ok(stolen, "the frozen worker never started a job");
+      assert.equal(run.code, 0, run.stderr);
+      assertSameAsLocal(readResults("frozen"));
+      frozen!.child.kill("SIGCONT");
+      // the frozen worker finishes its copy of the run, and BullMQ refuses the result: the lock is no longer its own
+      const refused = new RegExp(`finished \\S+ seed \\d+ \\(job ${stolen}\\)[^]*queue: .*(lock|Lock).*${stolen}`, "u");
+      for (let i = 0; i < 300 && !refused.test(frozen!.log.slice(seen)); i++) await new Promise((r) => setTimeout(r, 200));
+      assert.match(frozen!.log.slice(seen), refused);
+    } finally {
+      frozen!.child.stderr!.off("data", onFrozen);
+      other!.child.stderr!.off("data", onOther);
+      frozen!.child.kill("SIGCONT");
+    }
   });
 
   test("a worker SIGKILLed mid-run: its job is retried by the other worker, every run once", async () => {
