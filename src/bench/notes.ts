@@ -20,6 +20,13 @@ export function benchNotes(results: BenchResults): string[] {
     `Cached: the prepared dataset (decoded and resized images, tokenised text, standardisation fitted on train) ${d.cacheHit ? "came from the on-disk cache" : "was prepared and written to the on-disk cache"} ` +
       `(${(d.loadMs / 1000).toFixed(1)} s) and is shared by all runs. Nothing learned is shared: every (method, seed) run trains its encoders from scratch.`,
   );
+  if (d.encoders?.length) {
+    const named = d.encoders.map((e) => `${e.modality} = ${e.model} (${e.modelType}, ${e.output}, identity ${e.identity.slice(0, 12)})`).join("; ");
+    notes.push(
+      `Frozen pretrained encoders: ${named}. Their embeddings were computed once (cached on disk by encoder identity and input content) and are the inputs of these modalities; ` +
+        `every run trains only its small encoder on top of them (the adapter) and the fusion.`,
+    );
+  }
   if (c.perRunBudgetMs !== null) {
     const byBudget = results.methods.reduce((n, m) => n + m.runs.filter((r) => r.stoppedBy === "time-budget").length, 0);
     notes.push(

@@ -39,6 +39,10 @@ export type BenchOptions = {
   explain: boolean;
   /** a short image-text alignment run for the retrieval section: --no-retrieval turns it off */
   retrieval: boolean;
+  /** frozen pretrained encoders by modality (--encoder; null = from scratch), see docs/pretrained.md */
+  encoders?: Record<string, { model: string; output?: "pooled" | "tokens" } | null>;
+  /** let transformers.js download a model id (--allow-download) */
+  allowDownload?: boolean;
 };
 
 /**
@@ -89,7 +93,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
   };
   const maxRows = partial.maxRows ?? defaultMaxRows[data];
   if (maxRows !== undefined) options.maxRows = maxRows;
-  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir"] as const) {
+  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir", "encoders", "allowDownload"] as const) {
     if (partial[key] !== undefined) (options as Record<string, unknown>)[key] = partial[key];
   }
   return options;

@@ -102,6 +102,8 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   const dataset = await loadDataset(options.data, {
     ...(options.maxRows !== undefined ? { maxRows: options.maxRows } : {}),
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
+    ...(options.encoders !== undefined ? { encoders: options.encoders } : {}),
+    ...(options.allowDownload !== undefined ? { allowDownload: options.allowDownload } : {}),
     log: (message) => {
       if (/from cache/u.test(message)) cacheHit = true;
       log(message);

@@ -8,6 +8,7 @@
  */
 import type { RetrievalReport } from "../align/report.ts";
 import type { Task } from "../data/types.ts";
+import type { EncoderSummary } from "../data/pretrained/summary.ts";
 import type { ReportExplanation } from "../explain/report.ts";
 
 export const resultsSchemaVersion = "fusionkit-bench/1";
@@ -153,6 +154,8 @@ export type BenchResults = {
     cacheKey: string;
     loadMs: number;
     cacheHit: boolean;
+    /** frozen pretrained encoders that prepared modalities (absent: every modality trained from scratch) */
+    encoders?: EncoderSummary[];
   };
   config: {
     methods: string[];

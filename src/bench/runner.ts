@@ -22,6 +22,7 @@ import { planBench, type BenchPlan } from "./plan.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
 import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
 import { buildLeaderboard, summariseRuns } from "./summary.ts";
+import { encoderSummaries } from "../data/pretrained/summary.ts";
 
 export type BenchContext = {
   signal?: AbortSignal;
@@ -168,6 +169,7 @@ function assembleResults(
       cacheKey: dataset.cacheKey,
       loadMs: plan.datasetLoad.ms,
       cacheHit: plan.datasetLoad.cacheHit,
+      ...(encoderSummaries(dataset.modalities).length ? { encoders: encoderSummaries(dataset.modalities) } : {}),
     },
     config: {
       methods: plan.methods.map((m) => m.method.name),

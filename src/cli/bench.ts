@@ -7,9 +7,10 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { benchDefaults } from "../bench/options.ts";
+import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
 import { jsonObject, positiveInt, positiveNumber } from "./options.ts";
 
-export type BenchFlags = {
+export type BenchFlags = EncoderFlags & {
   data: string;
   methods?: string[];
   seeds: number;
@@ -42,7 +43,7 @@ function numberList(value: string): number[] {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command("bench")
     .description("compare fusion methods and unimodal baselines on one dataset: leaderboard, results.json and report.html")
     .option("--data <name|dir>", "dataset directory (with dataset.json) or built-in name", benchDefaults.data)
@@ -63,9 +64,9 @@ export function register(program: Command): void {
     .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
     .option("--no-explain", "skip the explanations section (modality Shapley values of each method's first-seed model on 256 test rows)")
     .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
-    .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)")
-    .action(async (flags: BenchFlags) => {
-      const { runBenchCommand } = await import("./actions/bench.ts");
-      await runBenchCommand(flags);
-    });
+    .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)");
+  addEncoderOptions(command).action(async (flags: BenchFlags) => {
+    const { runBenchCommand } = await import("./actions/bench.ts");
+    await runBenchCommand(flags);
+  });
 }

@@ -5,6 +5,7 @@ import { runBench } from "../../bench/runner.ts";
 import { FusionkitError } from "../../errors.ts";
 import { formatSummary } from "../../report/leaderboard.ts";
 import type { BenchFlags } from "../bench.ts";
+import type { BenchOptions } from "../../bench/options.ts";
 
 function methodConfigs(config: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
@@ -25,30 +26,44 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
   const reporter = reporterFor({ quiet: flags.quiet === true });
   // loaded only with --queue: a local bench never pays for BullMQ
   const executor = flags.queue !== undefined ? (await import("../../bench/queue/coordinator.ts")).queueExecutor(flags.queue) : undefined;
+  const variants = flags.encoder?.length ? (await import("../../bench/encoderSweep.ts")).encoderVariants(flags.encoder) : [];
+  if (variants.length && executor) {
+    throw new FusionkitError("--encoder with --queue: queue workers load the dataset by name, without the pretrained encoders; run a pretrained bench without --queue", { field: "--encoder" });
+  }
+  const context = { signal: controller.signal, reporter, command: ["fusionkit", ...redactArgs(process.argv.slice(2))], ...(executor ? { executor } : {}) };
   let outcome;
   try {
-    outcome = await runBench(
-      {
-        data: flags.data,
-        seeds: flags.seeds,
-        epochs: flags.epochs,
-        batchSize: flags.batchSize,
-        lr: flags.lr,
-        patience: flags.patience,
-        encoderDim: flags.encoderDim,
-        noiseLevels: flags.noise,
-        latencySamples: flags.latencySamples,
-        explain: flags.explain,
-        retrieval: flags.retrieval,
-        methodConfigs: methodConfigs(flags.config),
-        ...(flags.methods ? { methods: flags.methods } : {}),
-        ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
-        ...(flags.out !== undefined ? { out: flags.out } : {}),
-        ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
-        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
-      },
-      { signal: controller.signal, reporter, command: ["fusionkit", ...redactArgs(process.argv.slice(2))], ...(executor ? { executor } : {}) },
-    );
+    const options: Partial<BenchOptions> = {
+      data: flags.data,
+      seeds: flags.seeds,
+      epochs: flags.epochs,
+      batchSize: flags.batchSize,
+      lr: flags.lr,
+      patience: flags.patience,
+      encoderDim: flags.encoderDim,
+      noiseLevels: flags.noise,
+      latencySamples: flags.latencySamples,
+      explain: flags.explain,
+      retrieval: flags.retrieval,
+      methodConfigs: methodConfigs(flags.config),
+      ...(flags.methods ? { methods: flags.methods } : {}),
+      ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
+      ...(flags.out !== undefined ? { out: flags.out } : {}),
+      ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+      ...(flags.allowDownload ? { allowDownload: true } : {}),
+    };
+    if (variants.length > 1) {
+      // a sweep: the same bench once per encoder variant, then one side-by-side table
+      const { runEncoderSweep, formatSweep } = await import("../../bench/encoderSweep.ts");
+      const sweep = await runEncoderSweep(options, variants, (one) => runBench(one, context));
+      for (const one of sweep.outcomes) console.log(formatSummary(one.results, one.outDir));
+      console.log(`\n${formatSweep(sweep.summary)}\nside by side: ${sweep.indexPath}`);
+      const unfinished = sweep.outcomes.find((o) => !o.results.complete) ?? (sweep.outcomes.length < variants.length ? sweep.outcomes.at(-1) : undefined);
+      if (unfinished) throw new FusionkitError(`bench ${unfinished.results.interruption?.reason ?? "interrupted"}: the finished runs are in ${sweep.outDir}, marked incomplete`);
+      return;
+    }
+    outcome = await runBench({ ...options, ...(variants[0] ? { encoders: variants[0].encoders as BenchOptions["encoders"] } : {}) }, context);
   } finally {
     process.off("SIGINT", onSigint);
   }
