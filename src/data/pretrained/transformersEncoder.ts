@@ -120,7 +120,7 @@ export async function openTransformersEncoder(encoder: ResolvedEncoder): Promise
   if (!inputNames.includes(wanted)) {
     await model.dispose?.();
     throw new FusionkitError(
-      `this graph takes ${inputNames.join(", ") || "no inputs"}, not ${wanted}: it is not a ${modality} encoder. Use it on a ${modality === "text" ? "image" : "text"} modality, or pick a ${modality} model`,
+      `this graph takes ${inputNames.join(", ") || "no inputs"}, not ${wanted}: it is not a ${modality} encoder. Use it on ${modality === "text" ? "an image" : "a text"} modality, or pick a ${modality} model`,
       { file: encoder.onnxFile },
     );
   }
