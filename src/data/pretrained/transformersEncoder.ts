@@ -13,6 +13,7 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import sharp from "sharp";
 import { FusionkitError } from "../../errors.ts";
 import type { ResolvedEncoder } from "./resolve.ts";
 import { l2Normalise, maskedMean, tokenRows, type EncoderInput, type EncoderRunner } from "./runner.ts";
@@ -146,7 +147,9 @@ export async function openTransformersEncoder(encoder: ResolvedEncoder): Promise
     const images = await Promise.all(
       batch.map(async (row) => {
         try {
-          return await t.RawImage.fromBlob(new Blob([row.bytes! as Uint8Array<ArrayBuffer>]));
+          // transparency flattened onto white, as the plain image pipeline does (and processors take 3 channels)
+          const { data, info } = await sharp(row.bytes!).flatten({ background: "#ffffff" }).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
+          return new t.RawImage(new Uint8ClampedArray(data.buffer, data.byteOffset, data.length), info.width, info.height, 3);
         } catch (error) {
           throw new FusionkitError(`cannot decode the image for the encoder (${(error as Error).message})`, { file: row.display });
         }
