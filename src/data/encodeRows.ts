@@ -23,12 +23,14 @@ export type EncodeRowsOptions = {
   skipBadRows?: boolean;
   /** row field used as id (default "id"); rows without one are named file:line */
   idField?: string;
+  /** pretrained encoders: embedding cache directory, or `cache: false` (serve: request rows are not kept on disk) */
+  pretrained?: { cacheDir?: string; cache?: boolean };
 };
 
 /** Encodes `rows` for `specs`. Labels are not read: `labels` is all zeros (one per row). */
 export async function encodeRawRows(rows: RawRow[], specs: ModalitySpec[], options: EncodeRowsOptions): Promise<{ data: SplitData; skipped: SkippedRow[] }> {
   const rejecter = new RowRejecter(options.skipBadRows ?? false);
-  const pipelines = specs.map((spec) => restorePipeline(spec, options.baseDir, rows.length));
+  const pipelines = specs.map((spec) => restorePipeline(spec, options.baseDir, rows.length, options.pretrained));
   const idField = options.idField ?? "id";
   let parsed: { raw: RawRow; id: string; values: unknown[] }[] = [];
   for (const raw of rows) {
@@ -71,7 +73,7 @@ export async function encodeRawRows(rows: RawRow[], specs: ModalitySpec[], optio
   return { data, skipped: rejecter.skipped };
 }
 
-function restorePipeline(spec: ModalitySpec, baseDir: string, rowCount: number): ModalityPipeline<unknown, unknown> {
+function restorePipeline(spec: ModalitySpec, baseDir: string, rowCount: number, pretrained: EncodeRowsOptions["pretrained"]): ModalityPipeline<unknown, unknown> {
   if (!spec.config) {
     throw new FusionkitError(`modality "${spec.name}" carries no dataset.json entry (prepared by an older fusionkit); prepare the dataset again`, { field: spec.name });
   }
@@ -82,7 +84,7 @@ function restorePipeline(spec: ModalitySpec, baseDir: string, rowCount: number):
       { field: spec.name },
     );
   }
-  const pipeline = createPipeline(config, { baseDir, resolvePath: (path) => ({ path: resolve(baseDir, path), display: path }), totalRows: rowCount });
+  const pipeline = createPipeline(config, { baseDir, resolvePath: (path) => ({ path: resolve(baseDir, path), display: path }), totalRows: rowCount, ...(pretrained ? { pretrained } : {}) });
   pipeline.restore(spec);
   return pipeline;
 }

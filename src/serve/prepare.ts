@@ -72,7 +72,7 @@ async function encodeSlice(raw: RawRow[], fields: ModalityFields[], root: string
   try {
     if (specs.every((s) => s.config)) {
       // skipping collects the problem without the CLI's "--skip-bad-rows" hint; any skipped row fails the request
-      const { data, skipped } = await encodeRawRows(raw, specs, { baseDir: root, skipBadRows: true });
+      const { data, skipped } = await encodeRawRows(raw, specs, { baseDir: root, skipBadRows: true, pretrained: { cache: false } });
       const bad = skipped[0];
       if (bad) throw new RequestError(`rows[${bad.line}]${bad.field ? `.${bad.field}` : ""}`, bad.reason);
       return data;

@@ -13,6 +13,8 @@ import { formatMetrics } from "../options.ts";
 import type { TrainFlags } from "../train.ts";
 import { trainProgressFor } from "../trainProgress.ts";
 import { encoderLoadOptions } from "../encoderOptions.ts";
+import type { EncoderRecord } from "../../data/pretrained/pipeline.ts";
+import type { ModalitySpec } from "../../data/types.ts";
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
   // A misspelt method fails before the (possibly long) data loading; unimodal:<modality> needs the dataset's modalities.
@@ -54,7 +56,21 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   }
   const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
   const modalityConfigs = datasetModalityConfigs(flags.data);
-  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), ...(encoders.encoders ? { encoders: encoders.encoders } : {}) };
+  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), ...(encoders.encoders ? { encoders: savedEncoders(encoders.encoders, dataset.modalities) } : {}) };
   saveModel(out, trained, dataset, { source: flags.data, loadOptions, ...(modalityConfigs ? { modalityConfigs } : {}) });
   console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
+}
+
+/**
+ * The --encoder choices as eval will reload them: each encoder by the absolute
+ * location it was loaded from (a relative directory would not resolve from
+ * another working directory); null (from scratch) as given.
+ */
+function savedEncoders(chosen: Record<string, unknown>, modalities: ModalitySpec[]): Record<string, { model: string; output: "pooled" | "tokens" } | null> {
+  const out: Record<string, { model: string; output: "pooled" | "tokens" } | null> = {};
+  for (const name of Object.keys(chosen)) {
+    const record = (modalities.find((m) => m.name === name)?.preprocessing as { encoder?: EncoderRecord } | undefined)?.encoder;
+    out[name] = record ? { model: record.kind === "onnx" ? `onnx:${record.location}` : record.location, output: record.output } : null;
+  }
+  return out;
 }

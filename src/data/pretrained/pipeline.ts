@@ -51,6 +51,8 @@ export type PretrainedContext = ResolveOptions & {
   /** resolved by loadDataset (it keys the dataset cache); resolved here when absent */
   resolved?: ResolvedEncoder;
   cacheDir?: string;
+  /** false: embed without the on-disk embedding cache (serve: request rows are not kept on disk) */
+  cache?: boolean;
 };
 
 const runners = new Map<string, Promise<EncoderRunner>>();
@@ -142,15 +144,15 @@ export class PretrainedPipeline implements ModalityPipeline<PretrainedRow, Pretr
   /** Embeds every distinct present value (cache first), before `encode`. */
   async precompute(values: (PretrainedRow | undefined)[]): Promise<void> {
     const encoder = await this.resolved();
-    const cache = new EmbeddingCache(encoder.identity, this.context.cacheDir);
-    this.shape ??= cache.shape();
+    const cache = this.context.cache === false ? undefined : new EmbeddingCache(encoder.identity, this.context.cacheDir);
+    this.shape ??= cache?.shape();
     const distinct = new Map<string, PretrainedRow>();
     for (const value of values) if (value && !this.embeddings.has(value.key)) distinct.set(value.key, value);
     const missing: PretrainedRow[] = [];
     this.stats.computed = 0;
     this.stats.cached = 0;
     for (const value of distinct.values()) {
-      const hit = this.shape ? cache.get(value.key, storedWidth(this.shape)) : undefined;
+      const hit = this.shape ? cache?.get(value.key, storedWidth(this.shape)) : undefined;
       if (hit) {
         this.embeddings.set(value.key, hit);
         this.stats.cached++;
@@ -178,7 +180,7 @@ export class PretrainedPipeline implements ModalityPipeline<PretrainedRow, Pretr
         this.shape = shape;
         slice.forEach((row, i) => {
           this.embeddings.set(row.key, rows[i]!);
-          cache.put(row.key, rows[i]!, shape);
+          cache?.put(row.key, rows[i]!, shape);
         });
         this.stats.computed += slice.length;
         PretrainedPipeline.totals.computed += slice.length;
