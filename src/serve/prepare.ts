@@ -20,7 +20,7 @@ import { FusionkitError } from "../errors.ts";
 import { prepareRows } from "../model/prepareRows.ts";
 import { sep } from "node:path";
 import { resolveInside } from "./paths.ts";
-import { AdaptiveSlicer, yieldToEventLoop } from "./slices.ts";
+import { AdaptiveSlicer, inSlices } from "./slices.ts";
 import { rawTypeOf } from "../data/pretrained/config.ts";
 import type { ModalityFields } from "./rowSchema.ts";
 
@@ -40,22 +40,29 @@ function rawRows(rows: Record<string, unknown>[]): RawRow[] {
   return rows.map((values, index) => ({ file: requestFile, line: index, index, values, textual: false }));
 }
 
-/** Replaces every image/audio path by its checked absolute path inside `root` (copies the rows). */
-export function checkFilePaths(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Record<string, unknown>[] {
+const pathSlicer = new AdaptiveSlicer();
+
+/** Replaces every image/audio path by its checked absolute path inside `root` (copies the rows), in slices. */
+export async function checkFilePaths(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Promise<Record<string, unknown>[]> {
   // by the raw row type: a pretrained image modality is prepared as a vector but its rows still hold paths
   const fileFields = fields.filter((f) => rawTypeOf(f.spec) === "image" || rawTypeOf(f.spec) === "audio").map((f) => ({ field: f.field, kind: rawTypeOf(f.spec) as "image" | "audio" }));
   if (fileFields.length === 0) return rows;
-  return rows.map((row, i) => {
-    const copy = { ...row };
-    for (const { field, kind } of fileFields) {
-      const value = row[field];
-      if (typeof value !== "string") continue;
-      const checked = resolveInside(root, value, kind);
-      if ("problem" in checked) throw new RequestError(`rows[${i}].${field}`, checked.problem);
-      copy[field] = checked.path;
+  const out: Record<string, unknown>[] = new Array(rows.length);
+  await inSlices(rows.length, pathSlicer, (from, to) => {
+    for (let i = from; i < to; i++) {
+      const row = rows[i]!;
+      const copy = { ...row };
+      for (const { field, kind } of fileFields) {
+        const value = row[field];
+        if (typeof value !== "string") continue;
+        const checked = resolveInside(root, value, kind);
+        if ("problem" in checked) throw new RequestError(`rows[${i}].${field}`, checked.problem);
+        copy[field] = checked.path;
+      }
+      out[i] = copy;
     }
-    return copy;
   });
+  return out;
 }
 
 function asRequestError(error: unknown): never {
@@ -110,15 +117,9 @@ const preprocessSlicer = new AdaptiveSlicer();
 export async function prepareRequestRows(rows: Record<string, unknown>[], fields: ModalityFields[], root: string): Promise<SplitData> {
   const raw = rawRows(rows);
   const parts: SplitData[] = [];
-  let from = 0;
-  while (from < raw.length) {
-    const count = Math.min(preprocessSlicer.size, raw.length - from);
-    const started = performance.now();
-    parts.push(await encodeSlice(raw.slice(from, from + count), fields, root));
-    preprocessSlicer.record(count, performance.now() - started);
-    from += count;
-    if (from < raw.length) await yieldToEventLoop();
-  }
+  await inSlices(raw.length, preprocessSlicer, async (from, to) => {
+    parts.push(await encodeSlice(raw.slice(from, to), fields, root));
+  });
   return concatSplits(parts);
 }
 

@@ -25,7 +25,8 @@ import type { SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { serveDefaults } from "./defaults.ts";
 import { maxShapleyModalities } from "../explain/shapley.ts";
-import { firstIssue, requestSchema, rowJsonSchema, type PredictRequest, type RowRules } from "./rowSchema.ts";
+import { firstIssue, requestSchema, rowJsonSchema, rowSchema, type PredictRequest, type RowRules } from "./rowSchema.ts";
+import { AdaptiveSlicer, inSlices } from "./slices.ts";
 import { openServedModel, type Explanation, type ServedModel } from "./onnxModel.ts";
 import { checkFilePaths, prepareRequestRows, redactPaths, RequestError } from "./prepare.ts";
 import { RequestLimiter, ServerBusy } from "./limiter.ts";
@@ -96,7 +97,9 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
   const requestTimeout = options.requestTimeoutMs ?? serveDefaults.requestTimeoutMs;
   const { metadata } = model;
   const rules: RowRules = { passThrough: ["id", metadata.labelField].filter((f) => f), ignoreUnknownFields: options.ignoreUnknownFields === true };
-  const schema = requestSchema(model.fields, maxRows, rules);
+  const schema = requestSchema(maxRows);
+  const rowCheck = rowSchema(model.fields, rules);
+  const rowSlicer = new AdaptiveSlicer();
   const limiter = new RequestLimiter(options.maxConcurrent ?? serveDefaults.maxConcurrent, options.maxQueued ?? serveDefaults.maxQueued);
   const started = Date.now();
   const app = Fastify({
@@ -108,6 +111,8 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
   });
   app.server.maxConnections = options.maxConnections ?? serveDefaults.maxConnections;
   app.addHook("onClose", async () => model.close());
+  // JSON only: a text/plain body is a 415, not a string that fails validation
+  app.removeContentTypeParser("text/plain");
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
@@ -165,7 +170,17 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     const body: PredictRequest = parsed.data;
     try {
       return await limiter.run(async () => {
-        const rows = checkFilePaths(body.rows, model.fields, model.root);
+        await inSlices(body.rows.length, rowSlicer, (from, to) => {
+          for (let i = from; i < to; i++) {
+            const row = rowCheck.safeParse(body.rows[i]);
+            if (!row.success) {
+              const { field, message } = firstIssue(row.error, model.fields, rules, ["rows", i]);
+              throw new RequestError(field, message);
+            }
+            body.rows[i] = row.data;
+          }
+        });
+        const rows = await checkFilePaths(body.rows, model.fields, model.root);
         if (body.explain) checkExplainable(body.rows.length, metadata.modalities.length, maxExplainRows);
         const split = await prepareRequestRows(rows, model.fields, model.root);
         const { logits, scores } = await model.predict(split);

@@ -32,3 +32,16 @@ export class AdaptiveSlicer {
     this.msPerRow = this.msPerRow === undefined ? sample : 0.7 * this.msPerRow + 0.3 * sample;
   }
 }
+
+/** Calls `work(from, to)` over [0, n) in slices sized by `slicer`, yielding to the event loop between them. */
+export async function inSlices(n: number, slicer: AdaptiveSlicer, work: (from: number, to: number) => void | Promise<void>): Promise<void> {
+  let from = 0;
+  while (from < n) {
+    const to = Math.min(n, from + slicer.size);
+    const started = performance.now();
+    await work(from, to);
+    slicer.record(to - from, performance.now() - started);
+    from = to;
+    if (from < n) await yieldToEventLoop();
+  }
+}

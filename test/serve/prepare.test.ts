@@ -52,10 +52,10 @@ test("request rows encode to the prepared arrays, through the data layer's pipel
   }
 });
 
-test("a path outside the root is a request error naming the row and field", () => {
+test("a path outside the root is a request error naming the row and field", async () => {
   const fields = modalityFields({ modalities: [{ name: "photo", type: "image", shape: [2, 2, 3], config: { name: "photo", type: "image", field: "picture" } }] });
-  assert.throws(
-    () => checkFilePaths([{ picture: null }, { picture: "../../x.png" }], fields, "/tmp"),
+  await assert.rejects(
+    checkFilePaths([{ picture: null }, { picture: "../../x.png" }], fields, "/tmp"),
     (error: unknown) => error instanceof RequestError && error.field === "rows[1].picture" && /leaves the model directory/.test(error.message),
   );
 });
