@@ -17,12 +17,12 @@ import type { HostArray } from "../engine/tensor.ts";
 import { FusionkitError } from "../errors.ts";
 import { shapleyFromValues, shapleyWeights } from "../explain/shapley.ts";
 import { loadCheckpoint } from "../engine/checkpoint.ts";
-import { exportModel, scoreOutputName, type ExportMetadata } from "../export/exportModel.ts";
+import { exportModel, inputName, scoreOutputName, type ExportMetadata } from "../export/exportModel.ts";
 import { feedsFromSplit } from "../export/feeds.ts";
 import { decodeModel } from "../export/onnxGraph.ts";
 import { createOnnxRunner, type OnnxRunner } from "../export/runtime.ts";
 import { modalityFields, type ModalityFields } from "./rowSchema.ts";
-import { AdaptiveSlicer, yieldToEventLoop } from "./slices.ts";
+import { AdaptiveSlicer, inSlices } from "./slices.ts";
 
 export const onnxFileName = "model.onnx";
 
@@ -151,26 +151,29 @@ export async function openServedModel(modelDir: string, options: OpenOptions = {
   const specs = metadata.modalities;
   const scoreName = scoreOutputName(metadata.task);
 
-  const slicer = new AdaptiveSlicer();
+  // graph rows are cheap (tens of µs): start with 64 before anything is measured
+  const slicer = new AdaptiveSlicer(10, 64);
 
   /**
-   * The graph over `split`'s rows, with `presentOverride` marking modalities
-   * missing, in slices that each take about `sliceMs` (onnxruntime-node runs
-   * on the event loop's thread): between slices the loop answers /health and
-   * other requests, and only one slice's feeds are in memory at a time.
+   * `total` graph rows in slices that each take about 10 ms (onnxruntime-node
+   * runs session.run on the event loop's thread): between slices the loop
+   * answers /health and other requests, and only one slice's feeds are in
+   * memory at a time.
    */
-  async function runSliced(split: SplitData, presentOverride: Record<string, 0 | 1>, consume: (out: Record<string, HostArray>, from: number) => void): Promise<void> {
-    let from = 0;
-    while (from < split.n) {
-      const count = Math.min(slicer.size, split.n - from);
-      const rows = Array.from({ length: count }, (_, i) => from + i);
-      const started = performance.now();
-      const out = await runner.run(feedsFromSplit(split, specs, rows, presentOverride));
-      slicer.record(count, performance.now() - started);
-      consume(out, from);
-      from += count;
-      if (from < split.n) await yieldToEventLoop();
-    }
+  async function runSliced(total: number, feedsFor: (from: number, to: number) => Record<string, HostArray>, consume: (out: Record<string, HostArray>, from: number) => void): Promise<void> {
+    await inSlices(total, slicer, async (from, to) => consume(await runner.run(feedsFor(from, to)), from));
+  }
+
+  /** Feeds for graph rows [from, to) of the stacked coalitions: graph row g is row g % n with only the modalities in coalition floor(g / n) present. */
+  function coalitionFeeds(split: SplitData, from: number, to: number): Record<string, HostArray> {
+    const n = split.n;
+    const rows = Array.from({ length: to - from }, (_, k) => (from + k) % n);
+    const feeds = feedsFromSplit(split, specs, rows);
+    specs.forEach((spec, m) => {
+      const present = feeds[inputName(spec.name, "present")]!.data;
+      for (let k = 0; k < present.length; k++) if (!(Math.floor((from + k) / n) & (1 << m))) present[k] = 0;
+    });
+    return feeds;
   }
 
   return {
@@ -184,7 +187,8 @@ export async function openServedModel(modelDir: string, options: OpenOptions = {
       const { outDim } = metadata;
       const logits = new Float32Array(split.n * outDim);
       const scores = new Float32Array(split.n * outDim);
-      await runSliced(split, {}, (out, from) => {
+      const rowsOf = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+      await runSliced(split.n, (from, to) => feedsFromSplit(split, specs, rowsOf(from, to)), (out, from) => {
         logits.set(out.logits!.data, from * outDim);
         scores.set(out[scoreName]!.data, from * outDim);
       });
@@ -204,17 +208,18 @@ export async function openServedModel(modelDir: string, options: OpenOptions = {
           target[i] = best;
         }
       }
-      // values[i * coalitions + S]: row i's explained output with only the modalities in coalition S kept present
+      // values[i * coalitions + S]: row i's explained output with only the modalities in coalition S kept present.
+      // The n x 2^M graph rows go through in slices, so a 1-row request is one run and a 1,024-row one never holds them all.
       const values = new Float64Array(n * coalitions);
-      for (let S = 0; S < coalitions; S++) {
-        const override = Object.fromEntries(specs.filter((_, m) => !(S & (1 << m))).map((spec) => [spec.name, 0 as const]));
-        await runSliced(split, override, (out, from) => {
-          const data = out[scoreName]!.data;
-          const rows = data.length / outDim;
-          for (let r = 0; r < rows; r++) values[(from + r) * coalitions + S] = data[r * outDim + target[from + r]!]!;
-        });
-        await yieldToEventLoop();
-      }
+      await runSliced(n * coalitions, (from, to) => coalitionFeeds(split, from, to), (out, from) => {
+        const data = out[scoreName]!.data;
+        const count = data.length / outDim;
+        for (let k = 0; k < count; k++) {
+          const g = from + k;
+          const [S, i] = [Math.floor(g / n), g % n];
+          values[i * coalitions + S] = data[k * outDim + target[i]!]!;
+        }
+      });
       const phi = new Float64Array(n * M);
       const base = new Float64Array(n);
       for (let i = 0; i < n; i++) {
