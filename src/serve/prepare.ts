@@ -108,7 +108,8 @@ export function concatSplits(parts: SplitData[]): SplitData {
   return { n, ids: parts.flatMap((p) => p.ids), inputs: join((s) => s.inputs), tokenMasks: join((s) => s.tokenMasks), present: join((s) => s.present), labels: new Float32Array(n), fields: {} };
 }
 
-const preprocessSlicer = new AdaptiveSlicer();
+// one row first: a row with audio costs ~10 ms of decoding and log-mel before anything is measured
+const preprocessSlicer = new AdaptiveSlicer(10, 1);
 
 /**
  * Encodes validated rows (paths already checked) for the model's modalities,

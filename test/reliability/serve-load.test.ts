@@ -45,7 +45,7 @@ async function listening(options: Partial<Parameters<typeof buildServeApp>[0]> =
   return { served, address, port: Number(new URL(address).port) };
 }
 
-/** A connection that sends the headers of a POST announcing `length` body bytes, then one byte every `everyMs`. */
+/** A connection that sends the headers of a POST announcing `length` body bytes and its first byte, then one byte every `everyMs`. */
 function trickle(port: number, length: number, everyMs: number): { socket: Socket; received: () => string; sent: () => number; closed: Promise<void> } {
   const socket = connect(port, "127.0.0.1");
   let received = "";
@@ -55,10 +55,11 @@ function trickle(port: number, length: number, everyMs: number): { socket: Socke
   socket.on("error", () => {});
   const closed = new Promise<void>((resolve) => socket.on("close", () => resolve()));
   socket.on("connect", () => {
-    socket.write(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+    socket.write(`POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n{`);
+    sent = 1;
     const timer = setInterval(() => {
       if (socket.destroyed || sent >= length) return clearInterval(timer);
-      socket.write(sent === 0 ? "{" : " ");
+      socket.write(" ");
       sent++;
     }, everyMs);
     socket.on("close", () => clearInterval(timer));
@@ -127,9 +128,12 @@ describe("serve: load", () => {
   it("with 2,000 trickling bodies held open on loopback, /health still answers within 100 ms", async () => {
     server = await listening({ requestTimeoutMs: 60_000 });
     const count = 2000;
-    const held = Array.from({ length: count }, () => trickle(server!.port, 10_000, 1000));
+    // one byte every 5 s, as in the issue's case
+    const held = Array.from({ length: count }, () => trickle(server!.port, 10_000, 5000));
     // wait until every connection has sent its headers and a first byte
     while (held.some((h) => h.sent() === 0 && !h.socket.destroyed)) await new Promise((resolve) => setTimeout(resolve, 100));
+    // and the server has taken every connection in
+    while ((await new Promise<number>((resolve) => server!.served.app.server.getConnections((_e, n) => resolve(n)))) < count) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(held.filter((h) => h.socket.destroyed).length, 0, "connections were refused");
     const probes: number[] = [];
     for (let i = 0; i < 7; i++) probes.push(await timedHealth(server.address));
