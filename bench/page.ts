@@ -16,7 +16,8 @@
  *     render) and the wall time from the click to the rendered result; the
  *     first prediction after loading is reported apart.
  *  4. --screenshots DIR: full-page screenshots of a prediction with image and
- *     text, and of the same row with the image missing.
+ *     text, and of the same row with the image missing (browser-page.png for
+ *     GMU, browser-page-<method>.png for another --method).
  *
  * Usage: tsx bench/page.ts [--rows 1200] [--epochs 6] [--method gmu] [--loads 5] [--predictions 20] [--screenshots docs]
  */
@@ -134,7 +135,8 @@ for (let load = 0; load < loads; load++) {
     const row = rows.find((r) => r.category === "Animals & Nature") ?? rows[0]!;
     await page.setInputFiles('input[type=file][data-modality="image"]', row.image);
     await page.fill('textarea[data-modality="text"]', row.text);
-    for (const [file, clearImage] of [["browser-page.png", false], ["browser-page-missing-image.png", true]] as const) {
+    const suffix = method === "gmu" ? "" : `-${method.replace(/[^A-Za-z0-9_]/g, "_")}`;
+    for (const [file, clearImage] of [[`browser-page${suffix}.png`, false], [`browser-page${suffix}-missing-image.png`, true]] as const) {
       if (clearImage) await page.click('.modality[data-modality="image"] button.clear');
       const runs = Number((await page.getAttribute("#result", "data-runs")) ?? "0");
       await page.click("#predict");

@@ -39,6 +39,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; white-space: 
 h2 { font-size: 1.25rem; margin: 0.2rem 0 0.4rem; }
 #views h2 { font-size: 1.1rem; margin-top: 1rem; }
 .attention { overflow-x: auto; }
+.view-title { font-weight: 600; margin: 0.6rem 0 0.2rem; }
 table.heatmap { width: auto; font-size: 0.75rem; }
 table.heatmap td { text-align: center; min-width: 2.2rem; border: 1px solid #8883; }
 table.heatmap th.key { writing-mode: vertical-rl; transform: rotate(180deg); font-weight: 400; max-height: 8rem; }

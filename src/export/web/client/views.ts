@@ -74,9 +74,11 @@ function attentionTable(view: Extract<MethodView, { kind: "attention" }>): HTMLE
   }
   const queries = view.queryMask.flatMap((v, i) => (v ? [i] : [])).slice(0, maxQueries);
   const keys = view.keyMask.flatMap((v, j) => (v ? [j] : [])).slice(0, maxKeys);
-  const table = element("table", { class: "heatmap" });
   const mass = view.massByModality ? ` (weight on ${Object.entries(view.massByModality).map(([m, w]) => `${m} ${(w * 100).toFixed(0)}%`).join(", ")})` : "";
-  table.append(element("caption", {}, `${title}${mass}; heads averaged, darker = more weight`));
+  // the title sits outside the table: a wide map scrolls sideways, its title stays readable
+  const titleId = `view-${view.key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  box.append(element("p", { class: "view-title", id: titleId }, `${title}${mass}; heads averaged, darker = more weight`));
+  const table = element("table", { class: "heatmap", "aria-labelledby": titleId });
   const head = element("tr");
   head.append(element("th", { scope: "col" }, ""));
   for (const j of keys) head.append(element("th", { scope: "col", class: "key" }, view.keyLabels[j]!));
