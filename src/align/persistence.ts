@@ -11,6 +11,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { SkippedRow } from "../data/problems.ts";
 import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.ts";
@@ -35,7 +36,7 @@ export type AlignConfigFile = {
   matchField?: string;
   labelNames: string[];
   /** where the data came from and how it was loaded (search rebuilds an index from it) */
-  dataset: { name: string; cacheKey?: string; source?: string; seed?: number; maxRows?: number };
+  dataset: { name: string; cacheKey?: string; source?: string; contentHash?: string; seed?: number; maxRows?: number; skipBadRows?: boolean; skipped?: SkippedRow[] };
   training: AlignedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; trainRows: number; history: AlignEpoch[] };
   /** test-split figures written by `fusionkit align` (retrieval, zero-shot, transfer) */
   evaluation?: Record<string, unknown>;
@@ -56,7 +57,7 @@ export function saveAligned(
   dir: string,
   aligned: AlignedModel,
   dataset: Pick<PreparedDataset, "name" | "cacheKey" | "labelNames">,
-  extras: { source?: string; seed?: number; maxRows?: number; evaluation?: Record<string, unknown> } = {},
+  extras: { source?: string; contentHash?: string; seed?: number; maxRows?: number; skipBadRows?: boolean; skipped?: SkippedRow[]; evaluation?: Record<string, unknown> } = {},
 ): string {
   const config: AlignConfigFile = {
     format: alignFormat,
@@ -73,8 +74,11 @@ export function saveAligned(
       name: dataset.name,
       ...(dataset.cacheKey ? { cacheKey: dataset.cacheKey } : {}),
       ...(extras.source ? { source: extras.source } : {}),
+      ...(extras.contentHash ? { contentHash: extras.contentHash } : {}),
       ...(extras.seed !== undefined ? { seed: extras.seed } : {}),
       ...(extras.maxRows !== undefined ? { maxRows: extras.maxRows } : {}),
+      ...(extras.skipBadRows ? { skipBadRows: true } : {}),
+      ...(extras.skipped?.length ? { skipped: extras.skipped } : {}),
     },
     training: { ...aligned.options, bestEpoch: aligned.bestEpoch, trainMs: aligned.trainMs, paramCount: aligned.paramCount, trainRows: aligned.trainRows, history: aligned.history },
     ...(extras.evaluation ? { evaluation: extras.evaluation } : {}),

@@ -16,7 +16,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { decodeSafetensors, encodeSafetensors, writeFileAtomic } from "../engine/checkpoint.ts";
+import { decodeSafetensors, encodeSafetensors } from "../engine/checkpoint.ts";
+import { writeFilesAtomic } from "../io/atomicWrite.ts";
 import { Embedder } from "./embedder.ts";
 import { concatSplits } from "./filters.ts";
 import { retrievalItems } from "./items.ts";
@@ -91,8 +92,11 @@ export function buildIndex(aligned: LoadedAlignedModel, dataset: PreparedDataset
 
 export function saveIndex(dir: string, index: SearchIndex): void {
   const { embeddings, ...meta } = index;
-  writeFileAtomic(join(dir, "embeddings.safetensors"), encodeSafetensors([["embeddings", { data: embeddings, shape: [index.items.length, index.dim] }]]));
-  writeFileAtomic(join(dir, "index.json"), JSON.stringify(meta) + "\n");
+  // index.json last: it is the pair's commit marker (src/io/atomicWrite.ts)
+  writeFilesAtomic([
+    { path: join(dir, "embeddings.safetensors"), data: encodeSafetensors([["embeddings", { data: embeddings, shape: [index.items.length, index.dim] }]]) },
+    { path: join(dir, "index.json"), data: JSON.stringify(meta) + "\n" },
+  ]);
 }
 
 export function indexExists(dir: string): boolean {

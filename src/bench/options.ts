@@ -43,6 +43,10 @@ export type BenchOptions = {
   encoders?: Record<string, { model: string; output?: "pooled" | "tokens" } | null>;
   /** let transformers.js download a model id (--allow-download) */
   allowDownload?: boolean;
+  /** drop rows that fail validation (listed in results.json and the output) instead of stopping at the first */
+  skipBadRows?: boolean;
+  /** run even when a modality is missing from every train row */
+  allowMissingModality?: boolean;
 };
 
 /**
@@ -93,7 +97,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
   };
   const maxRows = partial.maxRows ?? defaultMaxRows[data];
   if (maxRows !== undefined) options.maxRows = maxRows;
-  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir", "encoders", "allowDownload"] as const) {
+  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir", "encoders", "allowDownload", "skipBadRows", "allowMissingModality"] as const) {
     if (partial[key] !== undefined) (options as Record<string, unknown>)[key] = partial[key];
   }
   return options;

@@ -6,16 +6,17 @@
  * seed-major so an interrupted bench has the same seeds for every method it
  * reached, and the per-run time budget.
  */
-import { accessSync, constants, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { loadDataset } from "../data/load.ts";
 import type { PreparedDataset } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
+import { checkWritableDir } from "../io/outputs.ts";
 import { defaultMethodsFor, getMethod } from "../fusion/registry.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 import { unimodalPrefix } from "../fusion/unimodal.ts";
 import { buildModel } from "../model/model.ts";
+import { checkMethodConfig, checkTrainable } from "../train/preflight.ts";
 import { buildSpec } from "../train/trainer.ts";
 import { explainDefaults, retrievalRequest } from "./extras.ts";
 import type { BenchJob } from "./job.ts";
@@ -38,38 +39,6 @@ export function defaultOutDir(now = new Date()): string {
   return join("runs", `bench-${stamp}`);
 }
 
-/**
- * Proves `dir` can hold the bench output without creating anything yet (a bench
- * that fails its other checks leaves no empty directory behind): an existing
- * directory must accept a file; a new one needs its nearest existing ancestor
- * to be a writable directory.
- */
-export function checkWritableDir(dir: string): void {
-  const absolute = resolve(dir);
-  const fail = (why: string): never => {
-    throw new FusionkitError(`cannot write the bench output to ${dir}: ${why}. Choose a writable --out directory`, { field: "--out" });
-  };
-  if (existsSync(absolute)) {
-    if (!statSync(absolute).isDirectory()) fail("it exists and is a file, not a directory");
-    const probe = join(absolute, `.fusionkit-write-test-${process.pid}`);
-    try {
-      writeFileSync(probe, "");
-      rmSync(probe);
-    } catch (error) {
-      fail(`${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    }
-    return;
-  }
-  let ancestor = dirname(absolute);
-  while (!existsSync(ancestor)) ancestor = dirname(ancestor);
-  if (!statSync(ancestor).isDirectory()) fail(`${ancestor} is a file, so no directory can be made under it`);
-  try {
-    accessSync(ancestor, constants.W_OK);
-  } catch {
-    fail(`${ancestor} is not writable`);
-  }
-}
-
 function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
   const chosen = options.methods ? options.methods.map((name) => getMethod(name, dataset.modalities)) : defaultMethodsFor(dataset);
   const names = new Set(chosen.map((m) => m.name));
@@ -80,11 +49,7 @@ function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchP
   }
   return chosen.map((method) => {
     const overrides = options.methodConfigs[method.name] ?? {};
-    for (const key of Object.keys(overrides)) {
-      if (!(key in method.defaults)) {
-        throw new FusionkitError(`--config: method "${method.name}" has no setting "${key}". Its settings: ${Object.keys(method.defaults).join(", ") || "(none)"}`, { field: "--config" });
-      }
-    }
+    checkMethodConfig(method, overrides);
     return { method, config: { ...method.defaults, ...overrides }, overrides };
   });
 }
@@ -92,7 +57,7 @@ function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchP
 export async function planBench(options: BenchOptions, log: (message: string) => void = () => {}): Promise<BenchPlan> {
   checkOptions(options);
   const outDir = options.out ?? defaultOutDir();
-  checkWritableDir(outDir);
+  checkWritableDir(outDir, "bench output");
 
   // Names that cannot exist whatever the dataset's modalities fail before the (possibly slow) dataset load.
   for (const name of options.methods ?? []) if (!name.startsWith(unimodalPrefix)) getMethod(name, []);
@@ -104,6 +69,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
     ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
     ...(options.encoders !== undefined ? { encoders: options.encoders } : {}),
     ...(options.allowDownload !== undefined ? { allowDownload: options.allowDownload } : {}),
+    ...(options.skipBadRows ? { skipBadRows: true } : {}),
     log: (message) => {
       if (/from cache/u.test(message)) cacheHit = true;
       log(message);
@@ -114,6 +80,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
     const sizes = `${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test`;
     throw new FusionkitError(`the bench needs rows in every split (early stopping uses val, the leaderboard uses test); "${dataset.name}" has ${sizes}. Use more rows or change the split fractions in dataset.json`);
   }
+  checkTrainable(dataset, { allowMissingModality: options.allowMissingModality === true });
 
   const methods = resolveMethods(options, dataset);
   // Building each model runs the method's validate() against this dataset's encoders: a bad config fails now.

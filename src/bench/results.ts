@@ -152,6 +152,8 @@ export type BenchResults = {
     /** rows available before --max-rows subsampling, when subsampled */
     subsample?: { maxRows: number; note: string };
     cacheKey: string;
+    /** rows dropped by --skip-bad-rows (absent when none) */
+    skipped?: { file: string; line: number; field?: string; reason: string }[];
     loadMs: number;
     cacheHit: boolean;
     /** frozen pretrained encoders that prepared modalities (absent: every modality trained from scratch) */

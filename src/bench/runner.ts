@@ -12,6 +12,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { primaryMetric } from "../eval/metrics.ts";
+import { writeError } from "../io/atomicWrite.ts";
 import { writeBenchOutputs } from "../report/html.ts";
 import { describeEnvironment } from "./environment.ts";
 import { localExecutor, type ExecutionInfo, type JobExecutor } from "./executor.ts";
@@ -49,7 +50,20 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   let execution: ExecutionInfo | undefined;
   const assemble = (state: { complete: boolean; interruption?: string }): BenchResults =>
     assembleResults(plan, finished, { ...state, startedAt, wallMs: performance.now() - started, command: context.command ?? process.argv.slice(1), execution });
-  const checkpoint = () => writeBenchOutputs(outDir, assemble({ complete: false }));
+  // A failed write of the partial outputs (a full disk) stops the bench: runs that cannot be recorded are wasted time.
+  // It is called from the worker pool's message handlers, where a throw would be an uncaught exception.
+  const stop = new AbortController();
+  let writeFailure: unknown;
+  const checkpoint = () => {
+    if (writeFailure !== undefined) return;
+    try {
+      writeBenchOutputs(outDir, assemble({ complete: false }));
+    } catch (error) {
+      writeFailure = error;
+      stop.abort(error);
+    }
+  };
+  const signal = context.signal ? AbortSignal.any([context.signal, stop.signal]) : stop.signal;
 
   const metric = primaryMetric(plan.dataset.task);
   const executor = context.executor ?? localExecutor;
@@ -57,7 +71,11 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   try {
     execution = await executor.start(plan, (message) => reporter.log(message));
     // only now: a bench refused by its checks or its executor (an unreachable queue) leaves no directory behind
-    mkdirSync(outDir, { recursive: true });
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch (error) {
+      throw writeError(error, outDir);
+    }
     reporter.start({ jobs: plan.jobs, methods: plan.methods.map((m) => m.method.name), seeds: plan.seeds, workers: execution.workers, where: execution.where, metricName: metric.name });
     try {
       ({ aborted } = await executor.run(
@@ -76,7 +94,7 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
             checkpoint();
           },
         },
-        context.signal,
+        signal,
       ));
     } finally {
       reporter.stop();
@@ -84,6 +102,8 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   } finally {
     await executor.close();
   }
+  // the outputs on disk are the last partial ones that could be written (complete: false), or none
+  if (writeFailure !== undefined) throw writeFailure;
   const reason = aborted ? abortReason(context.signal) : undefined;
   const results = assemble(aborted ? { complete: false, interruption: reason! } : { complete: true });
   const { resultsPath, reportPath } = writeBenchOutputs(outDir, results);
@@ -167,6 +187,7 @@ function assembleResults(
         ? { subsample: { maxRows: options.maxRows, note: subsampleNote(options) } }
         : {}),
       cacheKey: dataset.cacheKey,
+      ...(dataset.skipped.length ? { skipped: dataset.skipped } : {}),
       loadMs: plan.datasetLoad.ms,
       cacheHit: plan.datasetLoad.cacheHit,
       ...(encoderSummaries(dataset.modalities).length ? { encoders: encoderSummaries(dataset.modalities) } : {}),

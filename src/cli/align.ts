@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { parseRowFilter, type RowFilter } from "../align/filters.ts";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { positiveInt, positiveNumber } from "./options.ts";
+import { positiveInt, positiveNumber, seedInt } from "./options.ts";
 
 export type AlignFlags = EncoderFlags & {
   data: string;
@@ -29,6 +29,9 @@ export type AlignFlags = EncoderFlags & {
   maxRows?: number;
   timeBudget?: number;
   out?: string;
+  force?: boolean;
+  skipBadRows?: boolean;
+  allowMissingModality?: boolean;
 };
 
 const collectFilter = (value: string, previous: RowFilter[]): RowFilter[] => [...previous, parseRowFilter(value)];
@@ -40,7 +43,7 @@ export function register(program: Command): void {
     .description("train modality encoders into one embedding space (CLIP-style symmetric InfoNCE) and evaluate retrieval")
     .requiredOption("--data <name|dir>", "dataset directory (with dataset.json) or built-in name (emoji)")
     .option("--pair <modalities>", "comma-separated modalities to align", "image,text")
-    .option("--seed <n>", "random seed (split, init, shuffling)", Number)
+    .option("--seed <n>", "random seed (split, init, shuffling)", seedInt)
     .option("--epochs <n>", "maximum epochs", positiveInt)
     .option("--batch-size <n>", "rows per micro-batch", positiveInt)
     .option("--accumulate <k>", "micro-batches per update; the contrastive batch (in-batch negatives) is batch-size x k, exact via GradCache", positiveInt)
@@ -54,7 +57,10 @@ export function register(program: Command): void {
     .option("--template <text>", "zero-shot prompt template with {} for the class name (repeatable; default: the dataset's own templates)", collect, [])
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
-    .option("--out <dir>", "output directory (default runs/align-<pair>)");
+    .option("--out <dir>", "output directory (default runs/align-<pair>)")
+    .option("--force", "replace the model already in --out")
+    .option("--skip-bad-rows", "skip rows that fail validation (listed in the output and config.json) instead of stopping at the first")
+    .option("--allow-missing-modality", "train even when a paired modality is missing from every train row");
   addEncoderOptions(command).action(async (flags: AlignFlags) => {
     const { runAlign } = await import("./actions/align.ts");
     await runAlign(flags);

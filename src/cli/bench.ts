@@ -30,6 +30,8 @@ export type BenchFlags = EncoderFlags & {
   explain: boolean;
   retrieval: boolean;
   queue?: string;
+  skipBadRows?: boolean;
+  allowMissingModality?: boolean;
 };
 
 function commaList(value: string): string[] {
@@ -63,6 +65,8 @@ export function register(program: Command): void {
     .option("--latency-samples <n>", "test rows timed one at a time", positiveInt, benchDefaults.latencySamples)
     .option("--workers <n>", "runs trained in parallel (default: 2, or 1 on a 1-core machine)", positiveInt)
     .option("--no-explain", "skip the explanations section (modality Shapley values of each method's first-seed model on 256 test rows)")
+    .option("--skip-bad-rows", "skip rows that fail validation (listed in the output and results.json) instead of stopping at the first")
+    .option("--allow-missing-modality", "run even when a modality is missing from every train row")
     .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
     .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)");
   addEncoderOptions(command).action(async (flags: BenchFlags) => {

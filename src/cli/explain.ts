@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import type { ShapleyValueKind } from "../explain/shapley.ts";
 
-export type ExplainFlags = { model: string; rows: string; out?: string; baseDir?: string; json?: boolean; value: ShapleyValueKind; target?: string };
+export type ExplainFlags = { model: string; rows: string; out?: string; baseDir?: string; json?: boolean; value: ShapleyValueKind; target?: string; skipBadRows?: boolean };
 
 function valueKind(value: string): ShapleyValueKind {
   if (value !== "probability" && value !== "logit") throw new InvalidArgumentError(`expected "probability" or "logit", got "${value}".`);
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "checkpoint directory written by fusionkit train")
     .requiredOption("--rows <file.jsonl>", "rows in the dataset's raw format; modalities may be missing (null or absent)")
     .option("--out <file>", "write the explanation as JSON to this file")
+    .option("--skip-bad-rows", "explain the good rows and list the bad ones (stderr) instead of stopping at the first")
     .option("--base-dir <dir>", "image/audio paths in the rows are relative to this (default: the rows file's directory)")
     .option("--json", "print JSON instead of text")
     .option("--value <kind>", "what a coalition is worth: the explained class's probability or its logit", valueKind, "probability")

@@ -5,10 +5,14 @@
  * heavy dependencies: the engine, fastify, onnxruntime, sharp) only when it
  * runs (src/cli/lazy.ts), so `fusionkit --help` loads none of them.
  * A FusionkitError (bad data, config or flag) prints only its message and
- * exits 1; anything else is a bug and shows its stack under --debug.
+ * exits 1; a file-system failure (a full disk, a read-only directory) prints
+ * one line naming the path and what to do; anything else is a bug and shows
+ * its stack under --debug. Errors thrown outside the command's promise (an
+ * event handler, a timer) take the same path: never a bare Node stack trace.
  */
 import { Command } from "commander";
 import { FusionkitError } from "../errors.ts";
+import { fileSystemError } from "../io/atomicWrite.ts";
 import { addHelpCommand } from "./lazy.ts";
 import * as alignCommand from "./align.ts";
 import * as benchCommand from "./bench.ts";
@@ -52,21 +56,33 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Prints `error` the way the CLI reports failures (see the header). */
+export function reportError(thrown: unknown, debug: boolean): void {
+  const error = fileSystemError(thrown);
+  if (error instanceof FusionkitError) {
+    console.error(`error: ${error.message}`);
+    if (debug) console.error(error.stack);
+  } else if (debug) {
+    console.error(error);
+  } else {
+    console.error(`internal error: ${(error as Error)?.message ?? String(error)}\n(this is a bug in fusionkit; rerun with --debug for the stack trace and report it)`);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  const debug = () => program.opts().debug === true || argv.includes("--debug");
+  const escaped = (error: unknown) => {
+    reportError(error, debug());
+    process.exit(1);
+  };
+  process.on("uncaughtException", escaped);
+  process.on("unhandledRejection", escaped);
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
-    const debug = program.opts().debug === true || argv.includes("--debug");
-    if (error instanceof FusionkitError) {
-      console.error(`error: ${error.message}`);
-      if (debug) console.error(error.stack);
-    } else if (debug) {
-      console.error(error);
-    } else {
-      console.error(`internal error: ${(error as Error)?.message ?? String(error)}\n(this is a bug in fusionkit; rerun with --debug for the stack trace and report it)`);
-    }
+    reportError(error, debug());
     return 1;
   }
 }

@@ -13,6 +13,13 @@ export function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** A seed: a non-negative integer within 32 bits ("abc", -5 and 1.5 are refused, not saved as null or truncated). */
+export function seedInt(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new InvalidArgumentError(`expected a non-negative integer seed (0 to 4294967295), got "${value}".`);
+  return n;
+}
+
 export function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}".`);

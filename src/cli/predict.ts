@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 
-export type PredictFlags = { model: string; rows: string; out?: string; baseDir?: string; explain?: boolean };
+export type PredictFlags = { model: string; rows: string; out?: string; baseDir?: string; explain?: boolean; skipBadRows?: boolean };
 
 export function register(program: Command): void {
   program
@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .requiredOption("--model <dir>", "checkpoint directory written by fusionkit train")
     .requiredOption("--rows <file.jsonl>", "rows in the dataset's raw format; modalities may be missing (null or absent)")
     .option("--out <file>", "write JSON lines here instead of stdout")
+    .option("--skip-bad-rows", "predict the good rows and list the bad ones (stderr) instead of stopping at the first")
     .option("--base-dir <dir>", "image/audio paths in the rows are relative to this (default: the rows file's directory)")
     .option("--explain", 'add "explain" to each line: exact Shapley values of the predicted class\'s probability per modality, and the method\'s own views (as fusionkit explain)')
     .action(async (flags: PredictFlags) => {

@@ -9,7 +9,7 @@
 import type { Command } from "commander";
 import { positiveInt } from "./options.ts";
 
-export type SearchFlags = { model: string; query: string; modality?: string; k: number; index?: string; data?: string; rebuildIndex?: boolean; json?: boolean };
+export type SearchFlags = { model: string; query: string; modality?: string; k: number; index?: string; data?: string; rebuildIndex?: boolean; json?: boolean; skipBadRows?: boolean };
 
 export function register(program: Command): void {
   program
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option("--index <dir>", "index directory (default <model>/index-<modality>)")
     .option("--data <name|dir>", "dataset to index when building (default: the one the model was trained on)")
     .option("--rebuild-index", "build the index again even if one exists")
+    .option("--skip-bad-rows", "when building the index, skip rows that fail validation (listed in the output); on when the model was trained with it")
     .option("--json", "print the results as JSON")
     .action(async (flags: SearchFlags) => {
       const { runSearch } = await import("./actions/search.ts");

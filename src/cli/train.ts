@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { jsonObject, positiveInt, positiveNumber } from "./options.ts";
+import { jsonObject, positiveInt, positiveNumber, seedInt } from "./options.ts";
 
 export type TrainFlags = EncoderFlags & {
   data: string;
@@ -22,6 +22,9 @@ export type TrainFlags = EncoderFlags & {
   maxRows?: number;
   timeBudget?: number;
   quiet?: boolean;
+  force?: boolean;
+  skipBadRows?: boolean;
+  allowMissingModality?: boolean;
 };
 
 export function register(program: Command): void {
@@ -31,7 +34,7 @@ export function register(program: Command): void {
     .requiredOption("--data <name|dir>", "dataset directory (with dataset.json) or built-in name (emoji, movies)")
     .option("--method <name>", "fusion method (a registered method, or unimodal:<modality>)", "early")
     .option("--config <json>", "method config overrides as JSON, e.g. '{\"hidden\":[32]}'", jsonObject)
-    .option("--seed <n>", "random seed (init, shuffling, dropout)", Number)
+    .option("--seed <n>", "random seed (init, shuffling, dropout)", seedInt)
     .option("--epochs <n>", "maximum epochs", positiveInt)
     .option("--batch-size <n>", "rows per step", positiveInt)
     .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber)
@@ -40,6 +43,9 @@ export function register(program: Command): void {
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
     .option("--out <dir>", "checkpoint directory (default runs/<method>)")
+    .option("--force", "replace the model already in --out")
+    .option("--skip-bad-rows", "skip rows that fail validation (listed in the output and config.json) instead of stopping at the first")
+    .option("--allow-missing-modality", "train even when a modality is missing from every train row")
     .option("--quiet", "print only the summary (no per-epoch progress)");
   addEncoderOptions(command).action(async (flags: TrainFlags) => {
     const { runTrain } = await import("./actions/train.ts");

@@ -13,8 +13,9 @@
  * reader sees a whole entry or none, even with parallel runs.
  */
 import { createHash } from "node:crypto";
-import { appendFileSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
 import type { PreparedDataset, SplitData, SplitName } from "./types.ts";
 
 /** Bump when preprocessing changes output for the same inputs, so old entries stop matching. */
@@ -138,21 +139,7 @@ export function writeCache(cacheDir: string, key: string, dataset: PreparedDatas
     floats.set(chunk, at);
     at += chunk.length;
   }
-  mkdirSync(cacheDir, { recursive: true });
-  const target = cachePath(cacheDir, key);
-  const temporary = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(temporary, prefix);
-    appendFileSync(temporary, data);
-    renameSync(temporary, target);
-  } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // nothing was written
-    }
-    throw error;
-  }
+  writeFileAtomic(cachePath(cacheDir, key), [prefix, data], { cache: true });
 }
 
 function align4(n: number): number {

@@ -5,6 +5,7 @@
  */
 import { loadDataset, type LoadOptions } from "./load.ts";
 import { splitNames } from "./prepare.ts";
+import { formatSkippedRow } from "./problems.ts";
 import type { ModalitySpec, PreparedDataset, SplitData, SplitName } from "./types.ts";
 
 /** Warn when the most frequent train class has more than this many times the rows of the rarest. */
@@ -154,7 +155,7 @@ export function formatSummary(summary: DatasetSummary): string {
   if (summary.skipped.length) {
     lines.push("");
     lines.push(`skipped rows (${summary.skipped.length}):`);
-    for (const row of summary.skipped) lines.push(`  ${row.file}:${row.line}${row.field ? ` field "${row.field}"` : ""}: ${row.reason}`);
+    for (const row of summary.skipped) lines.push(`  ${formatSkippedRow(row)}`);
   }
   lines.push("");
   lines.push(`cache key ${summary.cacheKey.slice(0, 16)}`);

@@ -58,8 +58,43 @@ export function melFilterbank(sampleRate: number, nMels: number, fftSize: number
   return filterbank;
 }
 
+/** A WAV whose header does not match its length (wavefile decodes such files without a word). */
+export class WavHeaderError extends Error {}
+
+const sizeText = (bytes: number) => (bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GB` : bytes >= 2 ** 20 ? `${(bytes / 2 ** 20).toFixed(1)} MB` : `${bytes} bytes`);
+
+/**
+ * Why a RIFF/WAVE file's sizes do not add up, or undefined when they do: the
+ * "data" chunk must fit after its header and the RIFF size in the file. A file
+ * cut mid-data and a header claiming 2 GB both fail here rather than decoding
+ * as shorter audio. Files that are not RIFF/WAVE at all are left to the
+ * decoder's own message. (DataView, not Buffer: the browser page runs this.)
+ */
+export function wavHeaderProblem(bytes: Uint8Array): string | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tag = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
+  if (bytes.length < 12 || tag(0) !== "RIFF" || tag(8) !== "WAVE") return undefined;
+  const riffEnd = 8 + view.getUint32(4, true);
+  let at = 12;
+  while (at + 8 <= bytes.length) {
+    const size = view.getUint32(at + 4, true);
+    const available = bytes.length - at - 8;
+    if (tag(at) === "data") {
+      if (size > available) {
+        return `is truncated or damaged: its header declares ${sizeText(size)} of audio data but only ${sizeText(available)} follow (a file cut mid-data, or a wrong size in the header)`;
+      }
+      if (riffEnd > bytes.length) return `is truncated or damaged: its RIFF header declares ${sizeText(riffEnd)} but the file has ${sizeText(bytes.length)}`;
+      return undefined;
+    }
+    at += 8 + size + (size % 2);
+  }
+  return `is truncated or damaged: it has no complete "data" chunk (${sizeText(bytes.length)} in all)`;
+}
+
 /** Mono samples in [-1, 1] at `sampleRate` (multi-channel clips are averaged, other rates resampled). */
 export function decodeWavBytes(bytes: Uint8Array, sampleRate: number): Float64Array {
+  const problem = wavHeaderProblem(bytes);
+  if (problem) throw new WavHeaderError(problem);
   const wav = new wavefile.WaveFile(bytes);
   // 32-bit float puts every source bit depth (8-bit unsigned, 16/24/32-bit int) on the same [-1, 1] scale.
   wav.toBitDepth("32f");

@@ -9,7 +9,19 @@ import type { PreparedDataset } from "./types.ts";
 export type RowProblem = { field?: string; reason: string };
 export type SkippedRow = PreparedDataset["skipped"][number];
 
-const skipHint = " (or pass --skip-bad-rows to skip rows like this one; skipped rows are listed by `fusionkit data inspect`)";
+// Every command that loads rows (train, bench, align, eval, search, predict, explain, data inspect) has --skip-bad-rows and lists what it skipped.
+const skipHint = " (or pass --skip-bad-rows to skip rows like this one; the command lists the rows it skipped)";
+
+/** One line per skipped row: "data.jsonl:12 field "image": reason". */
+export function formatSkippedRow(row: SkippedRow): string {
+  return `${row.file}:${row.line}${row.field ? ` field "${row.field}"` : ""}: ${row.reason}`;
+}
+
+/** The lines a command prints about the rows --skip-bad-rows dropped (none when nothing was skipped). */
+export function skippedRowsReport(skipped: SkippedRow[]): string[] {
+  if (skipped.length === 0) return [];
+  return [`skipped ${skipped.length} bad row${skipped.length === 1 ? "" : "s"} (--skip-bad-rows):`, ...skipped.map((row) => `  ${formatSkippedRow(row)}`)];
+}
 
 export class RowRejecter {
   readonly skipped: SkippedRow[] = [];

@@ -6,7 +6,9 @@
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
  * then the raw little-endian tensor bytes. We write F32 only. Our metadata
  * holds a sha256 of the data section, so a tampered file is refused.
- * Writes are atomic (temp file in the same directory + rename).
+ * Writes are atomic as a pair (src/io/atomicWrite.ts): config.json is the
+ * commit marker, renamed into place last, so a killed save leaves the old pair,
+ * the new pair, or weights without a config.json, which loadCheckpoint refuses.
  *
  * The model fingerprint binds config.json to the weights: sha256 over the
  * config's canonical JSON (keys sorted) and the weights' sha256, written into
@@ -18,17 +20,11 @@
  * is how `fusionkit serve` recognises a stale model.onnx.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from "node:fs";
-import { dirname, join, basename } from "node:path";
+import { readFileSync, existsSync } from "node:fs";
+import { basename, join } from "node:path";
 import { FusionkitError } from "../errors.ts";
+import { writeFilesAtomic } from "../io/atomicWrite.ts";
 import type { HostArray } from "./tensor.ts";
-
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
@@ -132,12 +128,16 @@ export type Checkpoint = {
 /** Saves `dir/model.safetensors` (with the model fingerprint in its metadata) and `dir/config.json` atomically; returns the fingerprint. */
 export function saveCheckpoint(dir: string, tensors: [string, HostArray][], config: Record<string, unknown>): string {
   let fingerprint = "";
-  writeFileAtomic(join(dir, "model.safetensors"), encodeSafetensors(tensors, (weightsSha256) => {
+  const weights = encodeSafetensors(tensors, (weightsSha256) => {
     const metadata = fingerprintMetadata(config, weightsSha256);
     fingerprint = metadata.fusionkit_fingerprint!;
     return metadata;
-  }));
-  writeFileAtomic(join(dir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  });
+  // config.json last: the pair's commit marker (src/io/atomicWrite.ts)
+  writeFilesAtomic([
+    { path: join(dir, "model.safetensors"), data: weights },
+    { path: join(dir, "config.json"), data: JSON.stringify(config, null, 2) + "\n" },
+  ]);
   return fingerprint;
 }
 

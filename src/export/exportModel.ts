@@ -17,10 +17,9 @@
  * `exportModel`, the measured difference to jax-js on sample rows
  * (src/export/verify.ts); an export above the tolerance writes nothing.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import type { ModalitySpec, Task } from "../data/types.ts";
 import { startEngine } from "../engine/backend.ts";
+import { writeFilesAtomic } from "../io/atomicWrite.ts";
 import { fillSkeleton, layoutOf, namedLeaves } from "../engine/params.ts";
 import { softmax, type Tensor } from "../engine/tensor.ts";
 import type { Model } from "../model/model.ts";
@@ -174,19 +173,6 @@ export type ExportSummary = { onnxPath: string; metadataPath: string; bytes: num
 /** Where the metadata of `onnxPath` lives: model.onnx -> model.onnx.json. */
 export const metadataPathFor = (onnxPath: string): string => `${onnxPath}.json`;
 
-/** Writes `bytes` to `path` through a temporary file, so a failed export never leaves a partial file behind. */
-function writeAtomically(path: string, bytes: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
-
 /** Lowers `trained` and writes `outPath` and `outPath`.json; a failed lowering writes nothing. */
 export function exportTrainedModel(trained: ExportSource, outPath: string): ExportSummary {
   const { bytes, metadata } = lowerTrainedModel(trained);
@@ -195,8 +181,11 @@ export function exportTrainedModel(trained: ExportSource, outPath: string): Expo
 
 function writeExport(outPath: string, bytes: Uint8Array, metadata: ExportMetadata): ExportSummary {
   const metadataPath = metadataPathFor(outPath);
-  writeAtomically(outPath, bytes);
-  writeAtomically(metadataPath, `${JSON.stringify(metadata, null, 2)}\n`);
+  // the metadata last: serve needs both, and the pair is written all-or-nothing (src/io/atomicWrite.ts)
+  writeFilesAtomic([
+    { path: outPath, data: bytes },
+    { path: metadataPath, data: `${JSON.stringify(metadata, null, 2)}\n` },
+  ]);
   return { onnxPath: outPath, metadataPath, bytes: bytes.length, metadata };
 }
 

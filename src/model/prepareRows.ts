@@ -27,6 +27,7 @@ import { encodeTokens, tokenise } from "../data/text.ts";
 import { isMissing, readArray, readNumber, readNumberArray } from "../data/values.ts";
 import type { RawRow } from "../data/rows.ts";
 import { encodeRawRows } from "../data/encodeRows.ts";
+import type { SkippedRow } from "../data/problems.ts";
 
 /**
  * Encodes raw rows for a model's modalities: through the training pipelines
@@ -39,9 +40,15 @@ export async function encodeRowsForModel(
   specs: ModalitySpec[],
   modalityConfigs: Record<string, unknown>[] | undefined,
   baseDir: string,
+  /** skipBadRows: drop bad rows (pushed to `skipped`) instead of throwing; only the pipeline path can skip, prepareRows always throws */
+  options: { skipBadRows?: boolean; skipped?: SkippedRow[] } = {},
 ): Promise<SplitData> {
   const throughPipelines = specs.every((s) => s.config && !(s.type === "vector" && (s.config as { file?: string }).file));
-  if (throughPipelines) return (await encodeRawRows(rows, specs, { baseDir })).data;
+  if (throughPipelines) {
+    const { data, skipped } = await encodeRawRows(rows, specs, { baseDir, skipBadRows: options.skipBadRows ?? false });
+    options.skipped?.push(...skipped);
+    return data;
+  }
   return prepareRows(rows, specs, modalityConfigs);
 }
 

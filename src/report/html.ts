@@ -3,9 +3,9 @@
  * inline), made from a BenchResults object alone. It opens from disk with no
  * network. An interrupted bench gets an INCOMPLETE banner at the top.
  */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BenchResults, MethodResult } from "../bench/results.ts";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { vegaBrowserBuilds } from "./assets.ts";
 import { reportCharts } from "./charts.ts";
 import { count, escapeHtml, meanStd, scriptJson, seconds } from "./format.ts";
@@ -175,22 +175,15 @@ ${vendor}
 
 /** Writes results.json and report.html into `dir`, each atomically (temp file + rename), so an interrupted write never leaves half a file. */
 export function writeBenchOutputs(dir: string, results: BenchResults): { resultsPath: string; reportPath: string } {
-  mkdirSync(dir, { recursive: true });
   const resultsPath = join(dir, "results.json");
   const reportPath = join(dir, "report.html");
-  writeAtomically(resultsPath, `${JSON.stringify(results, jsonNumbers, 2)}\n`);
-  writeAtomically(reportPath, renderReportHtml(results));
+  writeFileAtomic(resultsPath, `${JSON.stringify(results, jsonNumbers, 2)}\n`);
+  writeFileAtomic(reportPath, renderReportHtml(results));
   return { resultsPath, reportPath };
 }
 
 /** JSON has no NaN/Infinity: they become null (a metric that is undefined here, e.g. Pearson r of a constant). */
 function jsonNumbers(_key: string, value: unknown): unknown {
   return typeof value === "number" && !Number.isFinite(value) ? null : value;
-}
-
-function writeAtomically(path: string, text: string): void {
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text);
-  renameSync(temporary, path);
 }
 

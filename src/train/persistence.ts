@@ -11,6 +11,7 @@
  * the model fingerprint (src/engine/checkpoint.ts) refuses a config.json that
  * was edited or swapped after saving.
  */
+import type { SkippedRow } from "../data/problems.ts";
 import type { ModalitySpec, PreparedDataset, Task } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.ts";
@@ -41,15 +42,25 @@ export type ModelConfigFile = {
   targetStats?: { mean: number; std: number };
   modalities: ModalitySpec[];
   /** where the training data came from and how it was loaded, so `eval` can prepare it identically */
-  dataset: { name: string; cacheKey?: string; source?: string; loadOptions?: SavedLoadOptions };
+  dataset: {
+    name: string;
+    cacheKey?: string;
+    /** a dataset directory's absolute path (src/data/provenance.ts), or a built-in name */
+    source?: string;
+    /** sha256 of the directory's dataset.json, rows file and .npy files at training time */
+    contentHash?: string;
+    loadOptions?: SavedLoadOptions;
+    /** rows dropped by --skip-bad-rows */
+    skipped?: SkippedRow[];
+  };
   /** the dataset.json modality entries (row field names), when known: `predict` reads raw rows through them */
   modalityConfigs?: Record<string, unknown>[];
   training: TrainedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; history: EpochRecord[] };
 };
 
-/** how the training data was loaded, so eval can load it the same way (encoders: the --encoder choices, see src/data/pretrained) */
-export type SavedLoadOptions = { seed?: number; maxRows?: number; encoders?: Record<string, { model: string; output?: "pooled" | "tokens" } | null> };
-export type SaveExtras = { source?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: SavedLoadOptions };
+/** how the training data was loaded, so eval can load it the same way (encoders: the --encoder choices, see src/data/pretrained; skipBadRows: --skip-bad-rows) */
+export type SavedLoadOptions = { seed?: number; maxRows?: number; skipBadRows?: boolean; encoders?: Record<string, { model: string; output?: "pooled" | "tokens" } | null> };
+export type SaveExtras = { source?: string; contentHash?: string; modalityConfigs?: Record<string, unknown>[]; loadOptions?: SavedLoadOptions; skipped?: SkippedRow[] };
 
 /** Saves the model; returns its fingerprint (config + weights). */
 export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<PreparedDataset, "name" | "cacheKey">, extras: SaveExtras = {}): string {
@@ -69,7 +80,14 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     labelField: trained.labelField,
     ...(spec.targetStats ? { targetStats: spec.targetStats } : {}),
     modalities: spec.modalities,
-    dataset: { name: dataset?.name ?? trained.datasetName, ...(dataset?.cacheKey ? { cacheKey: dataset.cacheKey } : {}), ...(extras.source ? { source: extras.source } : {}), ...(extras.loadOptions ? { loadOptions: extras.loadOptions } : {}) },
+    dataset: {
+      name: dataset?.name ?? trained.datasetName,
+      ...(dataset?.cacheKey ? { cacheKey: dataset.cacheKey } : {}),
+      ...(extras.source ? { source: extras.source } : {}),
+      ...(extras.contentHash ? { contentHash: extras.contentHash } : {}),
+      ...(extras.loadOptions ? { loadOptions: extras.loadOptions } : {}),
+      ...(extras.skipped?.length ? { skipped: extras.skipped } : {}),
+    },
     ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
     training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
   };

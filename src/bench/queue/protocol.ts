@@ -45,6 +45,8 @@ export const queueJobSchema = z.strictObject({
     /** built-in name or directory, as given to `fusionkit bench --data` (a directory is resolved on the worker, from its working directory) */
     source: z.string().min(1),
     maxRows: positiveInt.nullable(),
+    /** --skip-bad-rows: the worker must drop the same rows to prepare the same dataset */
+    skipBadRows: z.boolean().optional(),
     name: z.string(),
     /** datasetHash() of the coordinator's prepared dataset */
     hash: z.string().regex(/^[0-9a-f]{64}$/u),

@@ -7,7 +7,11 @@ import { retrievalForReport } from "../../align/report.ts";
 import type { RankSummary } from "../../align/retrieval.ts";
 import { templatesFor } from "../../align/zeroShot.ts";
 import { loadDataset } from "../../data/load.ts";
-import { writeFileAtomic } from "../../engine/checkpoint.ts";
+import { skippedRowsReport } from "../../data/problems.ts";
+import { describeProvenance } from "../../data/provenance.ts";
+import { writeFileAtomic } from "../../io/atomicWrite.ts";
+import { checkModelOutDir } from "../../io/outputs.ts";
+import { checkTrainable } from "../../train/preflight.ts";
 import { startEngine } from "../../engine/backend.ts";
 import type { AlignFlags } from "../align.ts";
 import { encoderLoadOptions } from "../encoderOptions.ts";
@@ -24,10 +28,21 @@ export function formatRecall(direction: string, s: RankSummary): string {
 }
 
 export async function runAlign(flags: AlignFlags): Promise<void> {
-  await startEngine();
   const pair = flags.pair.split(",").map((s) => s.trim()).filter(Boolean);
-  const dataset = await loadDataset(flags.data, { ...(await encoderLoadOptions(flags)), seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), log: (m) => console.error(m) });
+  // the output is checked before the data is prepared and the model trained
+  const out = flags.out ?? join("runs", `align-${pair.join("-").replace(/[^A-Za-z0-9_.-]+/g, "_")}`);
+  checkModelOutDir(out, { force: flags.force === true, command: "align" });
+  await startEngine();
+  const dataset = await loadDataset(flags.data, {
+    ...(await encoderLoadOptions(flags)),
+    seed: flags.seed,
+    ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+    ...(flags.skipBadRows ? { skipBadRows: true } : {}),
+    log: (m) => console.error(m),
+  });
+  for (const line of skippedRowsReport(dataset.skipped)) console.error(line);
   resolvePair(dataset, pair); // a modality the dataset lacks fails here, before any output
+  checkTrainable(dataset, { modalities: pair, needsClasses: false, allowMissingModality: flags.allowMissingModality === true });
   const matchField = flags.matchField ?? builtinMatchFields[dataset.name];
   const trainFilters = flags.trainFilter;
   console.log(
@@ -71,11 +86,11 @@ export async function runAlign(flags: AlignFlags): Promise<void> {
     if (unknown.length) console.log(`  class-name words outside the text vocabulary (they map to <unk>): ${unknown.join("; ")}`);
     if (z.unknownTemplateWords.length) console.log(`  template words outside the vocabulary: ${z.unknownTemplateWords.join(", ")}`);
   }
-  const out = flags.out ?? join("runs", `align-${pair.join("-").replace(/[^A-Za-z0-9_.-]+/g, "_")}`);
   saveAligned(out, aligned, dataset, {
-    source: flags.data,
+    ...describeProvenance(flags.data),
     seed: flags.seed,
     ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
+    ...(flags.skipBadRows ? { skipBadRows: true, skipped: dataset.skipped } : {}),
     evaluation: evaluation as unknown as Record<string, unknown>,
   });
   const report = await retrievalForReport(aligned, dataset, { filters: flags.testFilter });

@@ -2,6 +2,7 @@
 import { reporterFor } from "../../bench/progress.ts";
 import { redactArgs } from "../../bench/queue/url.ts";
 import { runBench } from "../../bench/runner.ts";
+import { skippedRowsReport } from "../../data/problems.ts";
 import { FusionkitError } from "../../errors.ts";
 import { formatSummary } from "../../report/leaderboard.ts";
 import type { BenchFlags } from "../bench.ts";
@@ -52,6 +53,8 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.allowDownload ? { allowDownload: true } : {}),
+      ...(flags.skipBadRows ? { skipBadRows: true } : {}),
+      ...(flags.allowMissingModality ? { allowMissingModality: true } : {}),
     };
     if (variants.length > 1) {
       // a sweep: the same bench once per encoder variant, then one side-by-side table
@@ -67,6 +70,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+  for (const line of skippedRowsReport(outcome.results.dataset.skipped ?? [])) console.error(line);
   console.log(formatSummary(outcome.results, outcome.outDir));
   if (!outcome.results.complete) {
     throw new FusionkitError(

@@ -1,6 +1,8 @@
 /** The run of `fusionkit eval` (registered in src/cli/eval.ts) and the model/dataset compatibility check. */
 import type { ModalitySpec, PreparedDataset } from "../../data/types.ts";
 import { loadDataset } from "../../data/load.ts";
+import { skippedRowsReport } from "../../data/problems.ts";
+import { checkProvenance } from "../../data/provenance.ts";
 import { startEngine } from "../../engine/backend.ts";
 import { flattenParams } from "../../engine/params.ts";
 import { FusionkitError } from "../../errors.ts";
@@ -43,10 +45,14 @@ export async function runEval(flags: EvalFlags): Promise<void> {
   if (!["train", "val", "test"].includes(flags.split)) throw new FusionkitError(`--split must be train, val or test, got "${flags.split}"`, { field: "split" });
   await startEngine();
   const model = loadModel(flags.model);
-  const source = flags.data ?? model.config.dataset.source ?? model.config.dataset.name;
-  // the same seed and row limit as training, so splits and fitted preprocessing match
-  const loadOptions = model.config.dataset.loadOptions ?? { seed: model.options.seed };
+  const recorded = model.config.dataset;
+  const source = flags.data ?? recorded.source ?? recorded.name;
+  // the recorded data must still be what the model was trained on (an explicit --data is the user's choice)
+  if (flags.data === undefined && recorded.source) checkProvenance({ source: recorded.source, ...(recorded.contentHash ? { contentHash: recorded.contentHash } : {}) }, flags.model);
+  // the same seed, row limit and bad-row handling as training, so splits and fitted preprocessing match
+  const loadOptions = { ...(recorded.loadOptions ?? { seed: model.options.seed }), ...(flags.skipBadRows ? { skipBadRows: true } : {}) };
   const dataset = await loadDataset(source, { ...loadOptions, log: (m) => console.error(m) });
+  for (const line of skippedRowsReport(dataset.skipped)) console.error(line);
   checkCompatible(model, dataset);
   const predictor = new Predictor(model.model, model.layout, flattenParams(model.params).flat, model.options.batchSize);
   try {

@@ -1,6 +1,7 @@
 /** The run of `fusionkit export` (registered in src/cli/export.ts). */
 import { join } from "node:path";
-import { exportModel } from "../../export/exportModel.ts";
+import { exportModel, metadataPathFor } from "../../export/exportModel.ts";
+import { checkWritableFile } from "../../io/outputs.ts";
 import type { ExportFlags } from "../export.ts";
 
 export async function runExport(flags: ExportFlags): Promise<void> {
@@ -10,7 +11,11 @@ export async function runExport(flags: ExportFlags): Promise<void> {
     console.log(`  open it from any static host, or: npx fusionkit page --serve ${flags.web}`);
     if (flags.out === undefined) return;
   }
-  const summary = await exportModel(flags.model, flags.out ?? join(flags.model, "model.onnx"));
+  const out = flags.out ?? join(flags.model, "model.onnx");
+  // before loading and lowering the model: a read-only place fails now, not after the work
+  checkWritableFile(out);
+  checkWritableFile(metadataPathFor(out));
+  const summary = await exportModel(flags.model, out);
   const { metadata } = summary;
   console.log(`${summary.onnxPath}: ${metadata.method} (${metadata.family}), ${metadata.task}, ${(summary.bytes / 1024).toFixed(1)} KiB`);
   console.log(`  inputs:  ${metadata.inputs.map((i) => `${i.name} [${i.shape.join(", ")}]`).join(", ")}`);

@@ -2,6 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FusionkitError } from "../../errors.ts";
+import { checkWritableDir } from "../../io/outputs.ts";
 import { buildWebPage, type WebPageSummary } from "../../export/web/build.ts";
 import { serveStatic } from "../../export/web/staticServer.ts";
 import type { PageFlags } from "../page.ts";
@@ -24,6 +25,8 @@ export async function writePage(modelDir: string, outDir: string): Promise<WebPa
   if (!existsSync(modelDir) || !statSync(modelDir).isDirectory()) {
     throw new FusionkitError(`model directory not found; point --model at a directory written by "fusionkit train"`, { file: modelDir });
   }
+  // before verifying and building: a read-only place fails now, not after the work
+  checkWritableDir(outDir, "web page");
   const summary = await buildWebPage(modelDir, outDir);
   for (const line of describePage(summary)) console.log(line);
   return summary;

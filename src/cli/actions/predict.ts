@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseJsonLines } from "../../data/rows.ts";
 import { startEngine } from "../../engine/backend.ts";
-import { writeFileAtomic } from "../../engine/checkpoint.ts";
+import { skippedRowsReport, type SkippedRow } from "../../data/problems.ts";
+import { writeFileAtomic } from "../../io/atomicWrite.ts";
+import { checkWritableFile } from "../../io/outputs.ts";
 import { FusionkitError } from "../../errors.ts";
 import { argmaxRows } from "../../eval/metrics.ts";
 import { attributionForRows, withPredictor, type RowExplanation } from "../../explain/rows.ts";
@@ -36,12 +38,16 @@ export function explainField(row: RowExplanation): Record<string, unknown> {
 
 export async function runPredict(flags: PredictFlags): Promise<void> {
   if (!existsSync(flags.rows)) throw new FusionkitError(`rows file not found`, { file: flags.rows });
+  if (flags.out) checkWritableFile(flags.out);
   await startEngine();
   const model = loadModel(flags.model);
   const { rows } = parseJsonLines(readFileSync(flags.rows, "utf8"), flags.rows);
   if (rows.length === 0) throw new FusionkitError("no rows to predict", { file: flags.rows });
   const baseDir = resolve(flags.baseDir ?? dirname(flags.rows));
-  const split = await encodeRowsForModel(rows, model.spec.modalities, model.config.modalityConfigs, baseDir);
+  const skipped: SkippedRow[] = [];
+  const split = await encodeRowsForModel(rows, model.spec.modalities, model.config.modalityConfigs, baseDir, { skipBadRows: flags.skipBadRows === true, skipped });
+  for (const line of skippedRowsReport(skipped)) console.error(line);
+  if (split.n === 0) throw new FusionkitError("every row was skipped as bad; nothing to predict", { file: flags.rows });
   const { probs } = withPredictor(model, undefined, (predictor) => predictor.predict(split));
   const records = formatPredictions(model, split.ids, probs);
   if (flags.explain) {

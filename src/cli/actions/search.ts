@@ -3,15 +3,24 @@ import { join } from "node:path";
 import { loadAligned, type LoadedAlignedModel } from "../../align/persistence.ts";
 import { buildIndex, checkIndexModel, embedQuery, indexExists, loadIndex, saveIndex, searchIndex, type SearchIndex } from "../../align/searchIndex.ts";
 import { loadDataset } from "../../data/load.ts";
+import { skippedRowsReport } from "../../data/problems.ts";
+import { checkWritableDir } from "../../io/outputs.ts";
 import { startEngine } from "../../engine/backend.ts";
 import { FusionkitError } from "../../errors.ts";
 import type { SearchFlags } from "../search.ts";
 
 /** The dataset the model was trained on, prepared the same way; its specs must equal the model's (same vocabulary). */
-async function buildFreshIndex(aligned: LoadedAlignedModel, modality: string, data: string | undefined): Promise<SearchIndex> {
+async function buildFreshIndex(aligned: LoadedAlignedModel, modality: string, data: string | undefined, skip: boolean): Promise<SearchIndex> {
   const source = data ?? aligned.config.dataset.source ?? aligned.config.dataset.name;
   const { seed, maxRows } = aligned.config.dataset;
-  const dataset = await loadDataset(source, { ...(seed !== undefined ? { seed } : {}), ...(maxRows !== undefined ? { maxRows } : {}), log: (m) => console.error(m) });
+  const skipBadRows = skip || aligned.config.dataset.skipBadRows === true;
+  const dataset = await loadDataset(source, {
+    ...(seed !== undefined ? { seed } : {}),
+    ...(maxRows !== undefined ? { maxRows } : {}),
+    ...(skipBadRows ? { skipBadRows: true } : {}),
+    log: (m) => console.error(m),
+  });
+  for (const line of skippedRowsReport(dataset.skipped)) console.error(line);
   const trained = aligned.spec.modalities.find((m) => m.name === modality);
   const prepared = dataset.modalities.find((m) => m.name === modality);
   if (trained && prepared) {
@@ -38,7 +47,8 @@ export async function runSearch(flags: SearchFlags): Promise<void> {
   const indexDir = flags.index ?? join(flags.model, `index-${modality}`);
   let index: SearchIndex;
   if (flags.rebuildIndex || !indexExists(indexDir)) {
-    index = await buildFreshIndex(aligned, modality, flags.data);
+    checkWritableDir(indexDir, "search index", "--index");
+    index = await buildFreshIndex(aligned, modality, flags.data, flags.skipBadRows === true);
     saveIndex(indexDir, index);
     console.error(`indexed ${index.items.length} ${modality} items of ${index.dataset} into ${indexDir}`);
   } else {

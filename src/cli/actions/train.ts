@@ -1,13 +1,16 @@
 /** The run of `fusionkit train` (registered in src/cli/train.ts). */
 import { join } from "node:path";
 import { loadDataset } from "../../data/load.ts";
+import { skippedRowsReport } from "../../data/problems.ts";
+import { describeProvenance } from "../../data/provenance.ts";
 import { startEngine } from "../../engine/backend.ts";
 import { flattenParams } from "../../engine/params.ts";
 import { getMethod } from "../../fusion/registry.ts";
-import { unimodalPrefix } from "../../fusion/unimodal.ts";
+import { checkModelOutDir } from "../../io/outputs.ts";
 import { datasetModalityConfigs } from "../../model/prepareRows.ts";
 import { saveModel } from "../../train/persistence.ts";
 import { Predictor } from "../../train/predict.ts";
+import { checkMethodConfig, checkTrainable } from "../../train/preflight.ts";
 import { evaluateSplit, trainModel } from "../../train/trainer.ts";
 import { formatMetrics } from "../options.ts";
 import type { TrainFlags } from "../train.ts";
@@ -17,16 +20,23 @@ import type { EncoderRecord } from "../../data/pretrained/pipeline.ts";
 import type { ModalitySpec } from "../../data/types.ts";
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
-  // A misspelt method fails before the (possibly long) data loading; unimodal:<modality> needs the dataset's modalities.
-  if (!flags.method.startsWith(unimodalPrefix)) getMethod(flags.method);
+  // Everything that can fail without the data fails before the (possibly long) data loading and training:
+  // a misspelt method or config key (unimodal:<modality> resolves its modality later), an output directory that cannot take the model.
+  checkMethodConfig(getMethod(flags.method), flags.config ?? {});
+  const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
+  checkModelOutDir(out, { force: flags.force === true, command: "train" });
   await startEngine();
   const encoders = await encoderLoadOptions(flags);
-  const dataset = await loadDataset(flags.data, {
-    ...encoders,
+  const loadOptions = {
     seed: flags.seed,
     ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
-    log: (m) => console.error(m),
-  });
+    ...(flags.skipBadRows ? { skipBadRows: true } : {}),
+    ...(encoders.encoders ? { encoders: encoders.encoders } : {}),
+  };
+  const dataset = await loadDataset(flags.data, { ...encoders, ...loadOptions, log: (m) => console.error(m) });
+  for (const line of skippedRowsReport(dataset.skipped)) console.error(line);
+  if (flags.method.startsWith("unimodal:")) getMethod(flags.method, dataset.modalities);
+  checkTrainable(dataset, { allowMissingModality: flags.allowMissingModality === true });
   if (!flags.quiet) {
     console.log(`training ${flags.method} on ${dataset.name} (${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test rows, seed ${flags.seed})`);
   }
@@ -54,10 +64,14 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   } finally {
     predictor.dispose();
   }
-  const out = flags.out ?? join("runs", flags.method.replace(/[^A-Za-z0-9_.-]+/g, "_"));
   const modalityConfigs = datasetModalityConfigs(flags.data);
-  const loadOptions = { seed: flags.seed, ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}), ...(encoders.encoders ? { encoders: savedEncoders(encoders.encoders, dataset.modalities) } : {}) };
-  saveModel(out, trained, dataset, { source: flags.data, loadOptions, ...(modalityConfigs ? { modalityConfigs } : {}) });
+  const savedLoadOptions = { ...loadOptions, ...(encoders.encoders ? { encoders: savedEncoders(encoders.encoders, dataset.modalities) } : {}) };
+  saveModel(out, trained, dataset, {
+    ...describeProvenance(flags.data),
+    loadOptions: savedLoadOptions,
+    ...(dataset.skipped.length ? { skipped: dataset.skipped } : {}),
+    ...(modalityConfigs ? { modalityConfigs } : {}),
+  });
   console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
 }
 

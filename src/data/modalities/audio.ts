@@ -4,7 +4,7 @@
  * real frames only. Padding frames stay 0 and are masked out.
  */
 import { resolve } from "node:path";
-import { decodeWav, LogMelExtractor, type LogMel } from "../audio.ts";
+import { decodeWav, LogMelExtractor, WavHeaderError, type LogMel } from "../audio.ts";
 import type { RawRow } from "../rows.ts";
 import type { AudioModalityConfig } from "../schema.ts";
 import type { ModalitySpec } from "../types.ts";
@@ -42,6 +42,7 @@ export class AudioPipeline implements ModalityPipeline<string, LogMel> {
       samples = await decodeWav(path, this.config.sampleRate);
     } catch (error) {
       const message = (error as Error).message;
+      if (error instanceof WavHeaderError) return { problem: { field, reason: `WAV ${path} ${message}. Re-export or re-download the file, or write null to mark the audio missing` } };
       if (/ENOENT/.test(message)) return { problem: { field, reason: `audio file not found: ${path}. Paths are relative to the dataset directory; fix the path, or write null to mark the audio missing` } };
       return { problem: { field, reason: `cannot decode WAV ${path} (${message}). Convert it to PCM WAV (e.g. ffmpeg -i in -ar ${this.config.sampleRate} out.wav), or write null to mark the audio missing` } };
     }

@@ -11,25 +11,17 @@
  * renamed, so a killed run leaves whole entries or none; an entry of the
  * wrong size is treated as a miss and rewritten.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../io/atomicWrite.ts";
 import { defaultCacheDir } from "../cache.ts";
 
 export function contentKey(kind: "text" | "image", content: string | Uint8Array): string {
   return createHash("sha256").update(kind).update("\0").update(content).digest("hex");
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
+const writeAtomic = (path: string, data: Uint8Array | string) => writeFileAtomic(path, data, { cache: true });
 
 export class EmbeddingCache {
   readonly dir: string;

@@ -11,13 +11,14 @@
  *                   pipelines it shares with training, types stripped (./modules.ts)
  *   ort/...         onnxruntime-web's wasm backend, copied from the installed package
  */
-import { copyFileSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageDir } from "../../data/builtin/emoji.ts";
 import { startEngine } from "../../engine/backend.ts";
 import { FusionkitError } from "../../errors.ts";
+import { writeFileAtomic } from "../../io/atomicWrite.ts";
 import { loadModel } from "../../train/persistence.ts";
 import type { TrainedModel } from "../../train/trainer.ts";
 import type { EncodedDims } from "../../encoders/types.ts";
@@ -107,10 +108,7 @@ export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "l
   const written: WebPageFile[] = [];
   const write = (path: string, content: Uint8Array | string) => {
     const target = join(dir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    const tmp = `${target}.tmp-${process.pid}`;
-    writeFileSync(tmp, content);
-    renameSync(tmp, target);
+    writeFileAtomic(target, content);
     written.push({ path, bytes: statSync(target).size });
   };
   // modules of an earlier export that this one no longer uses must not linger
@@ -119,8 +117,7 @@ export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "l
   const ortDist = join(packageDir("onnxruntime-web"), "dist");
   for (const file of ortFiles) {
     const target = join(dir, "ort", file);
-    mkdirSync(dirname(target), { recursive: true });
-    copyFileSync(join(ortDist, file), target);
+    writeFileAtomic(target, readFileSync(join(ortDist, file)));
     written.push({ path: `ort/${file}`, bytes: statSync(target).size });
   }
   write("model.onnx", bytes);

@@ -1,0 +1,90 @@
+/**
+ * Checks run before any training, each failing with one line that says what is
+ * wrong and what to do, instead of a run that trains on nonsense or ends in
+ * "loss became NaN":
+ *   - method config overrides: unknown keys are refused, naming the method and
+ *     its settings (the method's defaults are the schema);
+ *   - the prepared data: a value whose square overflows float32 (|x| above
+ *     sqrt(3.4e38) = 1.8e19, after standardisation: every loss and norm squares
+ *     its inputs), a classification train split with one class, a modality
+ *     missing from every train row (allowed only when asked for explicitly).
+ * Called by the commands (train, bench, align) after loading the data and
+ * before building or training anything.
+ */
+import type { PreparedDataset, SplitName } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import type { FusionMethod } from "../fusion/types.ts";
+
+/** Refuses override keys the method does not have: the typo `{"rnak": 8}` must not train with the default rank. */
+export function checkMethodConfig(method: Pick<FusionMethod, "name" | "defaults">, overrides: Record<string, unknown>, flag = "--config"): void {
+  const valid = Object.keys(method.defaults);
+  const unknown = Object.keys(overrides).filter((key) => !valid.includes(key));
+  if (unknown.length) {
+    const keys = unknown.map((k) => `"${k}"`).join(", ");
+    throw new FusionkitError(`${flag}: method "${method.name}" has no setting ${keys}. Its settings: ${valid.join(", ") || "(none)"}`);
+  }
+}
+
+/** The largest |x| whose square is a finite float32: sqrt(3.4028235e38). */
+export const float32SquareLimit = Math.sqrt(3.4028234663852886e38);
+
+export type TrainableOptions = {
+  /** train even when a modality is missing from every train row (flag --allow-missing-modality) */
+  allowMissingModality?: boolean;
+  /** only these modalities are used (align's pair); default all */
+  modalities?: string[];
+  /** whether the run needs two classes (a classifier does; an alignment does not) */
+  needsClasses?: boolean;
+};
+
+/** Checks that `dataset` can be trained on; see the file header. */
+export function checkTrainable(dataset: PreparedDataset, options: TrainableOptions = {}): void {
+  const used = dataset.modalities.filter((m) => !options.modalities || options.modalities.includes(m.name));
+  const train = dataset.splits.train;
+  for (const modality of used) {
+    const present = train.present[modality.name];
+    if (train.n > 0 && present && !present.some((p) => p > 0.5) && !options.allowMissingModality) {
+      const field = (modality.config as { field?: string } | undefined)?.field;
+      throw new FusionkitError(
+        `modality "${modality.name}" is missing (null or absent) in all ${train.n} train rows, so nothing can learn from it. ` +
+          `Check its field${field ? ` "${field}"` : ""} in dataset.json and the rows, or pass --allow-missing-modality to train without it`,
+      );
+    }
+  }
+  for (const split of ["train", "val", "test"] as SplitName[]) checkMagnitudes(dataset, split, used.map((m) => m.name));
+  if ((options.needsClasses ?? true) && dataset.task === "classification" && train.n > 0) checkClasses(dataset);
+}
+
+function checkMagnitudes(dataset: PreparedDataset, split: SplitName, modalities: string[]): void {
+  const data = dataset.splits[split];
+  for (const name of modalities) {
+    const spec = dataset.modalities.find((m) => m.name === name)!;
+    // text and tabular categorical codes are small integers by construction; check them anyway, it is one pass
+    const inputs = data.inputs[name];
+    if (!inputs || data.n === 0) continue;
+    const width = inputs.length / data.n;
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i]!;
+      if (Number.isFinite(x) && Math.abs(x) <= float32SquareLimit) continue;
+      const row = Math.floor(i / width);
+      const shown = Number.isFinite(x) ? x.toExponential(2) : String(x);
+      throw new FusionkitError(
+        `modality "${spec.name}", row "${data.ids[row] ?? row}" (${split} split): value ${shown} at position ${i % width} is too large for training: ` +
+          `its square overflows float32 (|x| must stay below 1.8e19 after preprocessing), so the loss would become NaN at any learning rate. ` +
+          `Rescale this modality's values (e.g. divide the vectors by their norm) or fix the row`,
+      );
+    }
+  }
+}
+
+function checkClasses(dataset: PreparedDataset): void {
+  const train = dataset.splits.train;
+  const seen = new Set<number>();
+  for (const y of train.labels) seen.add(y);
+  if (seen.size >= 2) return;
+  const only = dataset.labelNames[[...seen][0] ?? 0] ?? "?";
+  throw new FusionkitError(
+    `the train split has only one class ("${only}", all ${train.n} rows), so a classifier has nothing to separate and any accuracy it reports is meaningless. ` +
+      `Add rows of at least one other class, or check the label field "${dataset.labelField}"`,
+  );
+}
