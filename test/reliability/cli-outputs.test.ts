@@ -7,7 +7,8 @@
  * systems: read-only and full tmpfs mounts (root, as here and in CI).
  */
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { FusionkitError } from "../../src/errors.ts";
@@ -118,4 +119,18 @@ describe("a full disk during a save", () => {
     assert.equal(readFileSync(join(disk.path, "marker.json"), "utf8"), "old marker");
     assert.deepEqual(readdirSync(disk.path).filter((name) => name.endsWith(".tmp")), []);
   });
+
+  test("a temporary file left by a killed process is removed by the next write of that file; a running one's is kept", () => {
+    const scratch = join(dir, "stale");
+    mkdirSync(scratch);
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const stale = join(scratch, `.a.bin.${dead}.1.tmp`);
+    const live = join(scratch, `.a.bin.${process.pid}.999.tmp`);
+    writeFileSync(stale, "left by a SIGKILLed save");
+    writeFileSync(live, "a save in progress");
+    writeFileAtomic(join(scratch, "a.bin"), "new");
+    assert.deepEqual(readdirSync(scratch).sort(), [".a.bin." + process.pid + ".999.tmp", "a.bin"]);
+    assert.equal(readFileSync(live, "utf8"), "a save in progress");
+  });
 });
+
