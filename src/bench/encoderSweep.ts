@@ -8,10 +8,10 @@
  * encoders it used) in <out>/<variant>/; <out>/index.html and sweep.json put
  * the variants' leaderboards in one table, a column per encoder variant.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { describeEncoders, parseEncoderFlags, type EncoderConfigInput } from "../data/pretrained/config.ts";
 import { FusionkitError } from "../errors.ts";
+import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { escapeHtml, meanStd } from "../report/format.ts";
 import type { BenchOptions } from "./options.ts";
 import { defaultOutDir } from "./plan.ts";
@@ -72,10 +72,9 @@ export async function runEncoderSweep(
       }),
     })),
   };
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, "sweep.json"), JSON.stringify(summary, null, 2));
+  writeFileAtomic(join(outDir, "sweep.json"), JSON.stringify(summary, null, 2));
   const indexPath = join(outDir, "index.html");
-  writeFileSync(indexPath, sweepHtml(summary));
+  writeFileAtomic(indexPath, sweepHtml(summary));
   return { outDir, summary, outcomes, indexPath };
 }
 
