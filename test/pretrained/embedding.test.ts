@@ -6,7 +6,7 @@
  * token output, a bare ONNX encoder, and the one-line errors.
  */
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { loadDataset } from "../../src/data/load.ts";
@@ -154,6 +154,19 @@ describe("pretrained encoders through transformers.js", () => {
     assert.ok(split.tokenMasks.photo!.slice(0, fx.image.patches + 1).every((m) => m === 1) || split.present.photo![0] === 0);
   });
 
+  it("takes the encoder from dataset.json as a per-modality default, which --encoder scratch overrides", async () => {
+    const config = JSON.parse(readFileSync(join(fx.dataDir, "dataset.json"), "utf8")) as { modalities: Record<string, unknown>[] };
+    config.modalities[1]!.encoder = fx.text.dir;
+    const dir = tempDir("fusionkit-pretrained-config-");
+    cpSync(fx.dataDir, dir, { recursive: true });
+    writeFileSync(join(dir, "dataset.json"), JSON.stringify(config));
+    const cacheDir = join(fx.root, "cache-config");
+    const withDefault = await loadDataset(dir, { cacheDir, cache: false });
+    assert.deepEqual(withDefault.modalities.map((m) => [m.name, m.type]), [["photo", "image"], ["caption", "vector"]]);
+    const scratch = await loadDataset(dir, { cacheDir, cache: false, encoders: { caption: null } });
+    assert.equal(scratch.modalities[1]!.type, "text");
+  });
+
   it("runs a bare ONNX encoder with its JSON (onnx:<file>)", async () => {
     const dir = tempDir("fusionkit-bare-onnx-");
     const vit = writeTinyImageModel(join(dir, "vit"));
@@ -203,6 +216,14 @@ describe("pretrained encoder errors", () => {
     const text = writeTinyTextModel(join(tempDir(), "donor"), { words: ["a"] });
     for (const file of ["tokenizer.json", "tokenizer_config.json"]) writeFileSync(join(dir, file), readFileSync(join(text.dir, file)));
     await fails({ caption: dir }, /vit-as-text\/onnx\/model\.onnx: this graph takes pixel_values, not input_ids: it is not a text encoder/);
+  });
+
+  it("names an image size or token count the graph cannot take", async () => {
+    const dir = writeTinyImageModel(join(tempDir(), "vit-size")).dir;
+    const preprocessor = JSON.parse(readFileSync(join(dir, "preprocessor_config.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "preprocessor_config.json"), JSON.stringify({ ...preprocessor, size: { height: 24, width: 24 } }));
+    await fails({ photo: dir }, /vit-size\/onnx\/model\.onnx: the encoder graph failed on this input \(.*\); the image size in preprocessor_config\.json does not fit the graph's input/);
+    await assert.rejects(load(join(fx.root, "cache-errors"), { caption: { model: fx.text.dir, maxTokens: 100 } }), /tiny-bert\/config\.json: the model takes at most 64 tokens \(max_position_embeddings\) but the encoder is set to maxTokens 100/);
   });
 
   it("detects a tokenizer that belongs to another model", async () => {

@@ -73,7 +73,7 @@ export function readOnnxEncoderSpec(onnxFile: string, modality: EncodedModalityK
   }
   const json = parsed.data;
   if (json.modality !== modality) {
-    throw new FusionkitError(`this encoder takes ${json.modality} ("modality"), but it is set on a ${modality} modality; use it for a ${json.modality} modality`, { file: specFile, field: "modality" });
+    throw new FusionkitError(`this encoder takes ${json.modality} ("modality"), but it is set on ${modality === "image" ? "an image" : "a text"} modality; use it for ${json.modality === "image" ? "an image" : "a text"} modality`, { file: specFile, field: "modality" });
   }
   if (modality === "image" && !json.image) throw new FusionkitError(`an image encoder needs "image": { "size", "mean", "std" }`, { file: specFile, field: "image" });
   if (modality === "text" && !json.text) throw new FusionkitError(`a text encoder needs "text": { "tokenizer": "<directory with tokenizer.json>" }`, { file: specFile, field: "text" });

@@ -79,6 +79,13 @@ export async function downloadModel(hubId: string, modality: "text" | "image", m
  */
 function checkTokenizerFits(encoder: ResolvedEncoder): void {
   const config = JSON.parse(readFileSync(join(encoder.dir, "config.json"), "utf8")) as Record<string, any>;
+  const positions = Number(config.max_position_embeddings ?? config.text_config?.max_position_embeddings);
+  if (Number.isInteger(positions) && positions > 0 && encoder.config.maxTokens > positions) {
+    throw new FusionkitError(
+      `the model takes at most ${positions} tokens (max_position_embeddings) but the encoder is set to maxTokens ${encoder.config.maxTokens}; set "maxTokens" to ${positions} or less in the modality's "encoder" entry`,
+      { file: join(encoder.dir, "config.json") },
+    );
+  }
   const vocabSize = Number(config.vocab_size ?? config.text_config?.vocab_size);
   if (!Number.isInteger(vocabSize) || vocabSize <= 0) return;
   const tokenizerPath = join(encoder.dir, "tokenizer.json");
@@ -166,7 +173,11 @@ export async function openTransformersEncoder(encoder: ResolvedEncoder): Promise
       try {
         out = await model(feeds);
       } catch (error) {
-        throw new FusionkitError(`the encoder graph failed on this input (${(error as Error).message.split("\n")[0]}); its input or output shapes do not fit a ${modality} modality`, { file: encoder.onnxFile });
+        const hint =
+          modality === "image"
+            ? "the image size in preprocessor_config.json does not fit the graph's input: take preprocessor_config.json from the same repository as the graph"
+            : "the tokenizer's output does not fit the graph's inputs: take the tokenizer files from the same repository as the graph";
+        throw new FusionkitError(`the encoder graph failed on this input (${(error as Error).message.split("\n")[0]}); ${hint}`, { file: encoder.onnxFile });
       }
       const B = batch.length;
       if (config.output === "pooled" && pooledName) {
@@ -189,6 +200,6 @@ export async function openTransformersEncoder(encoder: ResolvedEncoder): Promise
   };
 
   function shapeError(name: string, dims: number[], expected: string): FusionkitError {
-    return new FusionkitError(`output ${name} has shape [${dims.join(", ")}], expected ${expected}; this graph does not fit a ${modality} modality`, { file: encoder.onnxFile });
+    return new FusionkitError(`output ${name} has shape [${dims.join(", ")}], expected ${expected}; this graph does not fit ${modality === "image" ? "an image" : "a text"} modality`, { file: encoder.onnxFile });
   }
 }
