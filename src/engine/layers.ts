@@ -6,7 +6,7 @@
  */
 import { lax } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
-import { adopt, maximum, softmax, takeRows, where, type Tensor } from "./tensor.ts";
+import { adopt, maximum, softmax, stopGradient, takeRows, where, type Tensor } from "./tensor.ts";
 import type { HostArray } from "./tensor.ts";
 import { glorotParam, heParam, normalParam, onesParam, zerosParam } from "./params.ts";
 import type { HostRng, Rng } from "./random.ts";
@@ -150,7 +150,10 @@ export function attention(
   const dh = dim / h;
   const split = (x: Tensor, T: number) => x.reshape([B, T, h, dh]).transpose([0, 2, 1, 3]);
   const q = split(linear(p.q, query), Tq);
-  const k = split(linear(p.k, context), Tk);
+  // The key bias adds q.b_k to every score of a query, which softmax ignores: its exact gradient is 0 and
+  // the computed one is rounding noise that Adam scales up to +-lr steps (differently on each backend).
+  // Stopping it keeps the bias where init put it; the forward pass is unchanged.
+  const k = split(linear({ ...p.k, b: stopGradient(p.k.b) }, context), Tk);
   const v = split(linear(p.v, context), Tk);
   let scores = q.matmul(k.swapLastAxes()).mul(1 / Math.sqrt(dh));
   if (opts.keyMask) scores = where(opts.keyMask.reshape([B, 1, 1, Tk]), scores, -1e9);

@@ -2,7 +2,7 @@
  * Optimisers over the flat parameter vector (see params.ts): every update is
  * elementwise, so the whole optimiser is a few fused kernels inside the step.
  */
-import { minimum, scalar, type Tensor } from "./tensor.ts";
+import { minimum, scalar, where, type Tensor } from "./tensor.ts";
 import type { ParamLayout } from "./params.ts";
 
 export type OptimizerConfig =
@@ -37,6 +37,26 @@ export function clipByGlobalNorm(grad: Tensor[], maxNorm: number): { grad: Tenso
   const norm = (sq ?? scalar(0)).sqrt();
   const scale = minimum(scalar(maxNorm).div(norm.add(1e-12)), 1);
   return { grad: grad.map((g) => g.mul(scale)), norm };
+}
+
+/**
+ * 1 - b^t for 0 < b < 1 and a step count t >= 1 (Adam's bias corrections), in-graph.
+ * Why not 1 - exp(t ln b): for b2 = 0.999 and small t that cancels (0.001 from
+ * 1 - 0.999), and jax-js's wasm exp (a polynomial; wasm has no exp instruction)
+ * is off by ~1e-5, so the first update came out 0.6% too large and differed from
+ * ONNX Runtime's (test/engine/optim.test.ts). While |t ln b| < 0.5 this uses the
+ * Taylor series of -expm1 (truncation < 3e-9); beyond, b^t < 0.61 and
+ * 1 - exp has no cancellation.
+ */
+export function oneMinusPow(b: number, t: Tensor): Tensor {
+  const x = t.mul(Math.log(b));
+  let term = x;
+  let series = x;
+  for (let k = 2; k <= 9; k++) {
+    term = term.mul(x).div(k);
+    series = series.add(term);
+  }
+  return where(x.greater(-0.5), series.neg(), x.exp().neg().add(1));
 }
 
 /** Decoupled weight decay only touches weight matrices, not biases or norm gains. */
@@ -79,8 +99,8 @@ export function applyUpdate(
       const eps = cfg.eps ?? 1e-8;
       const wd = cfg.kind === "adamw" ? (cfg.weightDecay ?? 0.01) : 0;
       // bias corrections 1 - b^t, computed in-graph from t
-      const c1 = scalar(b1).log().mul(t).exp().neg().add(1);
-      const c2 = scalar(b2).log().mul(t).exp().neg().add(1);
+      const c1 = oneMinusPow(b1, t);
+      const c2 = oneMinusPow(b2, t);
       const ms: Tensor[] = [];
       const vs: Tensor[] = [];
       const next = params.map((p, i) => {

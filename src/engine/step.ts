@@ -50,7 +50,36 @@ function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
   return flat;
 }
 
+/**
+ * The pure function one train step computes:
+ *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
+ * Shared by the jax-js step (compiled below) and the ONNX Runtime step (traced and
+ * lowered, src/export/lowerStep.ts), so both backends run the same computation.
+ * `metricNames` is filled with the metric order while the function is traced.
+ */
+export function trainStepFunction(layout: ParamLayout, lossFn: LossFn, options: TrainStepOptions, metricNames: string[]) {
+  return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
+    const rng = new Rng(key);
+    const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
+      const out = lossFn(fillSkeleton(layout.skeleton, p), batch, rng);
+      return [out.loss, out.metrics ?? {}];
+    }, leaves);
+    let g = grad;
+    const metrics: Record<string, Tensor> = { loss: value, ...(aux as Record<string, Tensor>) };
+    if (options.clipNorm) {
+      const clipped = clipByGlobalNorm(g, options.clipNorm);
+      g = clipped.grad;
+      metrics.gradNorm = clipped.norm;
+    }
+    const updated = applyUpdate(options.optimizer, layout, leaves, g, slots, lr, t);
+    metricNames.length = 0;
+    metricNames.push(...Object.keys(metrics));
+    return [updated.params, updated.slots, stack(Object.values(metrics).map((m) => m.reshape([])))];
+  };
+}
+
 export class TrainStep {
+  readonly backend = "jax" as const;
   private params: RawArray[];
   private slots: RawArray[][];
   private t = 0;
@@ -68,25 +97,7 @@ export class TrainStep {
     }
     this.params = uploadLeaves(layout, initialParams);
     this.slots = Array.from({ length: optimizerSlots(options.optimizer) }, () => layout.entries.map((e) => np.zeros(e.shape)));
-    const names = this.metricNames;
-    this.compiled = compile((leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
-      const rng = new Rng(key);
-      const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
-        const out = lossFn(fillSkeleton(layout.skeleton, p), batch, rng);
-        return [out.loss, out.metrics ?? {}];
-      }, leaves);
-      let g = grad;
-      const metrics: Record<string, Tensor> = { loss: value, ...(aux as Record<string, Tensor>) };
-      if (options.clipNorm) {
-        const clipped = clipByGlobalNorm(g, options.clipNorm);
-        g = clipped.grad;
-        metrics.gradNorm = clipped.norm;
-      }
-      const updated = applyUpdate(options.optimizer, layout, leaves, g, slots, lr, t);
-      names.length = 0;
-      names.push(...Object.keys(metrics));
-      return [updated.params, updated.slots, stack(Object.values(metrics).map((m) => m.reshape([])))];
-    });
+    this.compiled = compile(trainStepFunction(layout, lossFn, options, this.metricNames));
   }
 
   /** One optimiser step; returns the step's metrics (loss first). */

@@ -20,7 +20,7 @@ import { numpy as np } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { trace } from "../engine/transforms.ts";
-import { encodeModel, GraphBuilder, type Dim, type DType } from "./onnxGraph.ts";
+import { encodeModel, GraphBuilder, opsetVersion, type Dim, type DType } from "./onnxGraph.ts";
 
 export type GraphInputSpec = { name: string; /** per-row shape (the batch dim is added in front) */ shape: number[] };
 export type GraphParam = { name: string; data: Float32Array; shape: number[] };
@@ -54,7 +54,27 @@ export const supportedPrimitives = [
   "add", "mul", "idiv", "mod", "min", "max", "neg", "reciprocal", "floor", "ceil", "stop_gradient", "cast",
   "sin", "cos", "asin", "atan", "exp", "log", "erf", "erfc", "sqrt", "reduce", "dot", "conv", "compare", "where",
   "concatenate", "split", "gather", "transpose", "broadcast", "reshape", "flip", "shrink", "pad",
+  "scatter", "bitcast", "random_bits",
 ] as const;
+
+/**
+ * How the lowering binds each traced input (in trace order, after the constants
+ * the trace closed over): a graph input, or an initializer with fixed data.
+ */
+export type Binding =
+  | { kind: "input"; name: string }
+  | { kind: "initializer"; name: string; data: Float32Array; shape: number[] };
+
+export type LoweringPlan = {
+  bindings: Binding[];
+  /** graph output names, in the order the function returns them */
+  outputs: string[];
+  opset: number;
+  /** what the graph is for, used in error messages ("this model cannot be exported") */
+  purpose: string;
+  /** the graph input whose first dim is the runtime batch (dynamic-batch lowering only) */
+  batchInput?: string;
+};
 
 // jax-js's jaxpr classes are not exported by name; these are the fields the lowering reads.
 type Aval = { shape: number[]; dtype: string };
@@ -72,7 +92,7 @@ export function lowerToOnnx(req: LowerRequest): Uint8Array {
   let lowering: Lowering | undefined;
   for (const [i, batches] of traceBatchSizes.entries()) {
     const [first, second] = batches.map((b) => traceAt(req, b)) as [Traced, Traced];
-    lowering = new Lowering(req, first, second, batches);
+    lowering = new Lowering(inferencePlan(req), first, second, batches);
     try {
       lowering.run();
       break;
@@ -93,6 +113,63 @@ export function lowerToOnnx(req: LowerRequest): Uint8Array {
   });
 }
 
+function inferencePlan(req: LowerRequest): LoweringPlan {
+  return {
+    bindings: [
+      ...req.params.map((p): Binding => ({ kind: "initializer", name: `param.${p.name}`, data: p.data, shape: p.shape })),
+      ...req.inputs.map((i): Binding => ({ kind: "input", name: i.name })),
+    ],
+    outputs: req.outputs,
+    opset: opsetVersion,
+    purpose: "this model cannot be exported. Use only inference-time operations in apply (no sampling or sorting)",
+    ...(req.inputs[0] ? { batchInput: req.inputs[0].name } : {}),
+  };
+}
+
+export type FixedInput = { name: string; dtype: DType; shape: number[] };
+export type FixedLowerRequest = {
+  graphName: string;
+  /** every graph input with its exact shape (no dynamic dims) */
+  inputs: FixedInput[];
+  outputs: string[];
+  fn: (inputs: Tensor[]) => Tensor[];
+  opset: number;
+  purpose: string;
+  docString?: string;
+};
+
+/**
+ * Lowers `req.fn` traced once at fixed shapes: every input is a graph input
+ * (nothing is baked in but the constants the trace closed over). Used for train
+ * steps, whose batches are padded to one size (src/export/lowerStep.ts).
+ */
+export function lowerFixedShape(req: FixedLowerRequest): Uint8Array {
+  const raws = req.inputs.map((i) => np.zeros(i.shape, { dtype: i.dtype as np.DType }));
+  let traced: Traced;
+  try {
+    const { jaxpr } = trace((...all: Tensor[]) => req.fn(all), ...(raws as any[])) as unknown as {
+      jaxpr: { jaxpr: Jaxpr & { flatten(): Jaxpr }; consts: Traced["consts"]; dispose(): void };
+    };
+    traced = { jaxpr: jaxpr.jaxpr.flatten(), consts: jaxpr.consts, dispose: () => jaxpr.dispose() };
+  } finally {
+    for (const r of raws) r.dispose();
+  }
+  const plan: LoweringPlan = {
+    bindings: req.inputs.map((i): Binding => ({ kind: "input", name: i.name })),
+    outputs: req.outputs,
+    opset: req.opset,
+    purpose: req.purpose,
+  };
+  const lowering = new Lowering(plan, traced, traced, [0, 0]);
+  try {
+    lowering.run();
+  } finally {
+    traced.dispose();
+  }
+  lowering.g.prune();
+  return encodeModel(lowering.g, { graphName: req.graphName, opset: req.opset, ...(req.docString !== undefined ? { docString: req.docString } : {}) });
+}
+
 function traceAt(req: LowerRequest, batch: number): Traced {
   const raws = [
     ...req.params.map((p) => np.zeros(p.shape)),
@@ -110,12 +187,21 @@ function traceAt(req: LowerRequest, batch: number): Traced {
   }
 }
 
-function unsupported(primitive: string, detail = ""): FusionkitError {
-  return new FusionkitError(
-    `primitive "${primitive}"${detail ? ` (${detail})` : ""} has no ONNX lowering, so this model cannot be exported. ` +
-      `Supported primitives: ${supportedPrimitives.join(", ")}. Use only inference-time operations in apply (no sampling, sorting or scatter)`,
-    { layer: "ONNX export" },
-  );
+/** A primitive (or a form of one) the lowering cannot express; `primitive` names it for fallbacks. */
+export class UnsupportedPrimitive extends FusionkitError {
+  constructor(readonly primitive: string, readonly detail: string, purpose: string) {
+    super(
+      `primitive "${primitive}"${detail ? ` (${detail})` : ""} has no ONNX lowering, so ${purpose}. ` +
+        `Supported primitives: ${supportedPrimitives.join(", ")}`,
+      { layer: "ONNX lowering" },
+    );
+  }
+}
+
+let currentPurpose = "this model cannot be exported";
+
+function unsupported(primitive: string, detail = ""): UnsupportedPrimitive {
+  return new UnsupportedPrimitive(primitive, detail, currentPurpose);
 }
 
 /** The two traces differ in structure (see traceBatchSizes). */
@@ -151,7 +237,7 @@ class Lowering {
   private batchName?: string;
 
   constructor(
-    private readonly req: LowerRequest,
+    private readonly plan: LoweringPlan,
     private readonly first: Traced,
     private readonly second: Traced,
     private readonly batches: [number, number],
@@ -166,24 +252,23 @@ class Lowering {
 
     const live = liveVars(j1);
     const nConsts = this.first.consts.length;
-    const P = this.req.params.length;
-    this.req.inputs.forEach((input, i) => {
-      const v = j1.inBinders[nConsts + P + i]!;
-      this.names.set(v, input.name);
-      this.g.graphInput(input.name, "float32", this.symShape(v));
-    });
-    this.req.params.forEach((p, i) => {
+    this.plan.bindings.forEach((b, i) => {
       const v = j1.inBinders[nConsts + i]!;
+      if (b.kind === "input") {
+        this.names.set(v, b.name);
+        this.g.graphInput(b.name, v.aval.dtype as DType, this.symShape(v));
+        return;
+      }
       // parameters nothing reads (a unimodal baseline's other encoders) are left out of the file
       if (!live.has(v)) return;
-      const name = `param.${p.name}`;
-      this.g.initializer(name, "float32", p.shape, p.data);
-      this.names.set(v, name);
+      this.g.initializer(b.name, "float32", b.shape, b.data);
+      this.names.set(v, b.name);
     });
     this.first.consts.forEach((c, i) => {
       if (live.has(j1.inBinders[i]!)) this.names.set(j1.inBinders[i]!, this.lowerConst(j1.inBinders[i]!, c));
     });
 
+    currentPurpose = this.plan.purpose;
     j1.eqns.forEach((e, i) => {
       if (!e.outBinders.some((v) => live.has(v))) return;
       this.lowerEqn(e, j2.eqns[i]!);
@@ -191,7 +276,7 @@ class Lowering {
     });
 
     j1.outs.forEach((atom, i) => {
-      const name = this.req.outputs[i] ?? `output_${i}`;
+      const name = this.plan.outputs[i] ?? `output_${i}`;
       this.g.node("Identity", [this.name(atom)], {}, [name]);
       const dims = isLit(atom) ? [] : this.symShape(atom);
       this.g.graphOutput(name, atom.aval.dtype as DType, dims);
@@ -241,9 +326,9 @@ class Lowering {
   /** The runtime batch size as an int64 [1] tensor. */
   private batch(): string {
     if (!this.batchName) {
-      const first = this.req.inputs[0];
+      const first = this.plan.batchInput;
       if (!first) throw new Error("ONNX lowering: a dynamic batch needs at least one graph input");
-      this.batchName = this.g.op("Shape", [first.name], { start: 0, end: 1 });
+      this.batchName = this.g.op("Shape", [first], { start: 0, end: 1 });
     }
     return this.batchName;
   }
@@ -379,6 +464,12 @@ class Lowering {
       }
       case "gather":
         return this.lowerGather(e);
+      case "scatter":
+        return this.lowerScatter(e);
+      case "random_bits":
+        return this.lowerRandomBits(e);
+      case "bitcast":
+        return this.lowerBitcast(e);
       case "transpose":
         return this.bind(out, this.g.op("Transpose", [this.name(x)], { perm: e.params.perm }));
       case "reshape":
@@ -426,18 +517,24 @@ class Lowering {
         result = this.g.op("ReduceSum", [input, this.g.int64s(axes)], { keepdims: 0 });
         break;
       case "Mul":
-        result = this.g.op("ReduceProd", [input], { axes, keepdims: 0 });
+        result = this.reduceOp("ReduceProd", input, axes);
         break;
       case "Max":
-        result = this.g.op("ReduceMax", [input], { axes, keepdims: 0 });
+        result = this.reduceOp("ReduceMax", input, axes);
         break;
       case "Min":
-        result = this.g.op("ReduceMin", [input], { axes, keepdims: 0 });
+        result = this.reduceOp("ReduceMin", input, axes);
         break;
       default:
         throw unsupported("reduce", `op ${op}`);
     }
     this.bind(out, viaInt ? this.g.op("Cast", [result], { to: onnxType("bool") }) : result);
+  }
+
+  /** ReduceMax/Min/Prod take `axes` as an attribute up to opset 17 and as an input from 18. */
+  private reduceOp(op: string, input: string, axes: number[]): string {
+    if (this.plan.opset >= 18) return this.g.op(op, [input, this.g.int64s(axes)], { keepdims: 0 });
+    return this.g.op(op, [input], { axes, keepdims: 0 });
   }
 
   /**
@@ -585,6 +682,130 @@ class Lowering {
       gathered = this.g.op("Transpose", [gathered], { perm });
     }
     this.bind(out, gathered);
+  }
+
+  /**
+   * scatter(updates, idx_1..idx_k; shape, axis, outDim): the transpose of gather
+   * (a gradient of an embedding or row lookup): zeros of `shape` with each
+   * update row added at its index, repeated indices summing. Lowered as
+   * ScatterND with reduction "add" on a layout whose indexed axes come first,
+   * then transposed back.
+   */
+  private lowerScatter(e: Eqn): void {
+    const [updates, ...indices] = e.inputs as Atom[];
+    const out = e.outBinders[0]!;
+    const shape = e.params.shape as number[];
+    const axes = e.params.axis as number[];
+    const outDim = e.params.outDim as number;
+    const rank = shape.length;
+    const dtype = out.aval.dtype;
+    if (typeof shape.find((d) => typeof d !== "number") !== "undefined") throw unsupported("scatter", "with a dynamic shape");
+    const rest = [...Array(rank).keys()].filter((i) => !axes.includes(i));
+    const frontShape = [...axes.map((a) => shape[a]!), ...rest.map((a) => shape[a]!)];
+    const indexRank = Math.max(...indices.map((i) => i.aval.shape.length));
+    const updRank = updates!.aval.shape.length;
+    // updates dims: [rest before outDim, index dims, rest after]; ScatterND wants [index dims, rest]
+    const updIndexDims = [...Array(indexRank).keys()].map((i) => outDim + i);
+    const updOthers = [...Array(updRank).keys()].filter((i) => !updIndexDims.includes(i));
+    const updPerm = [...updIndexDims, ...updOthers];
+    const updName = updPerm.every((d, i) => d === i) ? this.name(updates!) : this.g.op("Transpose", [this.name(updates!)], { perm: updPerm });
+    const indexShape = updates!.aval.shape.slice(outDim, outDim + indexRank);
+    const stacked = indices.map((idx) => {
+      let t = this.name(idx, "int64");
+      if (!sameShape(idx.aval.shape, indexShape)) t = this.g.op("Expand", [t, this.g.int64s(indexShape)]);
+      return this.g.op("Unsqueeze", [t, this.g.int64s([-1])]);
+    });
+    const idxName = stacked.length === 1 ? stacked[0]! : this.g.op("Concat", stacked, { axis: -1 });
+    const zeros = this.g.op("Expand", [this.g.constant(dtype as DType, [], [0]), this.g.int64s(frontShape)]);
+    let result = this.g.op("ScatterND", [zeros, idxName, updName], { reduction: "add" });
+    const frontOrder = [...axes, ...rest];
+    if (!frontOrder.every((d, i) => d === i)) {
+      const back = [...Array(rank).keys()].map((d) => frontOrder.indexOf(d));
+      result = this.g.op("Transpose", [result], { perm: back });
+    }
+    this.bind(out, result);
+  }
+
+  /**
+   * random_bits(k0, k1; shape, mode): jax-js's threefry2x32 stream. Element i of
+   * the output is threefry(key, counter = (0, i mod the size of the dims after
+   * the key's)), and the output is x0 ^ x1 (mode "xor") or one word (modes 0 and 1,
+   * used by random.split). Lowered round by round on uint32 tensors, which wrap
+   * on overflow in ONNX Runtime as in jax-js, so the bits are identical.
+   */
+  private lowerRandomBits(e: Eqn): void {
+    const [k0, k1] = e.inputs as [Atom, Atom];
+    const out = e.outBinders[0]!;
+    const shape = e.params.shape as number[];
+    const mode = e.params.mode as "xor" | 0 | 1;
+    const keyShape = k0.aval.shape;
+    const trailing = shape.slice(keyShape.length);
+    const count = Math.max(1, trailing.reduce((a, b) => a * b, 1));
+    const g = this.g;
+    const u32 = (v: number) => g.constant("uint32", [], [v >>> 0]);
+    const keyPart = (k: Atom) => (trailing.length ? g.op("Reshape", [this.name(k), g.int64s([...keyShape, ...trailing.map(() => 1)])]) : this.name(k));
+    const ks0 = keyPart(k0);
+    const ks1 = keyPart(k1);
+    const ks2 = g.op("BitwiseXor", [g.op("BitwiseXor", [ks0, ks1]), u32(0x1bd11bda)]);
+    const ks = [ks0, ks1, ks2];
+    const counter = g.constant("uint32", trailing, Array.from({ length: count }, (_, i) => i));
+    let x0 = ks0;
+    let x1 = g.op("Add", [counter, ks1]);
+    const rotations = [
+      [13, 15, 26, 6],
+      [17, 29, 16, 24],
+    ];
+    for (let group = 0; group < 5; group++) {
+      for (const r of rotations[group % 2]!) {
+        x0 = g.op("Add", [x0, x1]);
+        const rotl = g.op("BitwiseOr", [
+          g.op("BitShift", [x1, u32(r)], { direction: "LEFT" }),
+          g.op("BitShift", [x1, u32(32 - r)], { direction: "RIGHT" }),
+        ]);
+        x1 = g.op("BitwiseXor", [rotl, x0]);
+      }
+      x0 = g.op("Add", [x0, ks[(group + 1) % 3]!]);
+      x1 = g.op("Add", [x1, g.op("Add", [ks[(group + 2) % 3]!, u32(group + 1)])]);
+    }
+    // the first round's x0 + x1 already broadcast the key over the counter: both words have `shape`
+    const result = mode === "xor" ? g.op("BitwiseXor", [x0, x1]) : mode === 0 ? x0 : mode === 1 ? x1 : undefined;
+    if (result === undefined) throw unsupported("random_bits", `mode ${String(mode)}`);
+    this.bind(out, result);
+  }
+
+  /**
+   * bitcast: between int32 and uint32 a Cast (same bits, wrapping). uint32/int32 ->
+   * float32 (how random.uniform turns bits into floats) is decoded from the IEEE
+   * fields: (-1)^s * 2^(e-127) * (1 + m/2^23), subnormals m * 2^-149, e = 255 inf/NaN.
+   * Every step is exact in float32.
+   */
+  private lowerBitcast(e: Eqn): void {
+    const x = e.inputs[0]!;
+    const out = e.outBinders[0]!;
+    const from = x.aval.dtype;
+    const to = out.aval.dtype;
+    const ints = ["int32", "uint32"];
+    if (from === to) return this.bind(out, this.name(x));
+    if (ints.includes(from) && ints.includes(to)) return this.bind(out, this.g.op("Cast", [this.name(x)], { to: onnxType(to) }));
+    if (!(ints.includes(from) && to === "float32")) throw unsupported("bitcast", `${from} to ${to}`);
+    const g = this.g;
+    const bits = from === "uint32" ? this.name(x) : g.op("Cast", [this.name(x)], { to: onnxType("uint32") });
+    const u32 = (v: number) => g.constant("uint32", [], [v]);
+    const f32 = (v: number) => g.constant("float32", [], [v]);
+    const sign = g.op("BitShift", [bits, u32(31)], { direction: "RIGHT" });
+    const exponent = g.op("BitwiseAnd", [g.op("BitShift", [bits, u32(23)], { direction: "RIGHT" }), u32(255)]);
+    const mantissaBits = g.op("BitwiseAnd", [bits, u32(0x7fffff)]);
+    const fraction = g.op("Mul", [g.op("Cast", [mantissaBits], { to: onnxType("float32") }), f32(2 ** -23)]);
+    const scale = g.op("Pow", [f32(2), g.op("Sub", [g.op("Cast", [exponent], { to: onnxType("float32") }), f32(127)])]);
+    const normal = g.op("Mul", [g.op("Add", [fraction, f32(1)]), scale]);
+    const subnormal = g.op("Mul", [fraction, f32(2 ** -126)]);
+    const isZeroExp = g.op("Equal", [exponent, u32(0)]);
+    const isNaN = g.op("And", [g.op("Equal", [exponent, u32(255)]), g.op("Not", [g.op("Equal", [mantissaBits, u32(0)])])]);
+    let magnitude = g.op("Where", [isZeroExp, subnormal, normal]);
+    magnitude = g.op("Where", [isNaN, f32(NaN), magnitude]);
+    // times +1 or -1 (not Where/Neg, which ONNX Runtime folds to +0 for -0)
+    const signFactor = g.op("Sub", [f32(1), g.op("Mul", [g.op("Cast", [sign], { to: onnxType("float32") }), f32(2)])]);
+    this.bind(out, g.op("Mul", [magnitude, signFactor]));
   }
 
   /** broadcast(x, shape, axis): insert the new axes, then Expand; dims x already has are written as 1 so the batch never gets baked in. */

@@ -12,6 +12,8 @@ import onnxProto from "onnx-proto";
 const { onnx } = onnxProto as unknown as { onnx: any };
 
 export const opsetVersion = 17;
+/** Train-step graphs (lowerStep.ts) need opset 18 for BitwiseXor/BitwiseOr (the random stream's threefry rounds). */
+export const trainOpsetVersion = 18;
 /** IR version 8 is the one that goes with opsets 15-18. */
 export const irVersion = 8;
 
@@ -157,13 +159,15 @@ export type ModelInfo = {
   docString?: string;
   metadata?: Record<string, string>;
   producerVersion?: string;
+  /** default opsetVersion */
+  opset?: number;
 };
 
 /** Serialises the graph as an ONNX ModelProto (binary protobuf). */
 export function encodeModel(graph: GraphBuilder, info: ModelInfo): Uint8Array {
   const model = {
     irVersion,
-    opsetImport: [{ domain: "", version: opsetVersion }],
+    opsetImport: [{ domain: "", version: info.opset ?? opsetVersion }],
     producerName: "fusionkit",
     producerVersion: info.producerVersion ?? "0.1.0",
     docString: info.docString ?? "",

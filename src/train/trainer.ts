@@ -13,7 +13,7 @@ import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
-import { TrainStep } from "../engine/step.ts";
+import { openTrainStep, type BackendChoice } from "../export/trainBackend.ts";
 import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod } from "../fusion/types.ts";
@@ -62,6 +62,8 @@ export type TrainOptions = {
   modalityDropout?: number;
   /** global gradient norm clip; 0 disables */
   clipNorm?: number;
+  /** train-step engine (src/export/trainBackend.ts): default FUSIONKIT_BACKEND, else "auto" (ONNX Runtime where the step lowers) */
+  backend?: BackendChoice;
 };
 
 export type TrainedModel = {
@@ -143,9 +145,14 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const totalSteps = epochs * stepsPerEpoch;
   const schedule = { lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
   const clipNorm = opts.clipNorm ?? trainDefaults.clipNorm;
-  const step = new TrainStep(layout, flat, (p, b, rng) => model.loss(p, b, rng), {
-    optimizer: { kind: "adamw", weightDecay },
-    ...(clipNorm > 0 ? { clipNorm } : {}),
+  const step = await openTrainStep({
+    layout,
+    params: flat,
+    lossFn: (p, b, rng) => model.loss(p, b, rng),
+    options: { optimizer: { kind: "adamw", weightDecay }, ...(clipNorm > 0 ? { clipNorm } : {}) },
+    exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
+    ...(opts.backend ? { backend: opts.backend } : {}),
+    what: spec.method.name,
   });
   const predictor = new Predictor(model, layout, flat, batchSize);
   const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
@@ -167,7 +174,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       for (const rows of chunks(order, batchSize)) {
         if (stepCount > 0 && outOfTime()) break;
         const batch = paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize);
-        const metrics = step.step(batch, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
+        const metrics = await step.step(batch, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
         stepCount++;
         if (!Number.isFinite(metrics.loss!)) {
           throw new FusionkitError(
@@ -193,8 +200,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     }
     if (spec.method.postFit) best.params = fitSecondStage(spec, predictor, layout, best.params, dataset.splits.val);
   } finally {
-    step.dispose();
     predictor.dispose();
+    await step.dispose();
   }
   return {
     spec,

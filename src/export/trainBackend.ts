@@ -1,0 +1,76 @@
+/**
+ * Which engine runs the train steps. "ort" lowers the whole step to one ONNX
+ * graph and runs it in ONNX Runtime (ortTrainStep.ts); "jax" is the jax-js
+ * TrainStep, the reference. "auto" (the default) takes ONNX Runtime whenever
+ * the step lowers, and otherwise falls back to jax-js with one log line naming
+ * the reason (the primitive with no lowering). Both compute the same function
+ * (test/export/trainStep.test.ts: 10 steps of every method agree within 1e-4).
+ *
+ * The choice comes from the caller (`--backend` in the CLI), else from
+ * FUSIONKIT_BACKEND (so bench workers inherit the CLI's choice), else "auto".
+ */
+import { z } from "zod";
+import type { ParamLayout } from "../engine/params.ts";
+import { TrainStep, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
+import { FusionkitError } from "../errors.ts";
+import { UnsupportedPrimitive } from "./lower.ts";
+import { OrtTrainStep } from "./ortTrainStep.ts";
+
+export const backendChoice = z.enum(["auto", "ort", "jax"]);
+export type BackendChoice = z.infer<typeof backendChoice>;
+export type BackendName = "ort" | "jax";
+
+export const backendEnvVar = "FUSIONKIT_BACKEND";
+
+/** One train-step runner, whichever engine is behind it. */
+export type StepRunner = {
+  readonly backend: BackendName;
+  step(batch: HostBatch, lr: number, seed: number): Record<string, number> | Promise<Record<string, number>>;
+  currentParams(): Float32Array;
+  dispose(): void | Promise<void>;
+};
+
+/** The backend asked for: the explicit choice, else FUSIONKIT_BACKEND, else "auto". */
+export function requestedBackend(explicit?: BackendChoice): BackendChoice {
+  if (explicit) return explicit;
+  const env = process.env[backendEnvVar];
+  if (env === undefined || env === "") return "auto";
+  const parsed = backendChoice.safeParse(env);
+  if (!parsed.success) {
+    throw new FusionkitError(`${backendEnvVar}=${env} is not a backend: use auto, ort or jax`, { field: backendEnvVar });
+  }
+  return parsed.data;
+}
+
+export type OpenTrainStep = {
+  layout: ParamLayout;
+  params: Float32Array;
+  lossFn: LossFn;
+  options: TrainStepOptions;
+  /** a batch with the shapes every step will have (the trainer pads batches to one size) */
+  exampleBatch: HostBatch;
+  backend?: BackendChoice;
+  /** where the fallback line goes (default: stderr) */
+  log?: (line: string) => void;
+  /** what is being trained, for the log line */
+  what?: string;
+};
+
+/** The train-step runner for `req.backend` (see the header for "auto"). */
+export async function openTrainStep(req: OpenTrainStep): Promise<StepRunner> {
+  const choice = requestedBackend(req.backend);
+  const jax = () => new TrainStep(req.layout, req.params, req.lossFn, req.options);
+  if (choice === "jax") return jax();
+  try {
+    return await OrtTrainStep.create(req.layout, req.params, req.lossFn, req.options, req.exampleBatch);
+  } catch (error) {
+    if (choice === "ort") throw error;
+    const why = error instanceof UnsupportedPrimitive
+      ? `primitive "${error.primitive}"${error.detail ? ` (${error.detail})` : ""} has no ONNX lowering`
+      : `ONNX Runtime could not run the lowered step (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`;
+    (req.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+      `fusionkit: training ${req.what ?? "this model"} on jax-js, not ONNX Runtime: ${why}`,
+    );
+    return jax();
+  }
+}
