@@ -78,13 +78,61 @@ export function applyUpdate(
   lr: Tensor,
   t: Tensor,
 ): { params: Tensor[]; slots: Tensor[][] } {
+  return updateLeaves(cfg, params, grads, slots, lr, t, (i) => decays(layout, i));
+}
+
+/**
+ * The same update over ONE flat vector (parameters, gradient and each slot
+ * concatenated in layout order), for the ONNX Runtime step, where one chain of
+ * elementwise nodes costs less than one per leaf. `decayMask` is 1 where the
+ * element belongs to a decayed leaf (decayMaskOf), else 0. Elementwise, it
+ * computes exactly what applyUpdate does leaf by leaf.
+ */
+export function applyUpdateFlat(
+  cfg: OptimizerConfig,
+  params: Tensor,
+  grad: Tensor,
+  slots: Tensor[],
+  lr: Tensor,
+  t: Tensor,
+  decayMask: Tensor,
+): { params: Tensor; slots: Tensor[] } {
+  const r = updateLeaves(cfg, [params], [grad], slots.map((s) => [s]), lr, t, () => decayMask);
+  return { params: r.params[0]!, slots: r.slots.map((s) => s[0]!) };
+}
+
+/** 1 for every element of a leaf that weight decay touches (matrices), 0 elsewhere, flat in layout order. */
+export function decayMaskOf(layout: ParamLayout): Float32Array {
+  const mask = new Float32Array(layout.total);
+  layout.entries.forEach((e, i) => {
+    if (decays(layout, i)) mask.fill(1, e.offset, e.offset + e.size);
+  });
+  return mask;
+}
+
+/** `decay(i)`: whether leaf i is decayed (true/false), or a 0/1 mask Tensor over its elements. */
+function updateLeaves(
+  cfg: OptimizerConfig,
+  params: Tensor[],
+  grads: Tensor[],
+  slots: Tensor[][],
+  lr: Tensor,
+  t: Tensor,
+  decay: (i: number) => boolean | Tensor,
+): { params: Tensor[]; slots: Tensor[][] } {
+  const decayTerm = (p: Tensor, i: number, wd: number): Tensor | undefined => {
+    const d = decay(i);
+    if (!wd || d === false) return undefined;
+    return d === true ? p.mul(wd) : p.mul(d.mul(wd));
+  };
   switch (cfg.kind) {
     case "sgd": {
       const mu = cfg.momentum ?? 0.9;
       const wd = cfg.weightDecay ?? 0;
       const velocity: Tensor[] = [];
       const next = params.map((p, i) => {
-        const g = wd && decays(layout, i) ? grads[i]!.add(p.mul(wd)) : grads[i]!;
+        const d = decayTerm(p, i, wd);
+        const g = d ? grads[i]!.add(d) : grads[i]!;
         const v = slots[0]![i]!.mul(mu).add(g);
         velocity.push(v);
         const step = cfg.nesterov ? g.add(v.mul(mu)) : v;
@@ -110,7 +158,8 @@ export function applyUpdate(
         ms.push(m);
         vs.push(v);
         let update = m.div(c1).div(v.div(c2).sqrt().add(eps));
-        if (wd > 0 && decays(layout, i)) update = update.add(p.mul(wd));
+        const d = decayTerm(p, i, wd);
+        if (d) update = update.add(d);
         return p.sub(update.mul(lr));
       });
       return { params: next, slots: [ms, vs] };

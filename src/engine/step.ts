@@ -51,30 +51,44 @@ function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
 }
 
 /**
- * The pure function one train step computes:
- *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
- * Shared by the jax-js step (compiled below) and the ONNX Runtime step (traced and
- * lowered, src/export/lowerStep.ts), so both backends run the same computation.
- * `metricNames` is filled with the metric order while the function is traced.
+ * Loss, metrics and gradient over parameter leaves: the differentiated part of a
+ * train step, shared by the jax-js step and the ONNX Runtime step (src/export/lowerStep.ts).
  */
-export function trainStepFunction(layout: ParamLayout, lossFn: LossFn, options: TrainStepOptions, metricNames: string[]) {
-  return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
+export function lossAndGradient(layout: ParamLayout, lossFn: LossFn) {
+  return (leaves: Tensor[], key: Tensor, batch: Batch): { grad: Tensor[]; metrics: Record<string, Tensor> } => {
     const rng = new Rng(key);
     const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
       const out = lossFn(fillSkeleton(layout.skeleton, p), batch, rng);
       return [out.loss, out.metrics ?? {}];
     }, leaves);
+    return { grad, metrics: { loss: value, ...(aux as Record<string, Tensor>) } };
+  };
+}
+
+/** Metrics stacked into one vector; `names` receives their order while tracing. */
+export function stackMetrics(metrics: Record<string, Tensor>, names: string[]): Tensor {
+  names.length = 0;
+  names.push(...Object.keys(metrics));
+  return stack(Object.values(metrics).map((m) => m.reshape([])));
+}
+
+/**
+ * The pure function one train step computes:
+ *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
+ * `metricNames` is filled with the metric order while the function is traced.
+ */
+export function trainStepFunction(layout: ParamLayout, lossFn: LossFn, options: TrainStepOptions, metricNames: string[]) {
+  const gradient = lossAndGradient(layout, lossFn);
+  return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
+    const { grad, metrics } = gradient(leaves, key, batch);
     let g = grad;
-    const metrics: Record<string, Tensor> = { loss: value, ...(aux as Record<string, Tensor>) };
     if (options.clipNorm) {
       const clipped = clipByGlobalNorm(g, options.clipNorm);
       g = clipped.grad;
       metrics.gradNorm = clipped.norm;
     }
     const updated = applyUpdate(options.optimizer, layout, leaves, g, slots, lr, t);
-    metricNames.length = 0;
-    metricNames.push(...Object.keys(metrics));
-    return [updated.params, updated.slots, stack(Object.values(metrics).map((m) => m.reshape([])))];
+    return [updated.params, updated.slots, stackMetrics(metrics, metricNames)];
   };
 }
 

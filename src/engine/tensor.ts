@@ -55,6 +55,23 @@ function checkAlive(raw: RawArray): void {
   }
 }
 
+/** Whether matmul pads odd widths (a jax-js speed trick; see Tensor.matmul). Off while tracing a graph for ONNX Runtime. */
+let padMatmuls = true;
+
+/**
+ * Runs `fn` with matmul padding off: ONNX Runtime's kernels need no padding, and the
+ * padded zeros add exactly nothing, so the traced graph computes the same values with fewer nodes.
+ */
+export function withoutMatmulPadding<T>(fn: () => T): T {
+  const before = padMatmuls;
+  padMatmuls = false;
+  try {
+    return fn();
+  } finally {
+    padMatmuls = before;
+  }
+}
+
 export class Tensor {
   /** @internal use adopt(); the scope owns one reference of `raw`. */
   constructor(readonly raw: RawArray) {}
@@ -107,7 +124,7 @@ export class Tensor {
     const n = o.shape[o.ndim - 1]!;
     const padK = (4 - (k % 4)) % 4;
     const padN = (4 - (n % 4)) % 4;
-    if (o.ndim < 2 || (padK === 0 && padN === 0)) return adopt(np.matmul(this.use(), o.use()));
+    if (o.ndim < 2 || (padK === 0 && padN === 0) || !padMatmuls) return adopt(np.matmul(this.use(), o.use()));
     const widths = (ndim: number, axis: number, amount: number): [number, number][] =>
       Array.from({ length: ndim }, (_, i) => (i === axis ? [0, amount] : [0, 0]) as [number, number]);
     const a = padK ? adopt(np.pad(this.use(), widths(this.ndim, this.ndim - 1, padK))) : this;

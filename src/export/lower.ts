@@ -18,7 +18,7 @@
  */
 import { numpy as np } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import { withoutMatmulPadding, type Tensor } from "../engine/tensor.ts";
 import { trace } from "../engine/transforms.ts";
 import { encodeModel, GraphBuilder, opsetVersion, type Dim, type DType } from "./onnxGraph.ts";
 
@@ -147,7 +147,7 @@ export function lowerFixedShape(req: FixedLowerRequest): Uint8Array {
   const raws = req.inputs.map((i) => np.zeros(i.shape, { dtype: i.dtype as np.DType }));
   let traced: Traced;
   try {
-    const { jaxpr } = trace((...all: Tensor[]) => req.fn(all), ...(raws as any[])) as unknown as {
+    const { jaxpr } = withoutMatmulPadding(() => trace((...all: Tensor[]) => req.fn(all), ...(raws as any[]))) as unknown as {
       jaxpr: { jaxpr: Jaxpr & { flatten(): Jaxpr }; consts: Traced["consts"]; dispose(): void };
     };
     traced = { jaxpr: jaxpr.jaxpr.flatten(), consts: jaxpr.consts, dispose: () => jaxpr.dispose() };
@@ -567,10 +567,101 @@ class Lowering {
       }
       return this.bind(out, this.g.op("MatMul", [a.name, b]));
     }
+    const viaMatMul = this.broadcastDotAsMatMul(e);
+    if (viaMatMul) return this.bind(out, viaMatMul);
     const a = this.g.op("Unsqueeze", [this.name(x, outType), this.g.int64s([-2])]);
     const b = this.g.op("Unsqueeze", [this.name(y, outType), this.g.int64s([-1])]);
     const product = this.g.op("MatMul", [a, b]);
     this.bind(out, this.g.op("Squeeze", [product, this.g.int64s([-2, -1])]));
+  }
+
+  /**
+   * The backward pass writes dW = X^T dY as dot(transpose(broadcast(dY)), X^T) over
+   * broadcast operands: a batch of tiny inner products if lowered literally (and
+   * the broadcasts materialised). Reading through transposes and broadcasts tells,
+   * for every output axis, which operand really varies along it: both (a batch
+   * axis), only x (a row axis), only y (a column axis). That is one MatMul of
+   * x'[batch, rows, K] by y'[batch, K, cols] on the un-broadcast sources.
+   * Static shapes only (train steps); undefined when the pattern does not apply.
+   */
+  private broadcastDotAsMatMul(e: Eqn): string | undefined {
+    const [x, y] = e.inputs as [Atom, Atom];
+    const out = e.outBinders[0]!;
+    if (isLit(x) || isLit(y) || x.aval.dtype !== out.aval.dtype || y.aval.dtype !== out.aval.dtype) return undefined;
+    const n = x.aval.shape.length;
+    if (n < 2 || y.aval.shape.length !== n) return undefined;
+    const static_ = (v: Var) => this.symShape(v).every((d) => typeof d === "number");
+    if (!static_(x) || !static_(y) || !static_(out)) return undefined;
+    const rx = this.resolveBroadcasts(x);
+    const ry = this.resolveBroadcasts(y);
+    const K = n - 1;
+    if (rx.map[K] === null || ry.map[K] === null) return undefined;
+    const batch: number[] = [];
+    const rows: number[] = [];
+    const cols: number[] = [];
+    for (let i = 0; i < K; i++) {
+      const inX = rx.map[i] !== null;
+      const inY = ry.map[i] !== null;
+      if (inX && inY) batch.push(i);
+      else if (inX) rows.push(i);
+      else if (inY) cols.push(i);
+      else return undefined;
+    }
+    // worth it only when something was broadcast (else the generic lowering is already a plain product)
+    if (rows.length === 0 && cols.length === 0) return undefined;
+    const outShape = out.aval.shape;
+    const size = (axes: number[]) => axes.reduce((p, a) => p * outShape[a]!, 1);
+    const a = this.gatherAxes(rx, [...batch, ...rows, K], [...batch.map((i) => outShape[i]!), size(rows), x.aval.shape[K]!]);
+    const b = this.gatherAxes(ry, [...batch, K, ...cols], [...batch.map((i) => outShape[i]!), y.aval.shape[K]!, size(cols)]);
+    let result = this.g.op("MatMul", [a, b]);
+    // [batch, rows, cols] -> the output's axis order
+    const order = [...batch, ...rows, ...cols];
+    const unflat = order.map((i) => outShape[i]!);
+    if (rows.length !== 1 || cols.length !== 1) result = this.g.op("Reshape", [result, this.g.int64s(unflat)]);
+    const perm = [...Array(K).keys()].map((i) => order.indexOf(i));
+    if (!perm.every((p, i) => p === i)) result = this.g.op("Transpose", [result], { perm });
+    return result;
+  }
+
+  /**
+   * `v` as a view of an un-broadcast source: map[i] is the source axis behind axis i
+   * of v, or null where v is constant along it (a broadcast, or a size-1 axis).
+   */
+  private resolveBroadcasts(v: Var): { name: string; shape: number[]; map: (number | null)[] } {
+    const made = this.producer.get(v);
+    const source = made?.inputs[0];
+    if (made && source && !isLit(source) && source.aval.dtype === v.aval.dtype) {
+      if (made.primitive === "transpose") {
+        const r = this.resolveBroadcasts(source);
+        return { ...r, map: (made.params.perm as number[]).map((p) => r.map[p]!) };
+      }
+      if (made.primitive === "broadcast") {
+        const r = this.resolveBroadcasts(source);
+        const inserted = new Set(made.params.axis as number[]);
+        const map: (number | null)[] = [];
+        let j = 0;
+        v.aval.shape.forEach((d, i) => {
+          if (inserted.has(i)) return map.push(null);
+          const from = source.aval.shape[j]!;
+          map.push(from === 1 && d !== 1 ? null : r.map[j]!);
+          j++;
+        });
+        return { ...r, map };
+      }
+    }
+    return { name: this.name(v), shape: v.aval.shape, map: v.aval.shape.map((d, i) => (d === 1 ? null : i)) };
+  }
+
+  /** The source's axes behind `axes` of the view, in that order, reshaped to `shape` (a null axis contributes size 1). */
+  private gatherAxes(r: { name: string; shape: number[]; map: (number | null)[] }, axes: number[], shape: number[]): string {
+    const picked = axes.map((a) => r.map[a]).filter((m): m is number => m !== null);
+    const rest = [...r.shape.keys()].filter((i) => !picked.includes(i));
+    const perm = [...picked, ...rest];
+    let t = r.name;
+    if (!perm.every((p, i) => p === i)) t = this.g.op("Transpose", [t], { perm });
+    const current = perm.map((i) => r.shape[i]!);
+    if (!sameShape(current, shape)) t = this.g.op("Reshape", [t, this.g.int64s(shape)]);
+    return t;
   }
 
   /**

@@ -3,13 +3,15 @@
  * InferenceSession (CPU, intra-op threads = cores), with the same interface
  * as the jax-js TrainStep (src/engine/step.ts).
  *
- * The state (parameters and optimiser slots) lives in two sets of ORT tensors
- * over JS buffers. Each step feeds one set and hands the other to ORT as
- * pre-allocated outputs, so ONNX Runtime writes the new state straight into
- * it; then the two swap. Per step, JavaScript only wraps the batch arrays and
- * three scalars in tensors: no state is copied or converted on the host.
+ * The state (flat parameters and optimiser slots, see lowerStep.ts) lives in
+ * two sets of ORT tensors over JS buffers. Each step feeds one set and hands
+ * the other to ORT as pre-allocated outputs, so ONNX Runtime writes the new
+ * state straight into it; then the two swap. Per step, JavaScript only wraps
+ * the batch arrays and three scalars in tensors: no state is copied or
+ * converted on the host.
  */
 import os from "node:os";
+import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { ParamLayout } from "../engine/params.ts";
 import { optimizerSlots } from "../engine/optim.ts";
@@ -18,7 +20,10 @@ import type { HostBatch, LossFn, TrainStepOptions } from "../engine/step.ts";
 import { leavesOf, lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
 
 export type OrtTrainStepOptions = {
-  /** intra-op threads; default: one per core */
+  /**
+   * intra-op threads. Default: one per core on the main thread; 1 in a worker thread,
+   * because fusionkit starts worker threads to use one core each (the bench pool, `fusionkit worker`)
+   */
   threads?: number;
 };
 
@@ -62,17 +67,16 @@ export class OrtTrainStep {
     const session = await ort.InferenceSession.create(lowered.bytes, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
-      intraOpNumThreads: runOptions.threads ?? os.availableParallelism(),
+      intraOpNumThreads: runOptions.threads ?? (isMainThread ? os.availableParallelism() : 1),
       interOpNumThreads: 1,
       executionMode: "sequential",
       logSeverityLevel: 3,
     });
     liveSessions++;
     const S = optimizerSlots(options.optimizer);
-    const stateTensors = (init: (e: ParamLayout["entries"][number], k: number) => Float32Array) =>
-      [...Array(S + 1).keys()].flatMap((k) => layout.entries.map((e) => new ort.Tensor("float32", init(e, k), e.shape)));
-    const current = stateTensors((e, k) => (k === 0 ? initialParams.slice(e.offset, e.offset + e.size) : new Float32Array(e.size)));
-    const spare = stateTensors((e) => new Float32Array(e.size));
+    const P = layout.total;
+    const current = [...Array(S + 1).keys()].map((k) => new ort.Tensor("float32", k === 0 ? initialParams.slice() : new Float32Array(P), [P]));
+    const spare = [...Array(S + 1).keys()].map(() => new ort.Tensor("float32", new Float32Array(P), [P]));
     const batchShapes = leavesOf(exampleBatch).map(([, a]) => a.shape);
     return new OrtTrainStep(layout, session, lowered, current, spare, batchShapes);
   }
@@ -109,9 +113,7 @@ export class OrtTrainStep {
 
   /** A host copy of the current parameters, flat in layout order. */
   currentParams(): Float32Array {
-    const flat = new Float32Array(this.layout.total);
-    this.layout.entries.forEach((e, i) => flat.set(this.current[i]!.data as Float32Array, e.offset));
-    return flat;
+    return (this.current[0]!.data as Float32Array).slice();
   }
 
   async dispose(): Promise<void> {

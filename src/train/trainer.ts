@@ -13,7 +13,7 @@ import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
-import { openTrainStep, type BackendChoice } from "../export/trainBackend.ts";
+import type { BackendChoice } from "../export/trainBackend.ts";
 import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod } from "../fusion/types.ts";
@@ -145,6 +145,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const totalSteps = epochs * stepsPerEpoch;
   const schedule = { lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
   const clipNorm = opts.clipNorm ?? trainDefaults.clipNorm;
+  // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
+  const { openTrainStep } = await import("../export/trainBackend.ts");
   const step = await openTrainStep({
     layout,
     params: flat,
