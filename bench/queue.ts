@@ -98,6 +98,7 @@ try {
         const clock = timing();
         const { results } = await runBench({ ...options, out: join(dir, `queue-${count}-${r}`) }, { executor: queueExecutor(redis.url), reporter: clock.reporter });
         seen.add(accuracies(results));
+        for (const m of results.methods) for (const e of m.errors ?? []) console.error(`queue, ${count} workers, bench ${r}: ${m.name} seed ${e.seed} failed: ${e.message}`);
         walls.push(results.wallMs);
         const workMs = Object.values(results.config.queue!.workMsByWorker).reduce((a, b) => a + b, 0);
         if (count === 1 && r > 0) overheads.push((clock.runMs() - workMs) / jobs);
