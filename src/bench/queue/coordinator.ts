@@ -52,7 +52,10 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
     protocol: protocolVersion,
     bench,
     codeVersion: code,
-    dataset: { source: plan.options.data, maxRows: plan.options.maxRows ?? null, skipBadRows: plan.options.skipBadRows === true, name: plan.dataset.name, hash },
+    dataset: { source: plan.options.data, maxRows: plan.options.maxRows ?? null, skipBadRows: plan.options.skipBadRows === true,
+      ...(plan.options.encoders !== undefined ? { encoders: plan.options.encoders } : {}),
+      ...(plan.options.allowDownload !== undefined ? { allowDownload: plan.options.allowDownload } : {}),
+      name: plan.dataset.name, hash },
     warmup: { batchSize: plan.options.batchSize, encoderDim: plan.options.encoderDim },
     job,
   });

@@ -47,6 +47,9 @@ export const queueJobSchema = z.strictObject({
     maxRows: positiveInt.nullable(),
     /** --skip-bad-rows: the worker must drop the same rows to prepare the same dataset */
     skipBadRows: z.boolean().optional(),
+    /** bench --encoder and --allow-download: pretrained encoders change the prepared dataset, so the worker prepares it the same way */
+    encoders: z.record(z.string(), z.strictObject({ model: z.string(), output: z.enum(["pooled", "tokens"]).optional() }).nullable()).optional(),
+    allowDownload: z.boolean().optional(),
     name: z.string(),
     /** datasetHash() of the coordinator's prepared dataset */
     hash: z.string().regex(/^[0-9a-f]{64}$/u),

@@ -60,7 +60,7 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
 
   /** The dataset a job names, with this worker's threads for it; the caller must call the returned release(). */
   const hostFor = (data: QueueJob): { host: Promise<DatasetHost>; release: () => void } => {
-    const key = JSON.stringify([data.dataset.source, data.dataset.maxRows, data.dataset.skipBadRows === true, data.warmup]);
+    const key = JSON.stringify([data.dataset.source, data.dataset.maxRows, data.dataset.skipBadRows === true, data.dataset.encoders ?? null, data.warmup]);
     let entry = hosts.get(key);
     if (!entry) {
       // each thread holds a copy of its dataset: another dataset's threads go when nothing uses them (a worker usually serves one bench at a time)
@@ -73,6 +73,8 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
         const dataset = await loadDataset(data.dataset.source, {
           ...(data.dataset.maxRows !== null ? { maxRows: data.dataset.maxRows } : {}),
           ...(data.dataset.skipBadRows ? { skipBadRows: true } : {}),
+          ...(data.dataset.encoders !== undefined ? { encoders: data.dataset.encoders } : {}),
+          ...(data.dataset.allowDownload !== undefined ? { allowDownload: data.dataset.allowDownload } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
           log: (message) => log(message),
         });
