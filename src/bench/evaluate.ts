@@ -13,7 +13,7 @@ import { gatherRows } from "../data/batches.ts";
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { flattenParams } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
-import { taskMetrics } from "../eval/metrics.ts";
+import { argmaxRows, taskMetrics } from "../eval/metrics.ts";
 import { Predictor } from "../train/predict.ts";
 import { outDimOf, type TrainedModel } from "../train/trainer.ts";
 import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
@@ -27,7 +27,7 @@ export type EvaluationOptions = {
   batchSize: number;
 };
 
-export type Evaluation = Pick<RunResult, "metrics" | "robustness" | "latencyMs">;
+export type Evaluation = Pick<RunResult, "metrics" | "robustness" | "latencyMs" | "testPredictions">;
 
 /** The rows `rows` of a split as a split of their own. */
 export function subsetSplit(split: SplitData, dataset: Pick<PreparedDataset, "modalities">, rows: number[]): SplitData {
@@ -53,10 +53,13 @@ export function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset,
 
   const predictor = new Predictor(trained.model, trained.layout, flat, options.batchSize);
   let metrics: Metrics;
+  let testPredictions: number[] | undefined;
   const missing: Record<string, Metrics> = {};
   const noise: NoiseRecord[] = [];
   try {
-    metrics = score(predictor, test);
+    const { probs } = predictor.predict(test);
+    metrics = taskMetrics(dataset.task, probs, test.labels, outDim);
+    if (dataset.task === "classification") testPredictions = Array.from(argmaxRows(probs, test.n, outDim));
     for (const m of dataset.modalities) missing[m.name] = score(predictor, test, { presentOverride: { [m.name]: 0 } });
     const noisy = noisyModalities(dataset);
     noisy.forEach((modality, mi) =>
@@ -67,7 +70,7 @@ export function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset,
   } finally {
     predictor.dispose();
   }
-  return { metrics, robustness: { missing, noise }, latencyMs: measureLatency(trained, dataset, flat, options) };
+  return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs: measureLatency(trained, dataset, flat, options) };
 }
 
 /**

@@ -55,6 +55,10 @@ export function activeParamCount(method: { family: string; name: string }, param
 
 export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
   const method = getMethod(job.method, dataset.modalities);
+  if (method.family === "linear") {
+    const { runLinearJob } = await import("./linearJob.ts");
+    return runLinearJob(dataset, job);
+  }
   const gates: GateEpoch[] = [];
   const options: TrainOptions = {
     method,
@@ -86,7 +90,8 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     bestValMetric: trained.history[trained.bestEpoch - 1]?.valMetric ?? NaN,
     bestEpoch: trained.bestEpoch,
     epochsRun: last,
-    stoppedBy: last >= job.epochs ? "epochs" : stoppedByBudget ? "time-budget" : "early-stopping",
+    // the cap ended the run only if patience had not run out by then
+    stoppedBy: last >= job.epochs && last - trained.bestEpoch < job.patience ? "epochs" : stoppedByBudget ? "time-budget" : "early-stopping",
     trainMs: trained.trainMs,
     paramCount: activeParamCount(method, trained.params, trained.paramCount),
     history,

@@ -68,6 +68,31 @@ export function benchNotes(results: BenchResults): string[] {
         `trained in a worker beside the bench's first run, ${(r.ms / 1000).toFixed(1)} s with its report section. --no-retrieval skips it.`,
     );
   }
+  const linear = results.methods.filter((m) => m.family === "linear");
+  if (linear.length) {
+    const chosen = linear.flatMap((m) => m.runs.map((r) => `${m.name} seed ${r.seed}: L2 ${(r.chosen as { l2?: number } | undefined)?.l2}`));
+    notes.push(
+      `Classical baselines (${linear.map((m) => m.name).join(", ")}): multinomial logistic regression on the standardised raw features (flattened pixels; per-channel mean, std, min, max of audio and sequence frames; TF-IDF of the text tokens; tabular columns as prepared with categoricals one-hot), ` +
+        `same splits, fitted once per bench (a convex fit: its seed only orders the minibatches) and paired with every seed of the other methods in the significance tests; L2 strength chosen on validation from ${JSON.stringify(linear[0]!.config.l2Grid)}, early stopping on validation accuracy (patience ${linear[0]!.config.patience}, at most ${linear[0]!.config.maxEpochs} epochs). Chosen: ${chosen.join("; ")}.`,
+    );
+  }
+  if (results.methods.some((m) => m.name === "late_stacking")) {
+    notes.push("late_stacking fits its meta-classifier on out-of-fold predictions of the TRAIN split (k-fold cross-fitting; fold models trained like the main run), never on validation labels: every method gets the same supervision, validation only for early stopping. Its training time includes the fold models.");
+  }
+  const cmp = results.comparisons;
+  if (cmp) {
+    const cv = cmp.convergence;
+    notes.push(
+      `Convergence: ${cv.hitCap} of ${cv.runs} neural runs (${(100 * cv.share).toFixed(0)}%) ended at the epoch cap (${c.epochs}) while validation was still improving within the patience window; the others were ended by early stopping.` +
+        (cv.warn ? ` WARNING: more than ${100 * 0.1}% of runs hit the cap, so those methods may be under-trained; raise --epochs.` : ""),
+    );
+    if (cmp.fusionVsUnimodal || cmp.fusionVsLinear) {
+      notes.push(
+        `Significance: "beats" means a one-sided paired bootstrap over seeds and test rows of per-row correctness (2000 resamples of seeds and rows) gives p < ${cmp.alpha}. ` +
+          `Fusion methods significantly better than the best unimodal model: ${cmp.perMethod.filter((t) => t.delta > 0 && t.p < cmp.alpha).map((t) => t.better).join(", ") || "none"} (families: ${cmp.significantFamilies.join(", ") || "none"}).`,
+      );
+    }
+  }
   const tuned = results.methods.filter((m) => m.configNotes.length);
   if (tuned.length) notes.push(`Methods whose training differs from the shared settings: ${tuned.map((m) => `${m.name} (${m.configNotes.join("; ")})`).join(", ")}.`);
   const failed = results.methods.filter((m) => m.errors?.length);

@@ -47,6 +47,8 @@ export type BenchOptions = {
   skipBadRows?: boolean;
   /** run even when a modality is missing from every train row */
   allowMissingModality?: boolean;
+  /** add the classical `linear:` rows when --methods is not given (classification): --no-baselines turns them off */
+  baselines: boolean;
 };
 
 /**
@@ -70,6 +72,7 @@ export const benchDefaults = {
   latencySamples: 30,
   explain: true,
   retrieval: true,
+  baselines: true,
 } as const;
 
 /**
@@ -94,6 +97,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     latencySamples: partial.latencySamples ?? benchDefaults.latencySamples,
     explain: partial.explain ?? benchDefaults.explain,
     retrieval: partial.retrieval ?? benchDefaults.retrieval,
+    baselines: partial.baselines ?? benchDefaults.baselines,
   };
   const maxRows = partial.maxRows ?? defaultMaxRows[data];
   if (maxRows !== undefined) options.maxRows = maxRows;

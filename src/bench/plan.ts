@@ -15,6 +15,7 @@ import { checkWritableDir } from "../io/outputs.ts";
 import { defaultMethodsFor, getMethod } from "../fusion/registry.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 import { unimodalPrefix } from "../fusion/unimodal.ts";
+import { linearBaselineNames } from "../baselines/linear.ts";
 import { buildModel } from "../model/model.ts";
 import { checkMethodConfig, checkTrainable } from "../train/preflight.ts";
 import { buildSpec } from "../train/trainer.ts";
@@ -40,7 +41,9 @@ export function defaultOutDir(now = new Date()): string {
 }
 
 function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
-  const chosen = options.methods ? options.methods.map((name) => getMethod(name, dataset.modalities)) : defaultMethodsFor(dataset);
+  const chosen = options.methods
+    ? options.methods.map((name) => getMethod(name, dataset.modalities))
+    : [...defaultMethodsFor(dataset), ...(options.baselines ? linearBaselineNames(dataset).map((name) => getMethod(name, dataset.modalities)) : [])];
   const names = new Set(chosen.map((m) => m.name));
   for (const name of Object.keys(options.methodConfigs)) {
     if (!names.has(name)) {
@@ -60,7 +63,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   checkWritableDir(outDir, "bench output");
 
   // Names that cannot exist whatever the dataset's modalities fail before the (possibly slow) dataset load.
-  for (const name of options.methods ?? []) if (!name.startsWith(unimodalPrefix)) getMethod(name, []);
+  for (const name of options.methods ?? []) if (!name.startsWith(unimodalPrefix) && !name.startsWith("linear:")) getMethod(name, []);
 
   const loadStarted = performance.now();
   let cacheHit = false;
@@ -84,7 +87,13 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
 
   const methods = resolveMethods(options, dataset);
   // Building each model runs the method's validate() against this dataset's encoders: a bad config fails now.
-  for (const { method, config } of methods) buildModel(buildSpec(dataset, { method, methodConfig: config, encoderDim: options.encoderDim }));
+  for (const { method, config } of methods) {
+    if (method.family === "linear") {
+      if (dataset.task !== "classification") throw new FusionkitError(`${method.name}: the linear baselines need a classification task; "${dataset.name}" is ${dataset.task}`, { field: "--methods" });
+      continue;
+    }
+    buildModel(buildSpec(dataset, { method, methodConfig: config, encoderDim: options.encoderDim }));
+  }
 
   const seeds = Array.from({ length: options.seeds }, (_, i) => i);
   const jobs: BenchJob[] = [];
@@ -93,6 +102,8 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   const perRunBudgetMs = options.timeBudgetS !== undefined ? (options.timeBudgetS * 1000 * workers) / (methods.length * seeds.length) : null;
   for (const seed of seeds) {
     for (const { method, config } of methods) {
+      // A logistic regression is a convex fit: one per bench (the first seed), paired with every seed of the others.
+      if (method.family === "linear" && seed !== seeds[0]) continue;
       jobs.push({
         index: jobs.length,
         method: method.name,

@@ -10,6 +10,7 @@ import type { RetrievalReport } from "../align/report.ts";
 import type { Task } from "../data/types.ts";
 import type { EncoderSummary } from "../data/pretrained/summary.ts";
 import type { ReportExplanation } from "../explain/report.ts";
+import type { BenchComparisons } from "./comparisons.ts";
 
 export const resultsSchemaVersion = "fusionkit-bench/1";
 
@@ -27,6 +28,10 @@ export type RunResult = {
   seed: number;
   /** test-split metrics of the best-validation epoch's parameters */
   metrics: Metrics;
+  /** classification: the predicted class of every test row, in split order (the paired significance test reads them) */
+  testPredictions?: number[];
+  /** hyperparameters chosen on validation for this run (learning rate, a baseline's L2), with what was tried */
+  chosen?: Record<string, unknown>;
   /** the primary metric on validation at the best epoch */
   bestValMetric: number;
   bestEpoch: number;
@@ -201,4 +206,6 @@ export type BenchResults = {
   retrieval?: BenchRetrieval;
   /** prose for the report header: what is shared, what is cached, what is fair */
   notes: string[];
+  /** paired significance tests behind the summary's claims, and convergence (epoch-cap) counts */
+  comparisons?: BenchComparisons;
 };

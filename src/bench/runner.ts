@@ -24,6 +24,7 @@ import { quietReporter, type BenchReporter } from "./progress.ts";
 import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
 import { buildLeaderboard, summariseRuns } from "./summary.ts";
 import { encoderSummaries } from "../data/pretrained/summary.ts";
+import { compareMethods } from "./comparisons.ts";
 
 export type BenchContext = {
   signal?: AbortSignal;
@@ -144,10 +145,11 @@ function assembleResults(
     const explanations = mine.find((f) => f.explanations)?.explanations;
     const configNotes = Object.entries(overrides).map(([k, v]) => `${k} = ${JSON.stringify(v)} (set with --config; default ${JSON.stringify(method.defaults[k])})`);
     if ((method.modalityDropout ?? 0) > 0) configNotes.push(`modality dropout p = ${method.modalityDropout} during training (part of the method)`);
+    const expected = method.family === "linear" ? 1 : plan.seeds.length;
     const status: MethodResult["status"] =
-      errors.length > 0 && runs.length === 0 && mine.length === plan.seeds.length
+      errors.length > 0 && runs.length === 0 && mine.length === expected
         ? "failed"
-        : mine.length === plan.seeds.length
+        : mine.length === expected
           ? "complete"
           : mine.length > 0
             ? "partial"
@@ -216,6 +218,7 @@ function assembleResults(
     notes: [],
   };
   results.leaderboard = buildLeaderboard(methods, metric);
+  results.comparisons = compareMethods(methods, dataset.splits.test.labels, dataset.task === "classification");
   results.notes = benchNotes(results);
   return results;
 }

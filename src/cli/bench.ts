@@ -32,6 +32,7 @@ export type BenchFlags = EncoderFlags & {
   queue?: string;
   skipBadRows?: boolean;
   allowMissingModality?: boolean;
+  baselines: boolean;
 };
 
 function commaList(value: string): string[] {
@@ -49,7 +50,7 @@ export function register(program: Command): void {
     .command("bench")
     .description("compare fusion methods and unimodal baselines on one dataset: leaderboard, results.json and report.html")
     .option("--data <name|dir>", "dataset directory (with dataset.json) or built-in name", benchDefaults.data)
-    .option("--methods <a,b,c>", "methods to compare (default: every registered method + one unimodal baseline per modality)", commaList)
+    .option("--methods <a,b,c>", "methods to compare (default: every registered method + one unimodal baseline per modality + linear:<modality> and linear:concat)", commaList)
     .option("--seeds <n>", "seeds per method (0..n-1)", positiveInt, benchDefaults.seeds)
     .option("--epochs <n>", "maximum epochs per run (early stopping on validation may stop sooner)", positiveInt, benchDefaults.epochs)
     .option("--time-budget <seconds>", "total training time, split evenly over every (method, seed) run", positiveNumber)
@@ -68,7 +69,8 @@ export function register(program: Command): void {
     .option("--skip-bad-rows", "skip rows that fail validation (listed in the output and results.json) instead of stopping at the first")
     .option("--allow-missing-modality", "run even when a modality is missing from every train row")
     .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
-    .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)");
+    .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)")
+    .option("--no-baselines", "skip the classical rows linear:<modality> and linear:concat (logistic regression on raw features; added when --methods is not given)");
   addEncoderOptions(command).action(async (flags: BenchFlags) => {
     const { runBenchCommand } = await import("./actions/bench.ts");
     await runBenchCommand(flags);

@@ -12,16 +12,17 @@
  *                  the smoothing term is < 1, so one vote always outweighs it and
  *                  argmax q is exactly the tie-broken majority vote; q > 0 wherever
  *                  some p_{m,c} > 0, so cross-entropy and probability metrics work on log q.
- *   late_stacking  meta-classifier g([p_1..p_M]) fitted on VALIDATION predictions
- *                  only (Wolpert 1992; see stacking.ts and FusionMethod.postFit).
- *                  Until postFit has run it answers like late_mean.
+ *   late_stacking  meta-classifier g([p_1..p_M]) fitted on out-of-fold predictions
+ *                  of the TRAIN split (k-fold cross-fitting, `folds` = k; Wolpert 1992;
+ *                  see stacking.ts, src/train/crossFit.ts and FusionMethod.postFit),
+ *                  never on validation labels. Until postFit has run it answers like late_mean.
  * Logits returned: log p (a normalised log-distribution), [B, C]. Classification only.
  * Missing modalities: a modality with s_m = 0 is left out of S for every
  * combiner (and out of the unimodal losses); a row with no modality present
  * gets uniform logits (zeros).
  * explain: `probabilities` [B, M, C] per-modality p_m (zeros where missing), `present`
  * [B, M]; late_mean and late_weighted add `weights` [B, M], late_vote `votes` [B, M, C]
- * (one-hot). late_stacking's postFit reads `probabilities` and `present` of the val rows.
+ * (one-hot). late_stacking's postFit reads `probabilities` and `present` of the out-of-fold train rows.
  *
  * Training (each unimodal model independently, the combiner on stop-gradient
  * unimodal outputs). The intended objective is
@@ -58,6 +59,8 @@ export type StackingConfig = LateFusionConfig & {
   l2: number;
   /** gradient steps of the meta-classifier fit */
   iterations: number;
+  /** k of the k-fold cross-fitting that gives the meta-classifier its training predictions */
+  folds: number;
 };
 
 type Combiner = "mean" | "weighted" | "vote" | "stacking";
@@ -127,6 +130,7 @@ function checkConfig(name: string, config: LateFusionConfig, inputs: EncodedDims
     const c = config as StackingConfig;
     if (!(c.l2 >= 0)) throw new FusionkitError(`l2 must be >= 0, got ${c.l2}`, { field: "l2", layer: name });
     if (!(Number.isInteger(c.iterations) && c.iterations > 0)) throw new FusionkitError(`iterations must be a positive integer, got ${c.iterations}`, { field: "iterations", layer: name });
+    if (!(Number.isInteger(c.folds) && c.folds >= 2)) throw new FusionkitError(`folds must be an integer >= 2 (k-fold cross-fitting), got ${c.folds}`, { field: "folds", layer: name });
   }
 }
 
@@ -153,7 +157,7 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
       combiner === "stacking"
         ? "Wolpert, Neural Networks 1992 (stacked generalization); decision-level fusion as surveyed by Baltrušaitis et al., IEEE TPAMI 2019"
         : "decision-level fusion, Baltrušaitis, Ahuja & Morency, IEEE TPAMI 2019 (survey)",
-    defaults: combiner === "stacking" ? { hidden: 32, l2: 1e-3, iterations: 500 } : ({ hidden: 32 } as StackingConfig),
+    defaults: combiner === "stacking" ? { hidden: 32, l2: 1e-3, iterations: 500, folds: 3 } : ({ hidden: 32 } as StackingConfig),
     validate: (config, inputs) => checkConfig(name, config, inputs),
     init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: StackingConfig) {
       checkConfig(name, config, inputs);
@@ -194,7 +198,7 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
           break;
         }
         case "stacking": {
-          // stop-gradient: the meta-classifier is fitted by postFit on validation rows only, never by training steps.
+          // stop-gradient: the meta-classifier is fitted by postFit on out-of-fold train predictions, never by training steps.
           const fitted = { w: stopGradient(p.combiner.w), b: stopGradient(p.combiner.b) };
           combined = where(stopGradient(p.combiner.fitted).reshape([1, 1]), stackingCombiner(probs, present, fitted), meanCombiner(logProbs, present));
           break;
@@ -214,19 +218,19 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
     },
   };
   if (combiner === "stacking") {
-    method.postFit = (params, validation, config) => fitStackingFromValidation(params, validation, config);
+    method.postFit = (params, outOfFold, config) => fitStackingFromPredictions(params, outOfFold, config);
   }
   return method;
 }
 
-/** postFit of late_stacking: fits W, b on the validation rows' unimodal probabilities (explain.probabilities [N, M, C]). */
-export function fitStackingFromValidation(params: ParamTree, validation: PostFitData, config: StackingConfig): ParamTree {
-  const probs = validation.explain.probabilities;
-  const present = validation.explain.present;
+/** postFit of late_stacking: fits W, b on out-of-fold unimodal probabilities of the train rows (explain.probabilities [N, M, C]). */
+export function fitStackingFromPredictions(params: ParamTree, outOfFold: PostFitData, config: StackingConfig): ParamTree {
+  const probs = outOfFold.explain.probabilities;
+  const present = outOfFold.explain.present;
   const tree = params as { unimodal: ParamTree; combiner: Record<string, HostArray> };
   if (!probs || !present || !isHostArray(probs) || probs.shape.length !== 3 || !tree.combiner?.w) {
     throw new FusionkitError(
-      "late_stacking postFit needs the method's own parameters and its validation explain outputs `probabilities` [N, M, C] and `present` [N, M]",
+      "late_stacking postFit needs the method's own parameters and its out-of-fold explain outputs `probabilities` [N, M, C] and `present` [N, M]",
       { layer: "late_stacking" },
     );
   }
@@ -237,7 +241,7 @@ export function fitStackingFromValidation(params: ParamTree, validation: PostFit
       for (let n = 0; n < N; n++) out.set(data.subarray((n * M + m) * width, (n * M + m + 1) * width), n * width);
       return out;
     });
-  const fit = fitStacking(perModality(probs.data, C), validation.labels, {
+  const fit = fitStacking(perModality(probs.data, C), outOfFold.labels, {
     numClasses: C,
     present: perModality(present.data, 1),
     l2: config.l2,
@@ -250,5 +254,5 @@ export const lateMethods: FusionMethod[] = [
   lateFusionMethod("mean", "decision-level: one classifier per modality, mean of their probabilities"),
   lateFusionMethod("weighted", "decision-level: one classifier per modality, learned softmax weights over present modalities"),
   lateFusionMethod("vote", "decision-level: one classifier per modality, majority vote (ties by summed probability)"),
-  lateFusionMethod("stacking", "decision-level: one classifier per modality, logistic-regression meta-classifier fit on validation predictions"),
+  lateFusionMethod("stacking", "decision-level: one classifier per modality, logistic-regression meta-classifier fit on out-of-fold train predictions (3-fold cross-fitting)"),
 ] as unknown as FusionMethod[];

@@ -17,6 +17,7 @@ import { progressiveMethods } from "./progressiveFusion.ts";
 import { transformerMethods } from "./transformerFusion.ts";
 import type { FusionMethod } from "./types.ts";
 import { unimodalMethod, unimodalPrefix } from "./unimodal.ts";
+import { isLinearBaseline, linearBaselineMethod } from "../baselines/linear.ts";
 
 const families: FusionMethod[][] = [
   earlyFusionMethods,
@@ -49,9 +50,14 @@ export function methodNames(modalities: (ModalitySpec | string)[] = []): string[
   return [...listMethods().map((m) => m.name), ...modalityNames(modalities).map((n) => `${unimodalPrefix}${n}`)];
 }
 
-/** The method called `name`; `unimodal:<modality>` for a baseline. Unknown names list the valid ones. */
+/**
+ * The method called `name`; `unimodal:<modality>` for a baseline; `linear:<modality>`
+ * or `linear:concat` for a classical baseline (bench rows, src/baselines/linear.ts).
+ * Unknown names list the valid ones.
+ */
 export function getMethod(name: string, modalities: (ModalitySpec | string)[] = []): FusionMethod {
   const names = modalityNames(modalities);
+  if (isLinearBaseline(name)) return linearBaselineMethod(name, names) as unknown as FusionMethod;
   if (name.startsWith(unimodalPrefix)) {
     const modality = name.slice(unimodalPrefix.length);
     if (names.length === 0 || names.includes(modality)) return unimodalMethod(modality) as unknown as FusionMethod;

@@ -13,10 +13,12 @@
  * nothing to any class score (it drops out) instead of acting like a vote.
  *
  * The meta-classifier must be fitted on predictions for rows the unimodal
- * models did not train on and that it will not score: fusionkit fits it on the
- * validation split only, through FusionMethod.postFit (src/fusion/types.ts),
- * after training; the test split is scored with the fitted W, b. Nothing here
- * sees a row it scores: the fit is a pure function of (val predictions, val labels).
+ * models did not train on and that it will not score: fusionkit fits it on
+ * out-of-fold predictions of the TRAIN split (k-fold cross-fitting,
+ * src/train/crossFit.ts) through FusionMethod.postFit (src/fusion/types.ts),
+ * after training, so it gets the same supervision as every other method (train
+ * labels; validation only for early stopping); the test split is scored with
+ * the fitted W, b. The fit is a pure function of (predictions, labels) it is given.
  */
 import { FusionkitError } from "../errors.ts";
 import type { HostArray } from "../engine/tensor.ts";
@@ -49,8 +51,9 @@ export function stackingFeatures(probsPerModality: Float32Array[], present: Floa
 }
 
 /**
- * Fits the multinomial logistic-regression meta-classifier on validation-split
- * probabilities (`valProbsPerModality[m]` is [N, C] row-major) and labels [N].
+ * Fits the multinomial logistic-regression meta-classifier on held-out
+ * probabilities (`valProbsPerModality[m]` is [N, C] row-major: out-of-fold
+ * predictions in fusionkit) and their labels [N].
  * Returns W, b (host arrays) and the final training objective.
  */
 export function fitStacking(valProbsPerModality: Float32Array[], valLabels: Float32Array, opts: StackingOptions): StackingParams & { loss: number } {
@@ -59,13 +62,13 @@ export function fitStacking(valProbsPerModality: Float32Array[], valLabels: Floa
   const N = valLabels.length;
   const layer = "late_stacking";
   if (M === 0) throw new FusionkitError("stacking needs the predictions of at least one modality", { layer });
-  if (N === 0) throw new FusionkitError("stacking needs at least one validation row to fit on; give the dataset a non-empty val split", { layer });
+  if (N === 0) throw new FusionkitError("stacking needs at least one row to fit on; give the dataset a non-empty train split", { layer });
   for (const [m, p] of valProbsPerModality.entries()) {
-    if (p.length !== N * C) throw new FusionkitError(`modality ${m}: expected ${N} x ${C} validation probabilities, received ${p.length} values`, { layer });
+    if (p.length !== N * C) throw new FusionkitError(`modality ${m}: expected ${N} x ${C} held-out probabilities, received ${p.length} values`, { layer });
   }
   for (let n = 0; n < N; n++) {
     const y = valLabels[n]!;
-    if (!(Number.isInteger(y) && y >= 0 && y < C)) throw new FusionkitError(`validation row ${n}: label ${y} is not a class index in [0, ${C})`, { layer });
+    if (!(Number.isInteger(y) && y >= 0 && y < C)) throw new FusionkitError(`row ${n}: label ${y} is not a class index in [0, ${C})`, { layer });
   }
   const D = M * C;
   const x = stackingFeatures(valProbsPerModality, opts.present, C);

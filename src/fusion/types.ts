@@ -23,7 +23,9 @@ export type Family =
   | "contrastive"
   | "transformer"
   | "progressive"
-  | "hybrid";
+  | "hybrid"
+  /** classical baselines (logistic regression on raw features, src/baselines), not networks */
+  | "linear";
 
 export type FusionContext = {
   /** true inside a train step: dropout and modality dropout are active, `rng` is set. */
@@ -74,19 +76,22 @@ export interface FusionMethod<Config extends Record<string, unknown> = Record<st
   fusedDim?(inputs: EncodedDims[], config: Config): number;
   /**
    * Optional second stage after training (late fusion's stacking meta-classifier):
-   * fits extra parameters on the host from VALIDATION-split outputs only.
-   * How the trainer calls it, once, after the last train step (best-epoch
-   * parameters restored) and before any test evaluation:
-   *  1. run the model over every val row with train = false (src/train/predict.ts
-   *     `Predictor.predict(val)`), keeping this method's `explain` tensors
-   *     (row-major, leading dimension n, padding rows dropped);
-   *  2. newFusion = method.postFit(params.fusion, { explain, labels: val.labels }, config);
+   * fits extra parameters on the host from out-of-fold predictions of the TRAIN
+   * split (k-fold cross-fitting, src/train/crossFit.ts), never from validation labels.
+   * How the trainer calls it, once, after the main run (best-epoch parameters kept):
+   *  1. deal the train rows into k folds (config `folds`, default 3); for each fold,
+   *     train a fresh model on the other folds with the same options, run it over the
+   *     fold's rows with train = false and keep this method's `explain` tensors
+   *     (row-major, leading dimension n); assemble them in train-row order;
+   *  2. newFusion = method.postFit(params.fusion, { explain, labels: train.labels }, config);
    *  3. put newFusion back at params.fusion; it has the same layout as `init`'s
    *     tree, so the flat vector, compiled eval steps and checkpoints stay valid.
-   * Never pass train or test rows: the fitted parameters must not see rows they score.
+   * Never pass validation or test rows: every method in a bench gets the same
+   * supervision (validation only for early stopping), and the fitted parameters
+   * must not see rows they score.
    */
-  postFit?(params: ParamTree, validation: PostFitData, config: Config): ParamTree;
+  postFit?(params: ParamTree, outOfFold: PostFitData, config: Config): ParamTree;
 }
 
-/** What `postFit` receives: the method's own `explain` outputs over the validation rows, and their labels. */
+/** What `postFit` receives: the method's own `explain` outputs over the train rows, each from a model that did not train on that row, and the train labels. */
 export type PostFitData = { explain: Record<string, HostArray>; labels: Float32Array };

@@ -10,9 +10,9 @@ export type ChartSpec = { id: string; title: string; caption: string; spec: Reco
 
 const schema = "https://vega.github.io/schema/vega-lite/v6.json";
 
-/** Unimodal baselines look different from fusion methods in every chart. */
+/** Unimodal baselines and classical (linear) baselines look different from fusion methods in every chart. */
 function kindOf(family: string): string {
-  return family === "unimodal" ? "unimodal baseline" : "fusion";
+  return family === "unimodal" ? "unimodal baseline" : family === "linear" ? "classical baseline (logistic regression)" : "fusion";
 }
 
 function metricLabel(results: BenchResults): string {

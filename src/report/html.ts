@@ -20,16 +20,16 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32
 .meta { color: #555; } table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: right; } td.l, th.l { text-align: left; }
 .chart { margin: 8px 0 4px; } .caption { color: #555; font-size: 12px; max-width: 820px; }
-.error { color: #b00020; } code { font-size: 12px; } details { margin: 4px 0; }
+.error { color: #b00020; } tr.baseline-linear td { background: #fff1d6; } tr.baseline-unimodal td { background: #e6f0fb; } code { font-size: 12px; } details { margin: 4px 0; }
 .samples { display: flex; flex-wrap: wrap; gap: 12px; } .sample { border: 1px solid #ddd; padding: 6px 8px; max-width: 330px; font-size: 13px; }
 img.thumb { width: 48px; height: 48px; image-rendering: pixelated; border: 1px solid #ccc; }
 table.gallery td { vertical-align: top; max-width: 150px; font-size: 12px; } table.gallery td.match { background: #e3f6e3; }
 `;
 
-function table(header: string[], rows: string[][], leftColumns: number): string {
+function table(header: string[], rows: string[][], leftColumns: number, rowClasses: string[] = []): string {
   const cell = (tag: string, text: string, j: number) => `<${tag}${j < leftColumns ? ' class="l"' : ""}>${text}</${tag}>`;
   return `<table><thead><tr>${header.map((h, j) => cell("th", escapeHtml(h), j)).join("")}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c, j) => cell("td", escapeHtml(c), j)).join("")}</tr>`)
+    .map((r, i) => `<tr${rowClasses[i] ? ` class="${rowClasses[i]}"` : ""}>${r.map((c, j) => cell("td", escapeHtml(c), j)).join("")}</tr>`)
     .join("")}</tbody></table>`;
 }
 
@@ -75,7 +75,8 @@ function leaderboardTable(results: BenchResults): string {
       String(r.metric.n),
     ];
   });
-  return table(header, rows, 3);
+  // baselines in their own colour: unimodal rows blue, classical (linear) rows amber
+  return table(header, rows, 3, results.leaderboard.map((r) => (r.family === "linear" ? "baseline-linear" : r.family === "unimodal" ? "baseline-unimodal" : "")));
 }
 
 function robustnessTable(results: BenchResults): string {

@@ -3,6 +3,7 @@
  * from results.json data only.
  */
 import type { BenchResults, LeaderboardRow } from "../bench/results.ts";
+import { formatP, type PairedTest } from "../bench/significance.ts";
 import { count, fixed, meanStd } from "./format.ts";
 
 export type FusionComparison = {
@@ -19,7 +20,7 @@ export type FusionComparison = {
 
 export function compareFusionToUnimodal(results: BenchResults): FusionComparison | undefined {
   const rows = results.leaderboard.filter((r) => Number.isFinite(r.metric.mean));
-  const bestFusion = rows.find((r) => r.family !== "unimodal");
+  const bestFusion = rows.find((r) => r.family !== "unimodal" && r.family !== "linear");
   const bestUnimodal = rows.find((r) => r.family === "unimodal");
   if (!bestFusion || !bestUnimodal) return undefined;
   const sign = results.config.primaryMetric.higherIsBetter ? 1 : -1;
@@ -28,7 +29,23 @@ export function compareFusionToUnimodal(results: BenchResults): FusionComparison
   return { bestFusion, bestUnimodal, margin, seedStd, fusionWins: margin > 0, beyondSeedNoise: margin > 0 && margin > seedStd };
 }
 
+/** One claim with its test: "+0.081 (p < 0.001, significant)". */
+function claim(t: PairedTest, alpha: number): string {
+  const sign = t.delta >= 0 ? "+" : "";
+  const verdict = t.delta > 0 && t.p < alpha ? "significant" : "not significant";
+  return `${sign}${fixed(t.delta, 3)} (paired bootstrap over ${t.seeds} seed${t.seeds === 1 ? "" : "s"} x ${t.rows} test rows, ${formatP(t.p, t.resamples)}: ${verdict} at ${alpha})`;
+}
+
 export function describeComparison(results: BenchResults): string | undefined {
+  const cmp = results.comparisons;
+  if (cmp?.fusionVsUnimodal) {
+    const byName = new Map(results.leaderboard.map((r) => [r.method, r]));
+    const stat = (name: string) => (byName.get(name) ? ` (${meanStd(byName.get(name)!.metric)})` : "");
+    const u = cmp.fusionVsUnimodal;
+    const parts = [`Best fusion ${u.better}${stat(u.better)} vs best unimodal ${u.worse}${stat(u.worse)}: accuracy ${claim(u, cmp.alpha)}`];
+    if (cmp.fusionVsLinear) parts.push(`vs ${cmp.fusionVsLinear.worse}${stat(cmp.fusionVsLinear.worse)}: ${claim(cmp.fusionVsLinear, cmp.alpha)}`);
+    return `${parts.join("; ")}.`;
+  }
   const c = compareFusionToUnimodal(results);
   if (!c) return undefined;
   const metric = results.config.primaryMetric.name;
@@ -80,6 +97,8 @@ export function formatSummary(results: BenchResults, outDir?: string): string {
   lines.push(results.leaderboard.length ? formatLeaderboard(results) : "(no finished runs)");
   const comparison = describeComparison(results);
   if (comparison) lines.push(comparison);
+  const cv = results.comparisons?.convergence;
+  if (cv?.warn) lines.push(`warning: ${cv.hitCap} of ${cv.runs} runs (${(100 * cv.share).toFixed(0)}%) stopped at the epoch cap (--epochs ${results.config.epochs}) rather than by early stopping: they may not have converged; raise --epochs.`);
   if (outDir) lines.push(`results: ${outDir}/results.json  report: ${outDir}/report.html`);
   return lines.join("\n");
 }

@@ -16,11 +16,12 @@ import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
-import type { FusionMethod } from "../fusion/types.ts";
+import type { FusionMethod, PostFitData } from "../fusion/types.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { defaultEncoderDim } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelSpec } from "../model/model.ts";
 import { chunks, paddedBatch } from "./batching.ts";
+import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
 import { Predictor } from "./predict.ts";
 
 export type EpochRecord = {
@@ -64,6 +65,11 @@ export type TrainOptions = {
   clipNorm?: number;
   /** train-step engine (src/export/trainBackend.ts): default FUSIONKIT_BACKEND, else "auto" (ONNX Runtime where the step lowers) */
   backend?: BackendChoice;
+  /**
+   * false: skip the method's second stage (postFit). The cross-fitting fold
+   * models set it (src/train/crossFit.ts); default true.
+   */
+  secondStage?: boolean;
 };
 
 export type TrainedModel = {
@@ -200,10 +206,14 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       if (epoch - best.epoch >= patience) break;
       if (outOfTime()) break;
     }
-    if (spec.method.postFit) best.params = fitSecondStage(spec, predictor, layout, best.params, dataset.splits.val);
   } finally {
     predictor.dispose();
     await step.dispose();
+  }
+  if (spec.method.postFit && opts.secondStage !== false) {
+    const folds = (spec.methodConfig as { folds?: number }).folds ?? defaultFolds;
+    const outOfFold = await outOfFoldPredictions(dataset, { ...opts, secondStage: false }, folds, trainModel);
+    best.params = fitSecondStage(spec, layout, best.params, outOfFold);
   }
   return {
     spec,
@@ -222,17 +232,14 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
 }
 
 /**
- * A method's host-side second stage (late fusion's stacking), fitted on the
- * VALIDATION split only, with the best epoch's parameters (contract in
- * src/fusion/types.ts `postFit`). The fitted fusion subtree has init's layout,
- * so it goes back into the same flat vector.
+ * A method's host-side second stage (late fusion's stacking), fitted on
+ * out-of-fold predictions of the TRAIN split (src/train/crossFit.ts; contract in
+ * src/fusion/types.ts `postFit`); validation labels never reach it. The fitted
+ * fusion subtree has init's layout, so it goes back into the same flat vector.
  */
-function fitSecondStage(spec: ModelSpec, predictor: Predictor, layout: ParamLayout, flat: Float32Array, val: SplitData): Float32Array {
-  if (val.n === 0) throw new FusionkitError(`method "${spec.method.name}" fits its combiner on the validation split, which is empty`, { field: "val" });
-  predictor.setParams(flat);
-  const { explain } = predictor.predict(val);
+function fitSecondStage(spec: ModelSpec, layout: ParamLayout, flat: Float32Array, outOfFold: PostFitData): Float32Array {
   const tree = unflattenHost(layout, flat) as Record<string, ParamTree>;
-  tree.fusion = spec.method.postFit!(tree.fusion!, { explain: explain ?? {}, labels: val.labels }, spec.methodConfig as never);
+  tree.fusion = spec.method.postFit!(tree.fusion!, outOfFold, spec.methodConfig as never);
   const refit = flattenParams(tree);
   if (refit.layout.total !== layout.total) {
     throw new Error(`method "${spec.method.name}": postFit changed the parameter layout (${layout.total} -> ${refit.layout.total} values)`);

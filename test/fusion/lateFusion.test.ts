@@ -173,7 +173,7 @@ describe("late fusion learning", () => {
   });
 });
 
-describe("stacking: the meta-classifier is fitted on validation rows only", () => {
+describe("stacking: the meta-classifier is fitted only on the held-out rows it is given", () => {
   const C = 2;
   // Unimodal "predictions" for a split: modality `reliable` predicts the label with confidence 0.9,
   // the other predicts the wrong class with confidence 0.9.

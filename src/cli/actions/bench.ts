@@ -46,6 +46,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       latencySamples: flags.latencySamples,
       explain: flags.explain,
       retrieval: flags.retrieval,
+      baselines: flags.baselines,
       methodConfigs: methodConfigs(flags.config),
       ...(flags.methods ? { methods: flags.methods } : {}),
       ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),

@@ -1,0 +1,96 @@
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { startEngine } from "../../src/engine/backend.ts";
+import { concatFeatures, modalityFeatures } from "../../src/baselines/features.ts";
+import { fitLinearBaseline, linearBaselineNames, linearMetrics } from "../../src/baselines/linear.ts";
+import { getMethod } from "../../src/fusion/registry.ts";
+import { makeDataset } from "../model/synthetic.ts";
+
+before(startEngine);
+
+/** label = 1[a0 + b0 > 0]: each modality alone is a weak linear predictor, together they are an exact one. */
+function additive(seed: number) {
+  return makeDataset({
+    labelNames: ["neg", "pos"],
+    modalities: [
+      { name: "a", type: "vector", shape: [3] },
+      { name: "b", type: "sequence", shape: [4, 2] },
+    ],
+    sizes: { train: 300, val: 100, test: 200 },
+    seed,
+    row: (rng) => {
+      const a = [rng.normal(), rng.normal(), rng.normal()];
+      const level = rng.normal();
+      // b's frames: channel 0 is `level` on every real frame (its mean says it), channel 1 noise
+      const frames = Array.from({ length: 4 }, () => [level, rng.normal()]).flat();
+      return { inputs: { a, b: frames }, tokenMasks: { b: [1, 1, 1, 0] }, label: a[0]! + level > 0 ? 1 : 0 };
+    },
+  });
+}
+
+describe("raw features of the classical baselines", () => {
+  test("sequence summary: per-channel mean, std, min, max over the real frames only, then standardised with train statistics", () => {
+    const ds = makeDataset({
+      labelNames: ["x", "y"],
+      modalities: [{ name: "s", type: "sequence", shape: [3, 1] }],
+      sizes: { train: 2, val: 1, test: 1 },
+      seed: 1,
+      row: (rng) => ({ inputs: { s: [1, 3, 100] }, tokenMasks: { s: [1, 1, 0] }, label: rng.int(2) }),
+    });
+    ds.splits.train.inputs.s!.set([1, 3, 100, 3, 7, 100]);
+    const f = modalityFeatures(ds, "s");
+    assert.equal(f.dim, 4);
+    // raw train rows: [mean 2, std 1, min 1, max 3] and [5, 2, 3, 7]; standardised over the two rows: -1 and +1 each
+    assert.deepEqual(Array.from(f.splits.train), [-1, -1, -1, -1, 1, 1, 1, 1]);
+  });
+
+  test("text: TF-IDF with smooth idf, rows L2-normalised", () => {
+    const ds = makeDataset({
+      labelNames: ["x", "y"],
+      modalities: [{ name: "t", type: "text", shape: [3], vocabSize: 4 }],
+      sizes: { train: 2, val: 1, test: 1 },
+      seed: 1,
+      row: (rng) => ({ inputs: { t: [2, 3, 0] }, tokenMasks: { t: [1, 1, 0] }, label: rng.int(2) }),
+    });
+    ds.splits.train.inputs.t!.set([2, 3, 0, 2, 2, 0]);
+    const f = modalityFeatures(ds, "t");
+    // idf(2) = ln(3/3) + 1 = 1, idf(3) = ln(3/2) + 1; row 0: tf 1/2 each
+    const i3 = Math.log(1.5) + 1;
+    const norm = Math.hypot(0.5, 0.5 * i3);
+    assert.ok(Math.abs(f.splits.train[2]! - 0.5 / norm) < 1e-6);
+    assert.ok(Math.abs(f.splits.train[3]! - (0.5 * i3) / norm) < 1e-6);
+    assert.deepEqual(Array.from(f.splits.train.subarray(4, 8)), [0, 0, 1, 0]);
+  });
+
+  test("concat joins the blocks; a missing modality is zeros plus a presence flag", () => {
+    const ds = additive(2);
+    ds.splits.train.present.a![0] = 0;
+    ds.splits.train.inputs.a!.fill(0, 0, 3);
+    const f = concatFeatures(ds);
+    assert.equal(f.dim, 3 + 8 + 1);
+    assert.deepEqual(Array.from(f.splits.train.subarray(0, 3)), [0, 0, 0]);
+    assert.equal(f.splits.train[11], 0);
+    assert.equal(f.splits.train[12 + 11], 1);
+  });
+});
+
+describe("linear: baselines", () => {
+  test("names: one per modality plus concat, classification only; registered as the linear family", () => {
+    const ds = additive(3);
+    assert.deepEqual(linearBaselineNames(ds), ["linear:a", "linear:b", "linear:concat"]);
+    assert.deepEqual(linearBaselineNames({ ...ds, task: "regression" }), []);
+    assert.equal(getMethod("linear:concat", ds.modalities).family, "linear");
+    assert.throws(() => getMethod("linear:c", ds.modalities), /names a modality the dataset does not have/);
+  });
+
+  test("linear:concat learns the additive rule (>= 0.93) that either modality alone cannot (<= 0.85)", () => {
+    const ds = additive(4);
+    const acc = (name: string) => linearMetrics(ds, fitLinearBaseline(ds, name, 0, { l2Grid: [1e-4, 1e-2] }).testProbs, ds.splits.test).accuracy!;
+    const concat = acc("linear:concat");
+    const a = acc("linear:a");
+    const b = acc("linear:b");
+    assert.ok(concat >= 0.93, `concat ${concat}`);
+    assert.ok(a <= 0.85 && b <= 0.85, `a ${a}, b ${b}`);
+    assert.ok(a >= 0.6 && b >= 0.6, `each alone is informative: a ${a}, b ${b}`);
+  });
+});
