@@ -2,9 +2,17 @@
  * Image encoder: ViT-style patch embedding (Dosovitskiy et al., ICLR 2021).
  * An [H, W, C] image is cut into non-overlapping P x P patches (8 x 8 on
  * 32 x 32 = 16 tokens), each flattened patch goes through one linear layer,
- * plus a learned position per patch; pooled = ReLU(W mean_patches + b).
- * Patches rather than convolutions because jax-js convolutions are ~5x slower
- * than PyTorch's (engine notes); a patch embedding is one reshape + matmul.
+ * plus a learned position per patch; pooled = ReLU(W flatten(tokens) + b),
+ * i.e. every patch embedding at its place goes through the projection.
+ * Why flatten, not the mean over patches it replaced: with a linear patch
+ * embedding, mean_patches(linear(patch) + pos) = linear(mean patch) + const,
+ * a function of the AVERAGE 8x8 patch, so where things are in the image was
+ * lost before fusion (a digit and its mirror image looked alike). Flattening
+ * keeps the layout for one [patches*dim, dim] matmul (a strict superset: the
+ * mean is one setting of W); test/model/layoutEncoders.test.ts pins a
+ * which-quadrant task the mean cannot learn. Patches rather than
+ * convolutions because jax-js convolutions are ~5x slower than PyTorch's
+ * (engine notes). Measured figures: docs/encoders.md.
  */
 import type { ModalitySpec } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
@@ -13,6 +21,7 @@ import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
 import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import type { Pooling } from "./pooling.ts";
 
 export type ImageEncoderParams = { patch: LinearParams; positions: HostArray; projection: LinearParams };
 
@@ -21,7 +30,7 @@ export function defaultPatchSize(height: number, width: number): number {
   return [8, 4, 2, 1].find((p) => height % p === 0 && width % p === 0)!;
 }
 
-export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number): ModalityEncoder {
+export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number, pooling: Pooling = "structured"): ModalityEncoder {
   const [H, W, C] = spec.shape as [number, number, number];
   const P = patchSize ?? defaultPatchSize(H, W);
   if (H % P !== 0 || W % P !== 0) {
@@ -37,7 +46,7 @@ export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number
     init: (rng: HostRng): ImageEncoderParams => ({
       patch: initLinear(rng, patchWidth, dim),
       positions: normalParam(rng, [patches, dim], 0.02),
-      projection: initLinear(rng, dim, dim, "he"),
+      projection: initLinear(rng, (pooling === "mean" ? 1 : patches) * dim, dim, "he"),
     }),
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
@@ -47,7 +56,7 @@ export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number
         .transpose([0, 1, 3, 2, 4, 5])
         .reshape([B, patches, patchWidth]);
       const tokens = addFeedback(linear(p.patch, cut).add(p.positions), x.feedback);
-      const pooled = linear(p.projection, tokens.mean(1)).relu();
+      const pooled = linear(p.projection, pooling === "mean" ? tokens.mean(1) : tokens.reshape([B, patches * dim])).relu();
       const mask = x.present.reshape([B, 1]).broadcastTo([B, patches]);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },

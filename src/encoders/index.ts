@@ -6,25 +6,28 @@ import { imageEncoder } from "./image.ts";
 import { tabularEncoder } from "./tabular.ts";
 import { textEncoder } from "./text.ts";
 import { vectorEncoder } from "./vector.ts";
+import type { Pooling } from "./pooling.ts";
 
 export type { ModalityEncoder, ModalityInput } from "./common.ts";
 export type { Encoded, EncodedDims } from "./types.ts";
+export type { Pooling } from "./pooling.ts";
 export { vectorEncoder, tabularEncoder, textEncoder, imageEncoder, frameEncoder };
 
 export const defaultEncoderDim = 64;
 
-export function encoderFor(spec: ModalitySpec, dim: number = defaultEncoderDim): ModalityEncoder {
+/** `pooling` "mean" gives the plain-mean encoders they replaced, for measurement and tests only (src/encoders/pooling.ts). */
+export function encoderFor(spec: ModalitySpec, dim: number = defaultEncoderDim, pooling: Pooling = "structured"): ModalityEncoder {
   switch (spec.type) {
     case "vector":
       return vectorEncoder(spec, dim);
     case "tabular":
       return tabularEncoder(spec, dim);
     case "text":
-      return textEncoder(spec, dim);
+      return textEncoder(spec, dim, pooling);
     case "image":
-      return imageEncoder(spec, dim);
+      return imageEncoder(spec, dim, undefined, pooling);
     case "audio":
     case "sequence":
-      return frameEncoder(spec, dim);
+      return frameEncoder(spec, dim, pooling);
   }
 }

@@ -1,20 +1,26 @@
 /**
  * Text encoder: token embeddings (vocabSize x dim) plus learned positions;
  * tokens = E[id_t] + P_t for real tokens (padding zeroed), pooled =
- * ReLU(W masked_mean_t(tokens) + b). A bag-of-embeddings encoder: small and
- * fast on the wasm engine, and the tokens are there for attention fusion.
+ * attention pooling over the tokens (src/encoders/pooling.ts: the masked mean
+ * plus two learned-query picks, projected and ReLU'd). Small and fast on the
+ * wasm engine; the tokens are there for attention fusion.
+ * Why not the plain mean it replaced: mean_t(E[id_t] + P_t) is the same for
+ * "a b" and "b a" (word order is lost) and weighs a keyword like a filler
+ * word; test/model/layoutEncoders.test.ts pins that this encoder learns an
+ * order task the mean cannot. Measured figures: docs/encoders.md.
  */
 import type { ModalitySpec } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { embedding, initEmbedding, initLinear, linear, maskedMean, type EmbeddingParams, type LinearParams } from "../engine/layers.ts";
+import { embedding, initEmbedding, type EmbeddingParams } from "../engine/layers.ts";
 import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
 import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
+import { attentionPool, initAttentionPool, initMeanPool, meanPool, type AttentionPoolParams, type MeanPoolParams, type Pooling } from "./pooling.ts";
 
-export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; projection: LinearParams };
+export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool: AttentionPoolParams | MeanPoolParams };
 
-export function textEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
+export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder {
   const T = spec.shape[0]!;
   const vocabSize = spec.vocabSize;
   if (!vocabSize || vocabSize < 2) {
@@ -26,7 +32,7 @@ export function textEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
     init: (rng: HostRng): TextEncoderParams => ({
       embedding: initEmbedding(rng, vocabSize, dim),
       positions: normalParam(rng, [T, dim], 0.02),
-      projection: initLinear(rng, dim, dim, "he"),
+      pool: pooling === "mean" ? initMeanPool(rng, dim) : initAttentionPool(rng, dim),
     }),
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
@@ -36,7 +42,7 @@ export function textEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
       const safeIds = ids.sub(ids.sub(1).mul(tooBig));
       const mask = (x.tokenMask ?? safeIds.greater(0.5)).mul(x.present.reshape([B, 1]));
       const tokens = addFeedback(embedding(p.embedding, safeIds).add(p.positions), x.feedback).mul(mask.expand(2));
-      const pooled = linear(p.projection, maskedMean(tokens, mask)).relu();
+      const pooled = pooling === "mean" ? meanPool(p.pool, tokens, mask) : attentionPool(p.pool, tokens, mask).pooled;
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
   };
