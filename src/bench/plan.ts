@@ -118,12 +118,14 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         noiseLevels: options.noiseLevels,
         latencySamples: options.latencySamples,
         // one explanation per method, of its first seed's model
-        ...(options.explain && seed === seeds[0] ? { explain: { ...explainDefaults } } : {}),
+        ...(options.explain && seed === seeds[0] && method.family !== "linear" ? { explain: { ...explainDefaults } } : {}),
       });
     }
   }
   // The alignment run rides on the first job, so it overlaps the other worker's runs rather than adding a serial phase at the end.
   const retrieval = options.retrieval ? retrievalRequest(dataset, options.encoderDim) : undefined;
-  if (retrieval && jobs.length) jobs[0]!.retrieval = retrieval;
+  // (a neural job: the linear baselines' runner does no extras)
+  const carrier = jobs.find((j) => !j.method.startsWith("linear:"));
+  if (retrieval && carrier) carrier.retrieval = retrieval;
   return { options, outDir, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
 }

@@ -13,7 +13,7 @@
  * partial batch is padded to full size so the compiled step traces once).
  */
 import type { ModalitySpec, Task } from "../data/types.ts";
-import { encoderFor, type ModalityEncoder } from "../encoders/index.ts";
+import { encoderFor, type ModalityEncoder, type Pooling } from "../encoders/index.ts";
 import type { EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { dropout, initLinear, linear } from "../engine/layers.ts";
@@ -33,6 +33,8 @@ export type ModelSpec = {
   /** the method's defaults merged with the user's overrides */
   methodConfig: Record<string, unknown>;
   encoderDim: number;
+  /** "mean": the plain-mean encoders the current ones replaced, for side-by-side measurement only (src/encoders/pooling.ts); default "structured" */
+  encoderPooling?: Pooling;
   /** dropout on the fused representation before the head */
   dropout: number;
   /** overrides method.modalityDropout when set */
@@ -67,7 +69,7 @@ export type Model = {
 
 export function buildModel(spec: ModelSpec): Model {
   if (spec.modalities.length === 0) throw new FusionkitError("a model needs at least one modality", { layer: "Model" });
-  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim));
+  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim, spec.encoderPooling));
   const inputDims = encoders.map((e) => e.dims);
   const { method, methodConfig } = spec;
   method.validate?.(methodConfig as never, inputDims);

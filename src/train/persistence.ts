@@ -35,6 +35,8 @@ export type ModelConfigFile = {
   encoderDim: number;
   dropout: number;
   modalityDropout?: number;
+  /** "mean" only for measurement models (ModelSpec.encoderPooling); absent = the default encoders */
+  encoderPooling?: "structured" | "mean";
   task: Task;
   outDim: number;
   labelNames: string[];
@@ -74,6 +76,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     encoderDim: spec.encoderDim,
     dropout: spec.dropout,
     ...(spec.modalityDropout !== undefined ? { modalityDropout: spec.modalityDropout } : {}),
+    ...(spec.encoderPooling !== undefined ? { encoderPooling: spec.encoderPooling } : {}),
     task: spec.task,
     outDim: spec.outDim,
     labelNames: trained.labelNames,
@@ -120,6 +123,7 @@ export function loadModel(dir: string): LoadedModel {
     dropout: config.dropout,
   };
   if (config.modalityDropout !== undefined) spec.modalityDropout = config.modalityDropout;
+  if (config.encoderPooling !== undefined) spec.encoderPooling = config.encoderPooling;
   if (config.targetStats) spec.targetStats = config.targetStats;
   const model = buildModel(spec);
   // The layout comes from a fresh init (values discarded): it fixes names, shapes and order.

@@ -18,7 +18,7 @@ import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
 import { getMethod } from "../fusion/registry.ts";
-import { defaultEncoderDim } from "../encoders/index.ts";
+import { defaultEncoderDim, type Pooling } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelSpec } from "../model/model.ts";
 import { chunks, paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
@@ -57,6 +57,8 @@ export type TrainOptions = {
   timeBudgetMs?: number;
   onEpoch?: (info: EpochInfo) => void;
   encoderDim?: number;
+  /** "mean" builds the plain-mean encoders, for measurement only (ModelSpec.encoderPooling) */
+  encoderPooling?: Pooling;
   /** dropout before the head */
   dropout?: number;
   /** overrides the method's modalityDropout */
@@ -126,6 +128,7 @@ export function buildSpec(dataset: PreparedDataset, opts: TrainOptions): ModelSp
     dropout: opts.dropout ?? trainDefaults.dropout,
   };
   if (opts.modalityDropout !== undefined) spec.modalityDropout = opts.modalityDropout;
+  if (opts.encoderPooling !== undefined) spec.encoderPooling = opts.encoderPooling;
   if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);
   return spec;
 }

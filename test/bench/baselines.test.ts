@@ -1,0 +1,86 @@
+/**
+ * The bench's classical rows and claims end to end on the tiny sign dataset
+ * (label = sign(a0), b is noise): linear:<modality> and linear:concat rows
+ * fitted once, the paired significance tests behind the summary line, the
+ * epoch-cap count and its warning, and the baselines' colour in the report.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { runBench } from "../../src/bench/runner.ts";
+import type { BenchResults } from "../../src/bench/results.ts";
+import { formatSummary } from "../../src/report/leaderboard.ts";
+import { writeSignDataset } from "./synthetic.ts";
+
+let dir: string;
+let results: BenchResults;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "fusionkit-baselines-"));
+  const { dir: data } = writeSignDataset(join(dir, "sign"));
+  results = (
+    await runBench({
+      data,
+      methods: ["early", "unimodal:a", "linear:a", "linear:concat"],
+      seeds: 2,
+      epochs: 2,
+      patience: 5,
+      lr: 0.01,
+      batchSize: 16,
+      latencySamples: 2,
+      noiseLevels: [1],
+      explain: false,
+      retrieval: false,
+      out: join(dir, "out"),
+      cacheDir: join(dir, "cache"),
+    })
+  ).results;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("bench: classical baselines and significance", () => {
+  test("linear rows: family linear, one convex fit each, complete, with the chosen L2 and per-row test predictions", () => {
+    for (const name of ["linear:a", "linear:concat"]) {
+      const m = results.methods.find((x) => x.name === name)!;
+      assert.equal(m.family, "linear");
+      assert.equal(m.status, "complete");
+      assert.equal(m.runs.length, 1);
+      assert.ok([1e-4, 1e-3, 1e-2].includes((m.runs[0]!.chosen as { l2: number }).l2));
+      assert.equal(m.runs[0]!.testPredictions!.length, results.dataset.rows.test);
+      // the label is a linear function of a: the logistic regression gets it
+      assert.ok(m.runs[0]!.metrics.accuracy! >= 0.85, `${name} ${m.runs[0]!.metrics.accuracy}`);
+      // robustness measured like the neural rows: with "a" missing a linear:a model has nothing to go on
+      assert.ok(m.runs[0]!.robustness.missing.a!.accuracy! < 0.8);
+    }
+  });
+
+  test("comparisons: best fusion vs best unimodal and vs linear:concat, unimodal vs its linear baseline, each with a p-value", () => {
+    const c = results.comparisons!;
+    assert.equal(c.bestFusion, "early");
+    assert.equal(c.bestUnimodal, "unimodal:a");
+    assert.equal(c.fusionVsLinear!.worse, "linear:concat");
+    assert.equal(c.fusionVsLinear!.seeds, 2, "the single linear fit is paired with both seeds");
+    assert.ok(c.fusionVsUnimodal!.p > 0 && c.fusionVsUnimodal!.p <= 1);
+    assert.deepEqual(c.unimodalVsLinear.map((t) => [t.better, t.worse]), [["unimodal:a", "linear:a"]]);
+    const early = results.methods.find((m) => m.name === "early")!;
+    const concat = results.methods.find((m) => m.name === "linear:concat")!;
+    assert.ok(Math.abs(c.fusionVsLinear!.delta - (early.aggregate!.metrics.accuracy!.mean - concat.runs[0]!.metrics.accuracy!)) < 1e-9);
+  });
+
+  test("convergence: 2 epochs with patience 5 leaves every neural run at the cap, counted and warned about", () => {
+    assert.deepEqual(results.comparisons!.convergence, { runs: 4, hitCap: 4, share: 1, warn: true });
+    const summary = formatSummary(results);
+    assert.match(summary, /warning: 4 of 4 runs \(100%\) stopped at the epoch cap/);
+    assert.match(summary, /vs linear:concat .*paired bootstrap over 2 seeds x 32 test rows, p [=<] /);
+    assert.ok(results.notes.some((n) => /Classical baselines/.test(n)));
+  });
+
+  test("the report shows the linear rows in their own colour", () => {
+    const html = readFileSync(join(dir, "out", "report.html"), "utf8");
+    // (assert.ok, not match: a failing match would print the whole inlined vega build)
+    assert.ok(/<tr class="baseline-linear"><td class="l">\d+<\/td><td class="l">linear:concat/.test(html), "linear:concat row has the baseline-linear class");
+    assert.ok(html.includes("classical baseline (logistic regression)"), "charts colour the linear rows as their own kind");
+  });
+});
