@@ -10,7 +10,7 @@
  * its stack under --debug. Errors thrown outside the command's promise (an
  * event handler, a timer) take the same path: never a bare Node stack trace.
  */
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { FusionkitError } from "../errors.ts";
 import { fileSystemError } from "../io/atomicWrite.ts";
 import { addHelpCommand } from "./lazy.ts";
@@ -50,7 +50,19 @@ export function buildProgram(): Command {
     .name("fusionkit")
     .description("Multimodal fusion toolkit: train, compare, explain and ship every family of fusion.")
     .option("--debug", "print stack traces for unexpected errors")
+    .addOption(
+      new Option("--backend <name>", "train-step engine for train, bench and align: ort (ONNX Runtime), jax (jax-js, the reference) or auto (ort where the step lowers)").choices([
+        "auto",
+        "ort",
+        "jax",
+      ]),
+    )
     .showHelpAfterError("(run with --help for usage)");
+  // through the environment, so bench worker threads and processes get the same choice (src/export/trainBackend.ts)
+  program.hook("preAction", () => {
+    const backend = program.opts().backend as string | undefined;
+    if (backend) process.env.FUSIONKIT_BACKEND = backend;
+  });
   for (const command of commands) command.register(program);
   addHelpCommand(program);
   return program;
