@@ -6,9 +6,16 @@
  *  (a) MLP 512-512-512-10
  *  (b) low-rank fusion (LMF): inputs 300/74/35 -> 64 each, rank 4, 8 classes
  *  (c) cross-attention: text 20x384 attends to image 16x512, hidden 64, pooled, 8 classes
- * Usage: npm run bench:engine [-- --steps 30 --batches 32,256]
+ * Each is run on ONNX Runtime (the step lowered to one graph, src/export/ortTrainStep.ts,
+ * intra-op threads = cores), on jax-js (the reference), and on PyTorch
+ * (bench/engine_torch.py, configured as issue 12 asks: OpenBLAS with its
+ * CORETYPE/L2_SIZE overrides unset, glibc malloc thresholds, 2 threads), in
+ * alternating rounds in one sitting; the BLAS kernel PyTorch loaded is printed.
+ * Usage: npm run bench:engine [-- --steps 30 --batches 32,256 --rounds 3 --no-torch]
  */
 import os from "node:os";
+import { execFileSync } from "node:child_process";
+import { OrtTrainStep } from "../src/export/ortTrainStep.ts";
 import { startEngine } from "../src/engine/backend.ts";
 import { HostRng } from "../src/engine/random.ts";
 import { attention, initAttention, initLinear, initMlp, linear, maskedMean, mlp } from "../src/engine/layers.ts";
@@ -24,6 +31,10 @@ const opt = (name: string, dflt: string) => {
 };
 const steps = Number(opt("steps", "30"));
 const batches = opt("batches", "32,256").split(",").map(Number);
+const rounds = Number(opt("rounds", "3"));
+const withTorch = !args.includes("--no-torch");
+/** ONNX Runtime intra-op threads (default: one per core) */
+const ortThreads = Number(opt("threads", "0"));
 
 type Workload = { name: string; tree: ParamTree; loss: (p: any, b: any) => Tensor; batch: (B: number, rng: HostRng) => HostBatch };
 
@@ -81,27 +92,84 @@ function workloads(rng: HostRng): Workload[] {
 
 await startEngine();
 console.log(`fusionkit bench:engine — ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}`);
-console.log("| workload | batch | median train step (ms) | p10 | p90 |");
-console.log("|---|---|---|---|---|");
+
+/** One PyTorch round (a fresh process, as configured in the header): medians by "workload batch", and its header lines. */
+function torchRound(): { medians: Map<string, number>; header: string[] } {
+  const env: NodeJS.ProcessEnv = { ...process.env, MALLOC_MMAP_THRESHOLD_: "67108864", MALLOC_TRIM_THRESHOLD_: "134217728" };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const out = execFileSync("/usr/bin/python3", [new URL("./engine_torch.py", import.meta.url).pathname, "--steps", String(steps), "--batches", batches.join(",")], { env, encoding: "utf8" });
+  const medians = new Map<string, number>();
+  for (const line of out.split("\n")) {
+    const m = /^RESULT (\S+) (\d+) ([\d.]+)$/.exec(line);
+    if (m) medians.set(`${m[1]} ${m[2]}`, Number(m[3]));
+  }
+  return { medians, header: out.split("\n").filter((l) => l.startsWith("PyTorch") || l.startsWith("BLAS")) };
+}
+
+const torchKey = ["mlp", "lmf", "cross-attention"];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rng = new HostRng(0);
-for (const w of workloads(rng)) {
+type Cell = { name: string; B: number; ort: number[]; jax: number[]; torch: number[] };
+const cells: Cell[] = [];
+const runs: { cell: Cell; ort: OrtTrainStep; jax: TrainStep; batch: HostBatch }[] = [];
+for (const [wi, w] of workloads(rng).entries()) {
   for (const B of batches) {
     const { layout, flat } = flattenParams(w.tree);
-    const step = new TrainStep(layout, flat, (p, b) => ({ loss: w.loss(p, b) }), { optimizer: { kind: "adam" } });
+    const loss = (p: any, b: any) => ({ loss: w.loss(p, b) });
     const batch = w.batch(B, rng);
-    for (let i = 0; i < 3; i++) step.step(batch, 1e-3, i);
-    const times: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      const m = step.step(batch, 1e-3, 100 + i);
-      times.push(performance.now() - t0);
-      if (!Number.isFinite(m.loss!)) throw new Error(`${w.name}: loss is not finite`);
-    }
-    step.dispose();
-    times.sort((a, b) => a - b);
-    const q = (f: number) => times[Math.min(times.length - 1, Math.floor(f * times.length))]!.toFixed(2);
-    console.log(`| ${w.name} | ${B} | ${q(0.5)} | ${q(0.1)} | ${q(0.9)} |`);
+    const cell: Cell = { name: `${w.name}|${torchKey[wi]} ${B}`, B, ort: [], jax: [], torch: [] };
+    cells.push(cell);
+    runs.push({ cell, ort: await OrtTrainStep.create(layout, flat, loss, { optimizer: { kind: "adam" } }, batch, ortThreads ? { threads: ortThreads } : {}), jax: new TrainStep(layout, flat, loss, { optimizer: { kind: "adam" } }), batch });
   }
+}
+let torchHeader: string[] = [];
+for (let round = 0; round < rounds; round++) {
+  for (const r of runs) {
+    for (const [engine, times] of [["ort", r.cell.ort], ["jax", r.cell.jax]] as const) {
+      for (let i = 0; i < steps + 3; i++) {
+        const t0 = performance.now();
+        const m = engine === "ort" ? await r.ort.step(r.batch, 1e-3, i) : r.jax.step(r.batch, 1e-3, i);
+        if (i >= 3) times.push(performance.now() - t0);
+        if (!Number.isFinite(m.loss!)) throw new Error(`${r.cell.name}: loss is not finite on ${engine}`);
+      }
+    }
+  }
+  if (withTorch) {
+    const t = torchRound();
+    torchHeader = t.header;
+    for (const c of cells) {
+      const v = t.medians.get(c.name.split("|")[1]!);
+      if (v !== undefined) c.torch.push(v);
+    }
+  }
+}
+// JS work per ORT step beyond ONNX Runtime's own: the same call path on a one-node graph
+{
+  const probeLayout = flattenParams({ w: { data: new Float32Array(4), shape: [4] } });
+  const probe = await OrtTrainStep.create(probeLayout.layout, probeLayout.flat, (p) => ({ loss: (p.w as Tensor).sum() }), { optimizer: { kind: "sgd" } }, { x: { data: new Float32Array(1), shape: [1] } });
+  const times: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    await probe.step({ x: { data: new Float32Array(1), shape: [1] } }, 1e-3, i);
+    times.push(performance.now() - t0);
+  }
+  await probe.dispose();
+  console.log(`ORT step call overhead (a 4-parameter step, feeds, run, metrics read): median ${(median(times) * 1000).toFixed(0)} µs`);
+}
+for (const r of runs) {
+  r.jax.dispose();
+  await r.ort.dispose();
+}
+if (torchHeader.length) console.log(torchHeader.join("\n"));
+console.log(`medians over ${rounds} alternating rounds of ${steps} steps (PyTorch: median of its per-round medians)`);
+console.log("| workload | batch | fusionkit-ORT ms | fusionkit-jax ms | PyTorch ms | ORT / PyTorch | jax / ORT |");
+console.log("|---|--:|--:|--:|--:|--:|--:|");
+for (const c of cells) {
+  const o = median(c.ort);
+  const j = median(c.jax);
+  const t = c.torch.length ? median(c.torch) : NaN;
+  console.log(`| ${c.name.split("|")[0]} | ${c.B} | ${o.toFixed(2)} | ${j.toFixed(2)} | ${Number.isNaN(t) ? "-" : t.toFixed(2)} | ${Number.isNaN(t) ? "-" : (o / t).toFixed(2)}x | ${(j / o).toFixed(1)}x |`);
 }
 
 // Why parameters cross the jit boundary as leaves and not as one flat vector:

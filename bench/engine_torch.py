@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch side of `npm run bench:engine`: the same three workloads, same shapes,
 Adam, median train step (zero_grad + forward + loss + backward + step).
-Run with Debian's PyTorch: /usr/bin/python3 bench/engine_torch.py [--steps 30]"""
-import argparse, statistics, time
+bench/engine.ts runs it in the same sitting, configured competently (issue 12):
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=67108864 \
+      MALLOC_TRIM_THRESHOLD_=134217728 /usr/bin/python3 bench/engine_torch.py [--steps 30]
+(OPENBLAS_CORETYPE/L2_SIZE force older kernels on this CPU; without the malloc
+thresholds glibc maps and unmaps big buffers every step), 2 threads, and
+prints the BLAS library and the OpenBLAS kernel it loaded."""
+import argparse, ctypes, os, statistics, time
 import torch, torch.nn as nn, torch.nn.functional as F
 
 p = argparse.ArgumentParser()
@@ -48,7 +53,26 @@ def batch(name, B):
     if name == "lmf": return {"x0": torch.randn(B, 300), "x1": torch.randn(B, 74), "x2": torch.randn(B, 35)}, y
     return {"text": torch.randn(B, 20, 384), "image": torch.randn(B, 16, 512)}, y
 
-print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads")
+def blas_kernel():
+    """The BLAS library mapped into this process and, for OpenBLAS, its core (kernel) and build config."""
+    libs = sorted({line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower() and ".so" in line})
+    described = []
+    for path in libs:
+        real = os.path.realpath(path)
+        try:
+            lib = ctypes.CDLL(path)
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            described.append(f"{real} (OpenBLAS core {lib.openblas_get_corename().decode()}; {lib.openblas_get_config().decode().strip()})")
+        except (OSError, AttributeError):
+            described.append(real)
+    return "; ".join(described) or "none found in /proc/self/maps"
+
+build = next((part.strip() for part in torch.__config__.show().split(",") if "BLAS_INFO" in part), "BLAS_INFO unknown")
+print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {build.split()[-1]}; "
+      f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}, MALLOC_MMAP_THRESHOLD_={os.environ.get('MALLOC_MMAP_THRESHOLD_', 'unset')}")
+torch.randn(8, 8) @ torch.randn(8, 8)  # loads the BLAS
+print(f"BLAS: {blas_kernel()}")
 print("| workload | batch | median train step (ms) |\n|---|---|---|")
 for name, cls in (("mlp", Mlp), ("lmf", Lmf), ("cross-attention", CrossAttention)):
     for B in map(int, args.batches.split(",")):
@@ -59,3 +83,4 @@ for name, cls in (("mlp", Mlp), ("lmf", Lmf), ("cross-attention", CrossAttention
             opt.zero_grad(); F.cross_entropy(model(b), y).backward(); opt.step()
             if i >= 3: times.append((time.perf_counter() - t0) * 1000)
         print(f"| {name} | {B} | {statistics.median(times):.2f} |")
+        print(f"RESULT {name} {B} {statistics.median(times):.4f}")
