@@ -624,10 +624,12 @@ class Lowering {
   }
 
   /**
-   * `v` as a view of an un-broadcast source: map[i] is the source axis behind axis i
-   * of v, or null where v is constant along it (a broadcast, or a size-1 axis).
+   * `v` as a view of an un-broadcast source: map[i] lists the source axes behind
+   * axis i of v (several when a reshape merged them), or is null where v is
+   * constant along it (a broadcast, or a size-1 axis). Reads through transposes,
+   * broadcasts and reshapes that only merge or keep axes.
    */
-  private resolveBroadcasts(v: Var): { name: string; shape: number[]; map: (number | null)[] } {
+  private resolveBroadcasts(v: Var): { name: string; shape: number[]; map: (number[] | null)[] } {
     const made = this.producer.get(v);
     const source = made?.inputs[0];
     if (made && source && !isLit(source) && source.aval.dtype === v.aval.dtype) {
@@ -638,7 +640,7 @@ class Lowering {
       if (made.primitive === "broadcast") {
         const r = this.resolveBroadcasts(source);
         const inserted = new Set(made.params.axis as number[]);
-        const map: (number | null)[] = [];
+        const map: (number[] | null)[] = [];
         let j = 0;
         v.aval.shape.forEach((d, i) => {
           if (inserted.has(i)) return map.push(null);
@@ -648,13 +650,26 @@ class Lowering {
         });
         return { ...r, map };
       }
+      if (made.primitive === "reshape") {
+        const groups = mergeGroups(source.aval.shape, v.aval.shape);
+        if (groups) {
+          const r = this.resolveBroadcasts(source);
+          const map = groups.map((g) => {
+            const parts = g.filter((a) => source.aval.shape[a] !== 1).map((a) => r.map[a]!);
+            if (parts.length === 0 || parts.every((p) => p === null)) return null;
+            if (parts.some((p) => p === null)) return undefined; // a broadcast axis merged with a real one
+            return parts.flatMap((p) => p!);
+          });
+          if (!map.includes(undefined)) return { ...r, map: map as (number[] | null)[] };
+        }
+      }
     }
-    return { name: this.name(v), shape: v.aval.shape, map: v.aval.shape.map((d, i) => (d === 1 ? null : i)) };
+    return { name: this.name(v), shape: v.aval.shape, map: v.aval.shape.map((d, i) => (d === 1 ? null : [i])) };
   }
 
   /** The source's axes behind `axes` of the view, in that order, reshaped to `shape` (a null axis contributes size 1). */
-  private gatherAxes(r: { name: string; shape: number[]; map: (number | null)[] }, axes: number[], shape: number[]): string {
-    const picked = axes.map((a) => r.map[a]).filter((m): m is number => m !== null);
+  private gatherAxes(r: { name: string; shape: number[]; map: (number[] | null)[] }, axes: number[], shape: number[]): string {
+    const picked = axes.flatMap((a) => r.map[a] ?? []);
     const rest = [...r.shape.keys()].filter((i) => !picked.includes(i));
     const perm = [...picked, ...rest];
     let t = r.name;
@@ -961,6 +976,29 @@ function liveVars(j: Jaxpr): Set<Var> {
     for (const a of e.inputs) if (!isLit(a)) live.add(a);
   }
   return live;
+}
+
+/**
+ * For a reshape from `from` to `to` that only merges runs of consecutive axes (or
+ * keeps them), the input axes behind each output axis; undefined for any other reshape.
+ */
+function mergeGroups(from: number[], to: number[]): number[][] | undefined {
+  const groups: number[][] = [];
+  let j = 0;
+  for (const d of to) {
+    const group: number[] = [];
+    let size = 1;
+    while (j < from.length && (size < d || (group.length === 0 && d === 1 && from[j] === 1))) {
+      size *= from[j]!;
+      group.push(j++);
+      if (d === 1) break;
+    }
+    // trailing size-1 input axes belong to this group
+    while (j < from.length && from[j] === 1 && size === d && (groups.length === to.length - 1)) group.push(j++);
+    if (size !== d) return undefined;
+    groups.push(group);
+  }
+  return j === from.length ? groups : undefined;
 }
 
 function sameShape(a: number[], b: number[]): boolean {
