@@ -51,7 +51,7 @@ export function buildProgram(): Command {
     .description("Multimodal fusion toolkit: train, compare, explain and ship every family of fusion.")
     .option("--debug", "print stack traces for unexpected errors")
     .addOption(
-      new Option("--backend <name>", "train-step engine for train, bench and align: ort (ONNX Runtime), jax (jax-js, the reference) or auto (ort where the step lowers)").choices([
+      new Option("--backend <name>", "train-step engine for train, bench and align: ort (ONNX Runtime), jax (jax-js, the reference) or auto (ort where the step lowers); default jax").choices([
         "auto",
         "ort",
         "jax",
