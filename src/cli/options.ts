@@ -1,6 +1,13 @@
 /** Shared option parsers for CLI commands: a bad value names the flag and what it accepts. */
 import { InvalidArgumentError } from "commander";
 
+/** A TCP port, 0-65535 (0 lets the system pick a free one). */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}".`);
+  return n;
+}
+
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}".`);

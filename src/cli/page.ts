@@ -3,15 +3,10 @@
  * explains in the browser (src/export/web), and a local static server for such
  * a folder. Registration only; the run is src/cli/actions/page.ts.
  */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
+import { port } from "./options.ts";
 
 export type PageFlags = { model?: string; out?: string; serve?: string | boolean; port: number; host: string };
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}".`);
-  return n;
-}
 
 export function register(program: Command): void {
   program

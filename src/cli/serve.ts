@@ -3,9 +3,9 @@
  * graph (exported on first start). Registration only; the run (fastify,
  * onnxruntime) is src/cli/actions/serve.ts.
  */
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { serveDefaults } from "../serve/defaults.ts";
-import { positiveInt } from "./options.ts";
+import { port, positiveInt } from "./options.ts";
 
 export type ServeFlags = {
   model: string;
@@ -20,12 +20,6 @@ export type ServeFlags = {
   maxQueued: number;
   log?: boolean;
 };
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port number 0-65535, got "${value}".`);
-  return n;
-}
 
 export function register(program: Command): void {
   program
