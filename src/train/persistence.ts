@@ -24,7 +24,8 @@ import type { EpochRecord, TrainedModel } from "./trainer.ts";
 import { join } from "node:path";
 
 export const modelFormat = "fusionkit-model";
-export const modelFormatVersion = 1;
+/** 2: encoders that keep layout (flattened patches, attention pooling) and progressive fusion's feedback into the encoders changed the parameter trees. */
+export const modelFormatVersion = 2;
 
 export type ModelConfigFile = {
   format: typeof modelFormat;
