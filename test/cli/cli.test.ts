@@ -4,6 +4,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { toyConfig } from "../reliability/cliHelpers.ts";
 
 const bin = resolve(import.meta.dirname, "../../bin/fusionkit.mjs");
 let dir: string;
@@ -43,15 +44,7 @@ before(() => {
     JSON.stringify({ id: "n3", v: [-1, 0.5, 0.5] }),
   ].join("\n") + "\n");
   mkdirSync(data);
-  writeFileSync(join(data, "dataset.json"), JSON.stringify({
-    task: "classification",
-    label: "label",
-    split: { field: "split" },
-    modalities: [
-      { name: "v", type: "vector", field: "v" },
-      { name: "caption", type: "text", field: "caption", maxTokens: 4 },
-    ],
-  }));
+  writeFileSync(join(data, "dataset.json"), JSON.stringify(toyConfig));
   writeFileSync(join(data, "data.jsonl"), lines.join("\n") + "\n");
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
