@@ -10,6 +10,7 @@ import { getMethod } from "../fusion/registry.ts";
 import { buildModel } from "../model/model.ts";
 import { buildSpec, trainModel, type EpochInfo, type TrainOptions } from "../train/trainer.ts";
 import { evaluateTrained } from "./evaluate.ts";
+import { chooseLearningRate, type LrChoice } from "./lrChoice.ts";
 import { explainTrained, gateEpoch, initialGates, runRetrieval, type ExplainRequest, type RetrievalRequest } from "./extras.ts";
 import type { BenchRetrieval, GateEpoch, MethodExplanations, RunResult } from "./results.ts";
 
@@ -22,6 +23,10 @@ export type BenchJob = {
   epochs: number;
   batchSize: number;
   lr: number;
+  /** learning rates tried on validation before the run (src/bench/lrChoice.ts); one value: no search */
+  lrGrid: number[];
+  /** epochs each learning-rate trial trains */
+  lrTrialEpochs: number;
   patience: number;
   encoderDim: number;
   /** null: no time limit (epochs and early stopping only) */
@@ -76,6 +81,13 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
       onEpoch?.({ epoch: info.epoch, epochs: info.epochs, trainLoss: info.trainLoss, valMetric: info.valMetric, ms: info.ms, best: info.best });
     },
   };
+  let lrChoice: LrChoice | undefined;
+  if (job.lrGrid.length > 1) {
+    lrChoice = await chooseLearningRate(dataset, { ...options, lr: job.lr }, job.lrGrid, job.lrTrialEpochs);
+    options.lr = lrChoice.lr;
+  } else if (job.lrGrid.length === 1) {
+    options.lr = job.lrGrid[0]!;
+  }
   // epoch 0: trainModel initialises this very model with this seed (building it again is cheap: no engine work)
   const initial = initialGates(buildModel(buildSpec(dataset, options)), job.seed);
   if (initial) gates.push(initial);
@@ -94,6 +106,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     stoppedBy: last >= job.epochs && last - trained.bestEpoch < job.patience ? "epochs" : stoppedByBudget ? "time-budget" : "early-stopping",
     trainMs: trained.trainMs,
     paramCount: activeParamCount(method, trained.params, trained.paramCount),
+    ...(lrChoice ? { chosen: { lr: lrChoice.lr, lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } } : { chosen: { lr: options.lr } }),
     history,
     ...(gates.length ? { gateHistory: gates } : {}),
   };

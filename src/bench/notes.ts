@@ -10,11 +10,13 @@ export function benchNotes(results: BenchResults): string[] {
   const d = results.dataset;
   const metric = c.primaryMetric.name;
   const notes: string[] = [];
+  const searched = c.lrGrid.length > 1;
   notes.push(
     `Shared by every method: the same prepared data and train/val/test split, the same encoder per modality (width ${c.encoderDim}), ` +
-      `AdamW with warmup + cosine decay at peak learning rate ${c.lr}, batch ${c.batchSize}, at most ${c.epochs} epochs, early stopping on validation ${metric} (patience ${c.patience}) keeping the best epoch's parameters. ` +
+      `AdamW with warmup + cosine decay at peak learning rate ${searched ? `chosen per run from ${c.lrGrid.join(", ")} (below)` : c.lrGrid[0]}, batch ${c.batchSize}, at most ${c.epochs} epochs, early stopping on validation ${metric} (patience ${c.patience}) keeping the best epoch's parameters. ` +
       `The test split is used only for the reported figures.`,
   );
+  if (searched) notes.push(learningRateNote(results));
   notes.push(`Seeds (${c.seeds.join(", ")}) change parameter initialisation, batch order and dropout; the split stays the same, so the ± is training variance, not split variance.`);
   notes.push(
     `Cached: the prepared dataset (decoded and resized images, tokenised text, standardisation fitted on train) ${d.cacheHit ? "came from the on-disk cache" : "was prepared and written to the on-disk cache"} ` +
@@ -98,4 +100,18 @@ export function benchNotes(results: BenchResults): string[] {
   const failed = results.methods.filter((m) => m.errors?.length);
   if (failed.length) notes.push(`Failed runs (left out of the statistics): ${failed.map((m) => `${m.name} seed${m.errors!.length > 1 ? "s" : ""} ${m.errors!.map((e) => e.seed).join(", ")}: ${m.errors![0]!.message.split("\n")[0]}`).join("; ")}.`);
   return notes;
+}
+
+/** The learning-rate search: the same grid and trial length for every neural method, and what each chose. */
+function learningRateNote(results: BenchResults): string {
+  const c = results.config;
+  const chosen = results.methods
+    .filter((m) => m.family !== "linear" && m.runs.length)
+    .map((m) => `${m.name} ${m.runs.map((r) => (r.chosen as { lr?: number } | undefined)?.lr ?? "?").join("/")}`);
+  const searchS = results.methods.reduce((s, m) => s + m.runs.reduce((t, r) => t + ((r.chosen as { lrSearchMs?: number } | undefined)?.lrSearchMs ?? 0), 0), 0) / 1000;
+  return (
+    `Learning rate: every neural run first trained ${c.lrTrialEpochs} epoch${c.lrTrialEpochs === 1 ? "" : "s"} at each of ${c.lrGrid.join(", ")} (its own seed, the full run's schedule) and kept the one with the best validation ${c.primaryMetric.name}; ` +
+    `the same grid and trial length for every method, so no method is ranked by how well one default suits it. The trials took ${searchS.toFixed(0)} s in all, not counted in the training times. ` +
+    `Chosen (per seed): ${chosen.join("; ")}.`
+  );
 }

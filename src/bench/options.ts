@@ -5,6 +5,7 @@
  * under 5 minutes on a 2-core machine: see README and the report header.
  */
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
+import { defaultLrGrid } from "./lrChoice.ts";
 
 export type BenchOptions = {
   /** dataset directory or built-in name */
@@ -22,7 +23,12 @@ export type BenchOptions = {
   /** use only the first n rows (built-ins: a fixed sample across categories) */
   maxRows?: number;
   batchSize: number;
+  /** the centre of the learning-rate grid (and the learning rate when the grid is one value) */
   lr: number;
+  /** learning rates every neural run tries on validation (src/bench/lrChoice.ts); default lr/3, lr, 3 lr */
+  lrGrid: number[];
+  /** epochs each learning-rate trial trains */
+  lrTrialEpochs: number;
   patience: number;
   encoderDim: number;
   /** per-method config overrides, method name -> config fields */
@@ -66,6 +72,7 @@ export const benchDefaults = {
   epochs: 6,
   batchSize: 32,
   lr: 2e-3,
+  lrTrialEpochs: 2,
   patience: 3,
   encoderDim: 32,
   noiseLevels: [0.5, 1, 2],
@@ -90,6 +97,8 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     epochs: partial.epochs ?? benchDefaults.epochs,
     batchSize: partial.batchSize ?? benchDefaults.batchSize,
     lr: partial.lr ?? benchDefaults.lr,
+    lrGrid: partial.lrGrid ?? defaultLrGrid(partial.lr ?? benchDefaults.lr),
+    lrTrialEpochs: partial.lrTrialEpochs ?? benchDefaults.lrTrialEpochs,
     patience: partial.patience ?? benchDefaults.patience,
     encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,
     methodConfigs: partial.methodConfigs ?? {},
@@ -118,6 +127,12 @@ export function checkOptions(options: BenchOptions): void {
   if (options.maxRows !== undefined) requirePositiveInteger(options.maxRows, "--max-rows");
   if (options.workers !== undefined) requirePositiveInteger(options.workers, "--workers");
   if (!(options.lr > 0 && Number.isFinite(options.lr))) throw new FusionkitError(`--lr must be a positive number, got ${options.lr}`, { field: "--lr" });
+  requirePositiveInteger(options.lrTrialEpochs, "--lr-trial-epochs");
+  if (options.lrGrid.length === 0) throw new FusionkitError("--lr-grid lists no learning rate; give one or more positive numbers separated by commas", { field: "--lr-grid" });
+  for (const lr of options.lrGrid) {
+    if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`--lr-grid values must be positive numbers, got ${lr}`, { field: "--lr-grid" });
+  }
+
   if (options.timeBudgetS !== undefined && !(options.timeBudgetS > 0 && Number.isFinite(options.timeBudgetS))) {
     throw new FusionkitError(`--time-budget must be a positive number of seconds, got ${options.timeBudgetS}`, { field: "--time-budget" });
   }

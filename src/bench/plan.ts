@@ -112,6 +112,10 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         epochs: options.epochs,
         batchSize: options.batchSize,
         lr: options.lr,
+        // the logistic regressions choose their own L2 on validation (src/baselines/logistic.ts)
+        lrGrid: method.family === "linear" ? [options.lr] : options.lrGrid,
+        // a trial is the start of a run, so never longer than the run
+        lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
         patience: options.patience,
         encoderDim: options.encoderDim,
         timeBudgetMs: perRunBudgetMs,

@@ -174,6 +174,9 @@ export type BenchResults = {
     perRunBudgetMs: number | null;
     batchSize: number;
     lr: number;
+    /** learning rates each neural run tried on validation (one value: no search), and the epochs of each trial */
+    lrGrid: number[];
+    lrTrialEpochs: number;
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

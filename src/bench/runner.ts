@@ -202,6 +202,8 @@ function assembleResults(
       perRunBudgetMs: plan.perRunBudgetMs,
       batchSize: options.batchSize,
       lr: options.lr,
+      lrGrid: options.lrGrid,
+      lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
       patience: options.patience,
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,

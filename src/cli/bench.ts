@@ -21,6 +21,8 @@ export type BenchFlags = EncoderFlags & {
   maxRows?: number;
   batchSize: number;
   lr: number;
+  lrGrid?: number[];
+  lrTrialEpochs: number;
   patience: number;
   encoderDim: number;
   config?: Record<string, unknown>;
@@ -58,7 +60,9 @@ export function register(program: Command): void {
     .option("--quiet", "print only the final summary")
     .option("--max-rows <n>", "use only the first n rows of the dataset (default for emoji: a 4000-row sample)", positiveInt)
     .option("--batch-size <n>", "rows per step", positiveInt, benchDefaults.batchSize)
-    .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber, benchDefaults.lr)
+    .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine); the centre of --lr-grid", positiveNumber, benchDefaults.lr)
+    .option("--lr-grid <a,b,c>", "learning rates every run tries for --lr-trial-epochs epochs, keeping the best on validation (default: lr/3, lr, 3 lr; one value: no search)", numberList)
+    .option("--lr-trial-epochs <n>", "epochs of each learning-rate trial", positiveInt, benchDefaults.lrTrialEpochs)
     .option("--patience <n>", "early stopping: epochs without a validation improvement", positiveInt, benchDefaults.patience)
     .option("--encoder-dim <n>", "width of every modality encoder", positiveInt, benchDefaults.encoderDim)
     .option("--config <json>", "per-method config overrides, e.g. '{\"lmf\":{\"rank\":8}}'", jsonObject)

@@ -55,6 +55,12 @@ export type TrainOptions = {
   patience?: number;
   /** stop training once this much time has passed (checked before each step; the partial epoch is validated) */
   timeBudgetMs?: number;
+  /**
+   * end after this many epochs while the learning-rate schedule still spans
+   * `epochs`: a learning-rate trial sees the first epochs of the very run it
+   * stands for (src/bench/lrChoice.ts)
+   */
+  stopAfterEpochs?: number;
   onEpoch?: (info: EpochInfo) => void;
   encoderDim?: number;
   /** "mean" builds the plain-mean encoders, for measurement only (ModelSpec.encoderPooling) */
@@ -208,6 +214,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       opts.onEpoch?.({ ...record, epochs, best: improved, metricName, params: () => unflattenHost(layout, current) });
       if (epoch - best.epoch >= patience) break;
       if (outOfTime()) break;
+      if (opts.stopAfterEpochs !== undefined && epoch >= opts.stopAfterEpochs) break;
     }
   } finally {
     predictor.dispose();

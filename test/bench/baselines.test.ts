@@ -28,6 +28,7 @@ before(async () => {
       epochs: 2,
       patience: 5,
       lr: 0.01,
+      lrTrialEpochs: 1,
       batchSize: 16,
       latencySamples: 2,
       noiseLevels: [1],
@@ -75,6 +76,22 @@ describe("bench: classical baselines and significance", () => {
     assert.match(summary, /warning: 4 of 4 runs \(100%\) stopped at the epoch cap/);
     assert.match(summary, /vs linear:concat .*paired bootstrap over 2 seeds x 32 test rows, p [=<] /);
     assert.ok(results.notes.some((n) => /Classical baselines/.test(n)));
+  });
+
+  test("learning rate: every neural run chose from the same grid on validation, reported with its trials", () => {
+    assert.deepEqual(results.config.lrGrid, [0.00333, 0.01, 0.03]);
+    assert.equal(results.config.lrTrialEpochs, 1);
+    for (const name of ["early", "unimodal:a"]) {
+      for (const run of results.methods.find((m) => m.name === name)!.runs) {
+        const chosen = run.chosen as { lr: number; lrTrials: { lr: number; valMetric: number | null }[]; lrTrialEpochs: number };
+        assert.deepEqual(chosen.lrTrials.map((t) => t.lr), results.config.lrGrid);
+        const best = Math.max(...chosen.lrTrials.map((t) => t.valMetric ?? -Infinity));
+        assert.equal(chosen.lrTrials.find((t) => t.lr === chosen.lr)!.valMetric, best, `${name} seed ${run.seed} kept the best trial`);
+      }
+    }
+    assert.ok(results.notes.some((n) => /^Learning rate: every neural run first trained 1 epoch at each of 0\.00333, 0\.01, 0\.03/.test(n)));
+    // the logistic regressions choose their L2, not a learning rate
+    assert.equal((results.methods.find((m) => m.name === "linear:a")!.runs[0]!.chosen as { lrTrials?: unknown }).lrTrials, undefined);
   });
 
   test("the report shows the linear rows in their own colour", () => {

@@ -20,7 +20,7 @@ import { writeSignDataset } from "./synthetic.ts";
 let dir: string;
 let data: string;
 let testPositiveShare: number;
-const small = { methods: ["early", "unimodal:a"], seeds: 2, epochs: 3, lr: 0.01, batchSize: 16, latencySamples: 4, noiseLevels: [0.5, 2] };
+const small = { methods: ["early", "unimodal:a"], seeds: 2, epochs: 3, lr: 0.01, lrGrid: [0.01], batchSize: 16, latencySamples: 4, noiseLevels: [0.5, 2] };
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "fusionkit-bench-"));

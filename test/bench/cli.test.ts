@@ -59,7 +59,7 @@ describe("fusionkit bench command", () => {
   test("Ctrl-C (SIGINT) after the first run writes incomplete outputs and exits non-zero", async () => {
     let sent = false;
     const run = await fusionkit(
-      ["bench", "--data", "sign", "--methods", "early,unimodal:a", "--seeds", "3", "--epochs", "3", "--workers", "1", "--latency-samples", "3", "--out", "interrupted"],
+      ["bench", "--data", "sign", "--methods", "early,unimodal:a", "--seeds", "3", "--epochs", "3", "--lr-grid", "0.002", "--workers", "1", "--latency-samples", "3", "--out", "interrupted"],
       (stderr, child) => {
         // not a terminal: the plain reporter prints one line per finished run
         if (!sent && /\[1\/6\]/.test(stderr)) {

@@ -18,7 +18,7 @@ import { writeColourDataset } from "./synthetic.ts";
 
 let dir: string;
 let data: string;
-const common = { seeds: 2, epochs: 2, lr: 0.01, batchSize: 16, latencySamples: 2, noiseLevels: [1], encoderDim: 16 };
+const common = { seeds: 2, epochs: 2, lr: 0.01, lrGrid: [0.01], batchSize: 16, latencySamples: 2, noiseLevels: [1], encoderDim: 16 };
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "fusionkit-bench-sections-"));

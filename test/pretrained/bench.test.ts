@@ -37,7 +37,7 @@ describe("bench with pretrained encoders", () => {
     const out = join(tempDir("fusionkit-pretrained-bench-"), "sweep");
     const variants = encoderVariants(["caption=scratch", `caption=${fx.text.dir}`, `photo=${fx.image.dir}`]);
     const sweep = await runEncoderSweep(
-      { data: fx.dataDir, methods: ["early", "unimodal:caption"], seeds: 1, epochs: 2, explain: false, retrieval: false, workers: 1, cacheDir: fx.cacheDir, out, latencySamples: 2 },
+      { data: fx.dataDir, methods: ["early", "unimodal:caption"], seeds: 1, epochs: 2, lrGrid: [2e-3], explain: false, retrieval: false, workers: 1, cacheDir: fx.cacheDir, out, latencySamples: 2 },
       variants,
       (options) => runBench(options),
     );

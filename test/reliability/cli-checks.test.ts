@@ -58,7 +58,7 @@ describe("--skip-bad-rows on every command that loads rows", () => {
   });
 
   test("bench and align skip and list it; predict predicts the good rows", async () => {
-    const bench = await fusionkit(dir, ["bench", "--data", "bad", "--methods", "early", "--seeds", "1", "--epochs", "1", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--quiet", "--skip-bad-rows", "--out", "bench"]);
+    const bench = await fusionkit(dir, ["bench", "--data", "bad", "--methods", "early", "--seeds", "1", "--epochs", "1", "--lr-grid", "0.002", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--quiet", "--skip-bad-rows", "--out", "bench"]);
     assert.equal(bench.code, 0, bench.stderr);
     assert.deepEqual(stderrLines(bench), ["skipped 1 bad row (--skip-bad-rows):", `  ${badLine}`]);
     const results = JSON.parse(readFileSync(join(dir, "bench", "results.json"), "utf8"));

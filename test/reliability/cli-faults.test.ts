@@ -90,7 +90,7 @@ describe("SIGKILL during train", () => {
 describe("SIGKILL during bench", () => {
   test("the moment the first results.json appears: it loads as incomplete, never as complete", async () => {
     const out = join(dir, "bench-killed");
-    const args = ["bench", "--data", "toy", "--methods", "early,late_mean,gmu", "--seeds", "1", "--epochs", "2", "--workers", "1", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--out", "bench-killed"];
+    const args = ["bench", "--data", "toy", "--methods", "early,late_mean,gmu", "--seeds", "1", "--epochs", "2", "--lr-grid", "0.002", "--workers", "1", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--out", "bench-killed"];
     const { run, killed } = await killWhenFileAppears(args, out, /^results\.json$/u);
     assert.ok(killed);
     assert.equal(run.signal, "SIGKILL");

@@ -96,7 +96,7 @@ describe("a full disk during a save", () => {
     const disk = mountTmpfs(dir, "fullbench", { bytes: 256 * 1024 });
     unmounts.push(disk.unmount);
     fillDisk(disk.path, 0);
-    const run = await fusionkit(dir, ["bench", "--data", "toy", "--methods", "early", "--seeds", "1", "--epochs", "1", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--quiet", "--out", "fullbench/out"]);
+    const run = await fusionkit(dir, ["bench", "--data", "toy", "--methods", "early", "--seeds", "1", "--epochs", "1", "--lr-grid", "0.002", "--latency-samples", "2", "--no-explain", "--no-retrieval", "--quiet", "--out", "fullbench/out"]);
     assert.equal(run.code, 1);
     assert.equal(errorLine(run), `cannot write ${join(disk.path, "out", "results.json")} (ENOSPC): the disk is full. Free space on it, or write to another disk (--out); nothing was changed there`);
     assert.deepEqual(readdirSync(join(disk.path, "out")), [], "no results.json, no report.html, no temporary file");

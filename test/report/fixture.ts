@@ -199,6 +199,8 @@ export function fixtureResults(options: { complete?: boolean } = {}): BenchResul
       perRunBudgetMs: null,
       batchSize: 16,
       lr: 0.001,
+      lrGrid: [0.000333, 0.001, 0.003],
+      lrTrialEpochs: 2,
       patience: 2,
       encoderDim: 16,
       noiseLevels: [0.5, 1, 2],

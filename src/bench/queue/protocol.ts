@@ -11,7 +11,7 @@ import type { BenchJob, JobEpoch, JobOutput } from "../job.ts";
 /** One queue for every bench: workers need only the Redis URL; each bench's jobs carry its id. */
 export const queueName = "fusionkit-bench";
 
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 const positiveInt = z.number().int().positive();
@@ -24,6 +24,8 @@ const benchJobSchema = z.strictObject({
   epochs: positiveInt,
   batchSize: positiveInt,
   lr: finite.positive(),
+  lrGrid: z.array(finite.positive()).min(1),
+  lrTrialEpochs: positiveInt,
   patience: positiveInt,
   encoderDim: positiveInt,
   timeBudgetMs: finite.positive().nullable(),

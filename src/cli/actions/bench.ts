@@ -40,6 +40,8 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       epochs: flags.epochs,
       batchSize: flags.batchSize,
       lr: flags.lr,
+      lrTrialEpochs: flags.lrTrialEpochs,
+      ...(flags.lrGrid ? { lrGrid: flags.lrGrid } : {}),
       patience: flags.patience,
       encoderDim: flags.encoderDim,
       noiseLevels: flags.noise,

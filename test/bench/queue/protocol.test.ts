@@ -64,7 +64,7 @@ describe("the job schema", () => {
     codeVersion: "fusionkit@0.1.0 src:0 @jax-js/jax@0.1.25",
     dataset: { source: "movies", maxRows: null, name: "movies", hash: "a".repeat(64) },
     warmup: { batchSize: 32, encoderDim: 32 },
-    job: { index: 3, method: "gmu", seed: 1, methodConfig: { hidden: 16 }, epochs: 6, batchSize: 32, lr: 0.002, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [0.5, 1], latencySamples: 30, explain: { maxRows: 256, samples: 3, imageSize: 48 } },
+    job: { index: 3, method: "gmu", seed: 1, methodConfig: { hidden: 16 }, epochs: 6, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [0.5, 1], latencySamples: 30, explain: { maxRows: 256, samples: 3, imageSize: 48 } },
   };
 
   test("accepts a planned job, through JSON, unchanged", () => {
@@ -77,7 +77,8 @@ describe("the job schema", () => {
       assert.equal(parsed.success, false);
       return firstIssue(parsed.error!);
     };
-    assert.match(refused({ ...job, protocol: 2 }), /^protocol: /);
+    assert.match(refused({ ...job, protocol: protocolVersion + 1 }), /^protocol: /);
+    assert.match(refused({ ...job, job: { ...job.job, lrGrid: [] } }), /^job\.lrGrid: /);
     assert.match(refused({ ...job, job: { ...job.job, epochs: 0 } }), /^job\.epochs: /);
     assert.match(refused({ ...job, job: { ...job.job, lr: Number.NaN } }), /^job\.lr: /);
     assert.match(refused({ ...job, script: "process.exit()" }), /script/);

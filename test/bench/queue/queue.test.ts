@@ -28,7 +28,7 @@ import { RedisServer } from "./redisServer.ts";
 
 const bin = resolve(import.meta.dirname, "../../../bin/fusionkit.mjs");
 // small enough for seconds per run, several runs per worker so the restart and the kill land mid-bench
-const benchArgs = ["--data", "movies", "--methods", "early,late_mean", "--seeds", "2", "--epochs", "1", "--noise", "1", "--latency-samples", "3", "--no-explain", "--no-retrieval"];
+const benchArgs = ["--data", "movies", "--methods", "early,late_mean", "--seeds", "2", "--epochs", "1", "--lr-grid", "0.002", "--noise", "1", "--latency-samples", "3", "--no-explain", "--no-retrieval"];
 const password = randomBytes(12).toString("hex");
 
 let dir: string;
@@ -102,7 +102,7 @@ before(async () => {
   redis = await RedisServer.start(join(dir, "redis"), password);
   // the reference: the same bench on this machine's worker threads (it also fills the dataset cache the workers read)
   local = (
-    await runBench({ data: "movies", methods: ["early", "late_mean"], seeds: 2, epochs: 1, noiseLevels: [1], latencySamples: 3, explain: false, retrieval: false, workers: 2, out: join(dir, "local"), cacheDir: join(dir, "cache") })
+    await runBench({ data: "movies", methods: ["early", "late_mean"], seeds: 2, epochs: 1, lrGrid: [0.002], noiseLevels: [1], latencySamples: 3, explain: false, retrieval: false, workers: 2, out: join(dir, "local"), cacheDir: join(dir, "cache") })
   ).results;
   await Promise.all([startWorker(), startWorker()]);
 });
@@ -133,7 +133,7 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
       const bad = join(dir, "bad");
       writeSignDataset(bad, 20);
       writeFileSync(join(bad, "data.jsonl"), `${readFileSync(join(bad, "data.jsonl"), "utf8")}{"id": "bad", "split": "train", "label": "pos", "a": [1, 2, 3, 4], "b": "oops"}\n`);
-      const job: QueueJob["job"] = { index: 0, method: "early", seed: 0, methodConfig: {}, epochs: 1, batchSize: 32, lr: 0.002, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [1], latencySamples: 2 };
+      const job: QueueJob["job"] = { index: 0, method: "early", seed: 0, methodConfig: {}, epochs: 1, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [1], latencySamples: 2 };
       const base: QueueJob = { protocol: protocolVersion, bench: "0123456789abcdef", codeVersion: codeVersion(), dataset: { source: "movies", maxRows: null, name: "movies", hash: "0".repeat(64) }, warmup: { batchSize: 32, encoderDim: 32 }, job };
       const cases: [string, unknown, RegExp][] = [
         ["other-code", { ...base, codeVersion: "fusionkit@0.0.1 src:0000000000000000 @jax-js/jax@0.1.25" }, /refused by worker \S+: the bench was planned with fusionkit@0\.0\.1 .* but this worker runs fusionkit@/u],

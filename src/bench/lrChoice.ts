@@ -1,0 +1,80 @@
+/**
+ * The bench's per-run learning-rate choice: every neural run tries each
+ * learning rate of the grid for the same few epochs, keeps the one with the
+ * best validation metric, and then trains to convergence with it. Every method
+ * gets the same grid and the same trial epochs, so no method is ranked by how
+ * well the one default learning rate happens to suit it (a small optimiser
+ * sweep, as careful comparisons do; e.g. MultiBench tunes per method).
+ *
+ * A trial is the first `trialEpochs` epochs of the real run: same seed, same
+ * warmup + cosine schedule spanning the full epoch cap (TrainOptions.stopAfterEpochs),
+ * so the winner's first epochs are exactly what its trial saw. Trials skip a
+ * method's second stage (late stacking's cross-fitted meta-classifier): the
+ * learning rate is the first stage's. Only validation labels decide.
+ */
+import type { PreparedDataset } from "../data/types.ts";
+import { FusionkitError } from "../errors.ts";
+import { primaryMetric } from "../eval/metrics.ts";
+import { trainModel, type TrainOptions } from "../train/trainer.ts";
+
+export type LrTrial = {
+  lr: number;
+  /** best validation metric over the trial's epochs; null when the trial diverged */
+  valMetric: number | null;
+  /** the divergence message when it did */
+  diverged?: string;
+};
+
+export type LrChoice = {
+  lr: number;
+  trials: LrTrial[];
+  trialEpochs: number;
+  /** wall time of all trials */
+  searchMs: number;
+};
+
+/** The default grid around the bench's --lr: a third, itself, three times. */
+export function defaultLrGrid(lr: number): number[] {
+  return [lr / 3, lr, lr * 3].map((x) => Number(x.toPrecision(3)));
+}
+
+/**
+ * Tries every learning rate of `grid` for `trialEpochs` epochs of `base`'s run
+ * and returns the best on validation (ties: the one nearest `base.lr` on a log
+ * scale, so a flat grid keeps the default).
+ */
+export async function chooseLearningRate(dataset: PreparedDataset, base: TrainOptions & { lr: number }, grid: number[], trialEpochs: number): Promise<LrChoice> {
+  if (grid.length === 0) throw new Error("chooseLearningRate: empty grid");
+  const { higherIsBetter } = primaryMetric(dataset.task);
+  const started = performance.now();
+  const trials: LrTrial[] = [];
+  // the caller's per-epoch callback reports the real run, not its trials
+  const { onEpoch: _reportsTheRealRun, ...trialBase } = base;
+  for (const lr of grid) {
+    try {
+      const trained = await trainModel(dataset, { ...trialBase, lr, stopAfterEpochs: trialEpochs, secondStage: false });
+      const values = trained.history.map((h) => h.valMetric).filter(Number.isFinite);
+      trials.push({ lr, valMetric: values.length ? (higherIsBetter ? Math.max(...values) : Math.min(...values)) : null });
+    } catch (error) {
+      // a learning rate that diverges is a result of the search, not a failed run
+      if (!(error instanceof FusionkitError) || !/diverged/u.test(error.message)) throw error;
+      trials.push({ lr, valMetric: null, diverged: error.message });
+    }
+  }
+  const distance = (lr: number) => Math.abs(Math.log(lr / base.lr));
+  let best: LrTrial | undefined;
+  for (const t of trials) {
+    if (t.valMetric === null) continue;
+    if (
+      best === undefined ||
+      (higherIsBetter ? t.valMetric > best.valMetric! : t.valMetric < best.valMetric!) ||
+      (t.valMetric === best.valMetric && distance(t.lr) < distance(best.lr))
+    ) {
+      best = t;
+    }
+  }
+  if (best === undefined) {
+    throw new FusionkitError(`training diverged at every learning rate tried (${grid.join(", ")}): lower --lr or give --lr-grid smaller values`, { field: "--lr-grid" });
+  }
+  return { lr: best.lr, trials, trialEpochs, searchMs: performance.now() - started };
+}

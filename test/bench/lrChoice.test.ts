@@ -1,0 +1,65 @@
+/**
+ * The bench's learning-rate choice (src/bench/lrChoice.ts): the best grid value
+ * on validation wins, a diverging value is recorded and passed over, and a
+ * trial is exactly the first epochs of the run it stands for.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chooseLearningRate, defaultLrGrid } from "../../src/bench/lrChoice.ts";
+import { loadDataset } from "../../src/data/load.ts";
+import type { PreparedDataset } from "../../src/data/types.ts";
+import { trainModel } from "../../src/train/trainer.ts";
+import { writeSignDataset } from "./synthetic.ts";
+
+let dir: string;
+let dataset: PreparedDataset;
+const base = { method: "early", seed: 3, epochs: 6, batchSize: 16, encoderDim: 8, patience: 6, backend: "jax" as const };
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "fusionkit-lr-"));
+  const { dir: data } = writeSignDataset(join(dir, "sign"), 240);
+  dataset = await loadDataset(data, { cacheDir: join(dir, "cache") });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("learning-rate choice", () => {
+  test("the default grid is a third, the value and three times it", () => {
+    assert.deepEqual(defaultLrGrid(2e-3), [6.67e-4, 2e-3, 6e-3]);
+  });
+
+  test("a learning rate too small to move the weights loses to one that learns the task", async () => {
+    const choice = await chooseLearningRate(dataset, { ...base, lr: 1e-2 }, [1e-7, 1e-2], 2);
+    assert.equal(choice.lr, 1e-2);
+    assert.equal(choice.trialEpochs, 2);
+    assert.deepEqual(choice.trials.map((t) => t.lr), [1e-7, 1e-2]);
+    const [tiny, good] = choice.trials.map((t) => t.valMetric!);
+    assert.ok(good! > tiny! + 0.1, `val accuracy ${good} at 1e-2 vs ${tiny} at 1e-7`);
+    assert.ok(good! >= 0.8, `the sign task is learned at 1e-2: ${good}`);
+  });
+
+  test("a diverging learning rate is recorded as such and never chosen", async () => {
+    const choice = await chooseLearningRate(dataset, { ...base, lr: 1e-2 }, [1e-2, 1e38], 1);
+    assert.equal(choice.lr, 1e-2);
+    const huge = choice.trials[1]!;
+    assert.equal(huge.valMetric, null);
+    assert.match(huge.diverged!, /training diverged/);
+  });
+
+  test("every value diverging is one clear error naming --lr-grid", async () => {
+    await assert.rejects(chooseLearningRate(dataset, { ...base, lr: 1e38 }, [1e37, 1e38], 1), /diverged at every learning rate tried .*--lr-grid/);
+  });
+
+  test("a trial is the first epochs of the real run: same schedule, same numbers", async () => {
+    const trial = await trainModel(dataset, { ...base, lr: 1e-2, stopAfterEpochs: 2 });
+    const full = await trainModel(dataset, { ...base, lr: 1e-2 });
+    assert.equal(trial.history.length, 2);
+    assert.ok(full.history.length > 2);
+    for (let e = 0; e < 2; e++) {
+      assert.equal(trial.history[e]!.trainLoss, full.history[e]!.trainLoss);
+      assert.equal(trial.history[e]!.valMetric, full.history[e]!.valMetric);
+    }
+  });
+});
