@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import { quietReporter, type BenchReporter } from "../src/bench/progress.ts";
 import { queueExecutor } from "../src/bench/queue/coordinator.ts";
 import type { BenchResults } from "../src/bench/results.ts";
-import { runBench } from "../src/bench/runner.ts";
+import { benchToDir } from "../src/cli/actions/benchOutputs.ts";
 import { RedisServer } from "../test/bench/queue/redisServer.ts";
 
 const { values } = parseArgs({
@@ -81,7 +81,7 @@ try {
   for (const threads of [1, 2]) {
     local[threads] = [];
     for (let r = 0; r < repeats; r++) {
-      const { results } = await runBench({ ...options, workers: threads, out: join(dir, `local-${threads}-${r}`) });
+      const { results } = await benchToDir({ ...options, workers: threads }, join(dir, `local-${threads}-${r}`));
       local[threads]!.push(results.wallMs);
       seen.add(accuracies(results));
     }
@@ -96,7 +96,7 @@ try {
     try {
       for (let r = 0; r <= repeats; r++) {
         const clock = timing();
-        const { results } = await runBench({ ...options, out: join(dir, `queue-${count}-${r}`) }, { executor: queueExecutor(redis.url), reporter: clock.reporter });
+        const { results } = await benchToDir(options, join(dir, `queue-${count}-${r}`), { executor: queueExecutor(redis.url), reporter: clock.reporter });
         seen.add(accuracies(results));
         for (const m of results.methods) for (const e of m.errors ?? []) console.error(`queue, ${count} workers, bench ${r}: ${m.name} seed ${e.seed} failed: ${e.message}`);
         walls.push(results.wallMs);

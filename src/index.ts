@@ -61,7 +61,8 @@ export { createOnnxRunner, type OnnxRunner, type RunnerOptions } from "./export/
 export { buildServeApp, serveDefaults, type ServeApp, type ServeOptions } from "./serve/server.ts";
 
 // bench and its report
-export { runBench, type BenchContext, type BenchOutcome } from "./bench/runner.ts";
+export { runBench, type BenchContext } from "./bench/runner.ts";
+export { benchToDir, writeBenchOutputs, type BenchOutcome } from "./cli/actions/benchOutputs.ts";
 export type { BenchOptions } from "./bench/options.ts";
 export type { BenchResults } from "./bench/results.ts";
 export { renderReportHtml } from "./report/html.ts";

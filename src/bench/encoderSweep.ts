@@ -4,19 +4,14 @@
  *
  * A modality named more than once in --encoder is swept; the variants are
  * every combination of the choices. Each variant is a full bench of its own
- * (its own prepared dataset, results.json and report.html, which names the
- * encoders it used) in <out>/<variant>/; <out>/index.html and sweep.json put
- * the variants' leaderboards in one table, a column per encoder variant.
+ * (its own prepared dataset and results, which name the encoders it used);
+ * `sweepSummary` puts the variants' leaderboards in one table, a column per
+ * encoder variant. The CLI runs the variants and writes their outputs
+ * (src/cli/actions/benchOutputs.ts).
  */
-import { join, relative } from "node:path";
 import { describeEncoders, parseEncoderFlags, type EncoderConfigInput } from "../data/pretrained/config.ts";
 import { FusionkitError } from "../errors.ts";
-import { writeFileAtomic } from "../io/atomicWrite.ts";
-import { escapeHtml, meanStd } from "../report/format.ts";
-import type { BenchOptions } from "./options.ts";
-import { defaultOutDir } from "./plan.ts";
-import type { Stat } from "./results.ts";
-import type { BenchOutcome } from "./runner.ts";
+import type { BenchResults, Stat } from "./results.ts";
 
 export type EncoderVariant = { label: string; slug: string; encoders: Record<string, EncoderConfigInput | null> };
 
@@ -47,58 +42,23 @@ type Cell = Stat | undefined;
 
 export type SweepSummary = { variants: { label: string; dir: string; report: string; complete: boolean }[]; metric: string; rows: { method: string; cells: Cell[] }[] };
 
-/** Runs the bench once per variant (sequentially: each uses every worker) and writes the side-by-side table. */
-export async function runEncoderSweep(
-  options: Partial<BenchOptions>,
-  variants: EncoderVariant[],
-  runOne: (options: Partial<BenchOptions>) => Promise<BenchOutcome>,
-): Promise<{ outDir: string; summary: SweepSummary; outcomes: BenchOutcome[]; indexPath: string }> {
-  const outDir = options.out ?? defaultOutDir();
-  const outcomes: BenchOutcome[] = [];
-  for (const variant of variants) {
-    outcomes.push(await runOne({ ...options, encoders: variant.encoders as BenchOptions["encoders"], out: join(outDir, variant.slug) }));
-    if (!outcomes.at(-1)!.results.complete) break;
-  }
-  const metric = outcomes[0]!.results.config.primaryMetric.name;
-  const methods = [...new Set(outcomes.flatMap((o) => o.results.methods.map((m) => m.name)))];
-  const summary: SweepSummary = {
+/**
+ * The side-by-side table of the variants that ran (in order): per method, the
+ * primary metric of each variant's bench. `dir` and `report` are where the
+ * variant's outputs are, relative to the sweep's directory (the caller's choice).
+ */
+export function sweepSummary(ran: { label: string; dir: string; report: string; results: BenchResults }[]): SweepSummary {
+  const metric = ran[0]!.results.config.primaryMetric.name;
+  const methods = [...new Set(ran.flatMap((o) => o.results.methods.map((m) => m.name)))];
+  return {
     metric,
-    variants: outcomes.map((o, i) => ({ label: variants[i]!.label, dir: relative(outDir, o.outDir), report: relative(outDir, o.reportPath), complete: o.results.complete })),
+    variants: ran.map(({ label, dir, report, results }) => ({ label, dir, report, complete: results.complete })),
     rows: methods.map((method) => ({
       method,
-      cells: outcomes.map((o) => {
-        const stat = o.results.methods.find((m) => m.name === method)?.aggregate?.metrics[metric];
+      cells: ran.map(({ results }) => {
+        const stat = results.methods.find((m) => m.name === method)?.aggregate?.metrics[metric];
         return stat && stat.n > 0 && Number.isFinite(stat.mean) ? { mean: stat.mean, std: stat.std, n: stat.n } : undefined;
       }),
     })),
   };
-  writeFileAtomic(join(outDir, "sweep.json"), JSON.stringify(summary, null, 2));
-  const indexPath = join(outDir, "index.html");
-  writeFileAtomic(indexPath, sweepHtml(summary));
-  return { outDir, summary, outcomes, indexPath };
-}
-
-const cellText = (cell: Cell) => meanStd(cell);
-
-/** The side-by-side table as text (stdout). */
-export function formatSweep(summary: SweepSummary): string {
-  const header = ["method", ...summary.variants.map((v) => v.label)];
-  const lines = summary.rows.map((row) => [row.method, ...row.cells.map(cellText)]);
-  const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
-  const fmt = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c]!)).join("  ");
-  return [`${summary.metric} (mean ± std over seeds) per encoder variant:`, fmt(header), ...lines.map(fmt)].join("\n");
-}
-
-function sweepHtml(summary: SweepSummary): string {
-  const best = summary.rows.map((row) => Math.max(...row.cells.map((c) => c?.mean ?? -Infinity)));
-  const head = summary.variants.map((v) => `<th><a href="${escapeHtml(v.report)}">${escapeHtml(v.label)}</a>${v.complete ? "" : " (incomplete)"}</th>`).join("");
-  const body = summary.rows
-    .map((row, r) => `<tr><td>${escapeHtml(row.method)}</td>${row.cells.map((c) => `<td${c && c.mean === best[r] ? ' class="best"' : ""}>${cellText(c)}</td>`).join("")}</tr>`)
-    .join("\n");
-  return `<!doctype html><html><head><meta charset="utf-8"><title>fusionkit bench: encoder sweep</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child{text-align:left}.best{font-weight:bold;background:#eef6ee}</style></head>
-<body><h1>Encoder sweep</h1><p>The same methods, seeds, budget and split on each encoder variant; each column links to that variant's full report (which names its encoders and their identities). Cells: test ${escapeHtml(summary.metric)}, mean ± std over seeds; bold: the best variant for the method.</p>
-<table><tr><th>method</th>${head}</tr>
-${body}</table></body></html>
-`;
 }

@@ -18,8 +18,6 @@ export type BenchOptions = {
   epochs: number;
   /** total training time in seconds, split evenly over (method, seed) runs; undefined = epochs only */
   timeBudgetS?: number;
-  /** output directory; default runs/bench-<timestamp> */
-  out?: string;
   /** use only the first n rows (built-ins: a fixed sample across categories) */
   maxRows?: number;
   batchSize: number;
@@ -110,7 +108,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
   };
   const maxRows = partial.maxRows ?? defaultMaxRows[data];
   if (maxRows !== undefined) options.maxRows = maxRows;
-  for (const key of ["methods", "timeBudgetS", "out", "workers", "cacheDir", "encoders", "allowDownload", "skipBadRows", "allowMissingModality"] as const) {
+  for (const key of ["methods", "timeBudgetS", "workers", "cacheDir", "encoders", "allowDownload", "skipBadRows", "allowMissingModality"] as const) {
     if (partial[key] !== undefined) (options as Record<string, unknown>)[key] = partial[key];
   }
   return options;

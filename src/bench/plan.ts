@@ -1,17 +1,15 @@
 /**
  * Everything checked before any training starts, so a typo fails in a second
- * rather than after minutes: the output directory can be written, the dataset
- * loads and validates, every method name exists, every method accepts its
+ * rather than after minutes (the CLI checks its output directory before): the
+ * dataset loads and validates, every method name exists, every method accepts its
  * config on this dataset's encoders. Then the plan: the (method, seed) jobs,
  * seed-major so an interrupted bench has the same seeds for every method it
  * reached, and the per-run time budget.
  */
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { loadDataset } from "../data/load.ts";
 import type { PreparedDataset } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { checkWritableDir } from "../io/outputs.ts";
 import { defaultMethodsFor, getMethod } from "../fusion/registry.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 import { unimodalPrefix } from "../fusion/unimodal.ts";
@@ -25,7 +23,6 @@ import { checkOptions, type BenchOptions } from "./options.ts";
 
 export type BenchPlan = {
   options: BenchOptions;
-  outDir: string;
   dataset: PreparedDataset;
   datasetLoad: { ms: number; cacheHit: boolean; totalRows?: number };
   methods: { method: FusionMethod; config: Record<string, unknown>; overrides: Record<string, unknown> }[];
@@ -34,11 +31,6 @@ export type BenchPlan = {
   workers: number;
   perRunBudgetMs: number | null;
 };
-
-export function defaultOutDir(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[:]/gu, "-").replace(/\..*$/u, "");
-  return join("runs", `bench-${stamp}`);
-}
 
 function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
   const chosen = options.methods
@@ -59,8 +51,6 @@ function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchP
 
 export async function planBench(options: BenchOptions, log: (message: string) => void = () => {}): Promise<BenchPlan> {
   checkOptions(options);
-  const outDir = options.out ?? defaultOutDir();
-  checkWritableDir(outDir, "bench output");
 
   // Names that cannot exist whatever the dataset's modalities fail before the (possibly slow) dataset load.
   for (const name of options.methods ?? []) if (!name.startsWith(unimodalPrefix) && !name.startsWith("linear:")) getMethod(name, []);
@@ -131,5 +121,5 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   // (a neural job: the linear baselines' runner does no extras)
   const carrier = jobs.find((j) => !j.method.startsWith("linear:"));
   if (retrieval && carrier) carrier.retrieval = retrieval;
-  return { options, outDir, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
+  return { options, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
 }

@@ -1,19 +1,18 @@
 /**
  * runBench: plan (all checks), run every (method, seed) job on worker threads,
- * assemble results.json and report.html.
+ * and return the BenchResults. It writes no file: whoever keeps the results
+ * (the CLI writes results.json and report.html, src/cli/actions/benchOutputs.ts)
+ * gets them through `onSnapshot` as the bench goes, and the final ones as the
+ * return value.
  *
- * Honesty on interruption: after every finished run the outputs are rewritten
- * with `complete: false`, and only a bench that ran every job is written with
- * `complete: true`. An abort (Ctrl-C through `signal`) stops the workers at
- * once, drops the runs in flight and writes what finished, marked incomplete
- * with the reason. A run that fails (divergence, a crash) is recorded under its
- * method with the message; it does not stop the others.
+ * Honesty on interruption: after every finished run `onSnapshot` receives the
+ * results so far with `complete: false`, and only a bench that ran every job
+ * returns `complete: true`. An abort (Ctrl-C through `signal`) stops the
+ * workers at once, drops the runs in flight and returns what finished, marked
+ * incomplete with the reason. A run that fails (divergence, a crash) is
+ * recorded under its method with the message; it does not stop the others.
  */
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
 import { primaryMetric } from "../eval/metrics.ts";
-import { writeError } from "../io/atomicWrite.ts";
-import { writeBenchOutputs } from "../report/html.ts";
 import { describeEnvironment } from "./environment.ts";
 import { localExecutor, type ExecutionInfo, type JobExecutor } from "./executor.ts";
 import type { BenchJob } from "./job.ts";
@@ -33,34 +32,44 @@ export type BenchContext = {
   command?: string[];
   /** where the jobs run: worker threads here by default; `--queue` passes src/bench/queue's */
   executor?: JobExecutor;
+  /**
+   * The results so far (`complete: false`) after every finished run, e.g. to
+   * write them. A throw (a full disk) stops the bench: runs that cannot be
+   * recorded are wasted time; runBench then rejects with that error.
+   */
+  onSnapshot?: (results: BenchResults) => void;
+  /**
+   * Once the plan's checks passed and the executor started, before the first
+   * run: where the CLI creates its output directory, so that a bench refused
+   * by its checks or its executor (an unreachable queue) leaves none behind,
+   * and a directory that cannot be made costs no run. A throw stops the bench.
+   */
+  onStart?: () => void;
 };
-
-export type BenchOutcome = { results: BenchResults; outDir: string; resultsPath: string; reportPath: string };
 
 type Finished = { job: BenchJob; result?: RunResult; error?: string; explanations?: MethodExplanations; retrieval?: BenchRetrieval };
 
-export async function runBench(partial: Partial<BenchOptions>, context: BenchContext = {}): Promise<BenchOutcome> {
+export async function runBench(partial: Partial<BenchOptions>, context: BenchContext = {}): Promise<BenchResults> {
   const reporter = context.reporter ?? quietReporter;
   const startedAt = new Date();
   const started = performance.now();
   const options = withDefaults(partial);
   const plan = await planBench(options, (message) => reporter.log(message));
-  const outDir = resolve(plan.outDir);
 
   const finished: Finished[] = [];
   let execution: ExecutionInfo | undefined;
   const assemble = (state: { complete: boolean; interruption?: string }): BenchResults =>
     assembleResults(plan, finished, { ...state, startedAt, wallMs: performance.now() - started, command: context.command ?? process.argv.slice(1), execution });
-  // A failed write of the partial outputs (a full disk) stops the bench: runs that cannot be recorded are wasted time.
-  // It is called from the worker pool's message handlers, where a throw would be an uncaught exception.
+  // A failed snapshot (a full disk) stops the bench. It is called from the worker
+  // pool's message handlers, where a throw would be an uncaught exception.
   const stop = new AbortController();
-  let writeFailure: unknown;
+  let snapshotFailure: unknown;
   const checkpoint = () => {
-    if (writeFailure !== undefined) return;
+    if (snapshotFailure !== undefined || !context.onSnapshot) return;
     try {
-      writeBenchOutputs(outDir, assemble({ complete: false }));
+      context.onSnapshot(assemble({ complete: false }));
     } catch (error) {
-      writeFailure = error;
+      snapshotFailure = error;
       stop.abort(error);
     }
   };
@@ -71,12 +80,7 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   let aborted = false;
   try {
     execution = await executor.start(plan, (message) => reporter.log(message));
-    // only now: a bench refused by its checks or its executor (an unreachable queue) leaves no directory behind
-    try {
-      mkdirSync(outDir, { recursive: true });
-    } catch (error) {
-      throw writeError(error, outDir);
-    }
+    context.onStart?.();
     reporter.start({ jobs: plan.jobs, methods: plan.methods.map((m) => m.method.name), seeds: plan.seeds, workers: execution.workers, where: execution.where, metricName: metric.name });
     try {
       ({ aborted } = await executor.run(
@@ -103,12 +107,10 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
   } finally {
     await executor.close();
   }
-  // the outputs on disk are the last partial ones that could be written (complete: false), or none
-  if (writeFailure !== undefined) throw writeFailure;
+  // what onSnapshot kept is the last snapshot it could take (complete: false), or none
+  if (snapshotFailure !== undefined) throw snapshotFailure;
   const reason = aborted ? abortReason(context.signal) : undefined;
-  const results = assemble(aborted ? { complete: false, interruption: reason! } : { complete: true });
-  const { resultsPath, reportPath } = writeBenchOutputs(outDir, results);
-  return { results, outDir, resultsPath, reportPath };
+  return assemble(aborted ? { complete: false, interruption: reason! } : { complete: true });
 }
 
 function subsampleNote(options: BenchOptions): string {

@@ -3,9 +3,7 @@
  * inline), made from a BenchResults object alone. It opens from disk with no
  * network. An interrupted bench gets an INCOMPLETE banner at the top.
  */
-import { join } from "node:path";
 import type { BenchResults, MethodResult } from "../bench/results.ts";
-import { writeFileAtomic } from "../io/atomicWrite.ts";
 import { vegaBrowserBuilds } from "./assets.ts";
 import { reportCharts } from "./charts.ts";
 import { count, escapeHtml, meanStd, scriptJson, seconds } from "./format.ts";
@@ -173,18 +171,3 @@ ${vendor}
 </html>
 `;
 }
-
-/** Writes results.json and report.html into `dir`, each atomically (temp file + rename), so an interrupted write never leaves half a file. */
-export function writeBenchOutputs(dir: string, results: BenchResults): { resultsPath: string; reportPath: string } {
-  const resultsPath = join(dir, "results.json");
-  const reportPath = join(dir, "report.html");
-  writeFileAtomic(resultsPath, `${JSON.stringify(results, jsonNumbers, 2)}\n`);
-  writeFileAtomic(reportPath, renderReportHtml(results));
-  return { resultsPath, reportPath };
-}
-
-/** JSON has no NaN/Infinity: they become null (a metric that is undefined here, e.g. Pearson r of a constant). */
-function jsonNumbers(_key: string, value: unknown): unknown {
-  return typeof value === "number" && !Number.isFinite(value) ? null : value;
-}
-

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runBench } from "../../src/bench/runner.ts";
+import { benchToDir } from "../../src/cli/actions/benchOutputs.ts";
 import type { BenchResults } from "../../src/bench/results.ts";
 import { formatSummary } from "../../src/report/leaderboard.ts";
 import { writeSignDataset } from "./synthetic.ts";
@@ -20,24 +20,22 @@ let results: BenchResults;
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "fusionkit-baselines-"));
   const { dir: data } = writeSignDataset(join(dir, "sign"));
-  results = (
-    await runBench({
-      data,
-      methods: ["early", "unimodal:a", "linear:a", "linear:concat"],
-      seeds: 2,
-      epochs: 2,
-      patience: 5,
-      lr: 0.01,
-      lrTrialEpochs: 1,
-      batchSize: 16,
-      latencySamples: 2,
-      noiseLevels: [1],
-      explain: false,
-      retrieval: false,
-      out: join(dir, "out"),
-      cacheDir: join(dir, "cache"),
-    })
-  ).results;
+  const options = {
+    data,
+    methods: ["early", "unimodal:a", "linear:a", "linear:concat"],
+    seeds: 2,
+    epochs: 2,
+    patience: 5,
+    lr: 0.01,
+    lrTrialEpochs: 1,
+    batchSize: 16,
+    latencySamples: 2,
+    noiseLevels: [1],
+    explain: false,
+    retrieval: false,
+    cacheDir: join(dir, "cache"),
+  };
+  results = (await benchToDir(options, join(dir, "out"))).results;
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

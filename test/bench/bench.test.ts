@@ -1,5 +1,5 @@
 /**
- * runBench end to end on a tiny dataset: every results.json field, the
+ * runBench end to end (through benchToDir, the CLI's writer of its outputs) on a tiny dataset: every results.json field, the
  * statistics recomputed from the runs, robustness figures that must be exact
  * (a baseline that never reads modality b is untouched by b missing or noisy),
  * the Ctrl-C path (abort signal -> incomplete outputs), and bad input refused
@@ -10,7 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { runBench } from "../../src/bench/runner.ts";
+import type { BenchOptions } from "../../src/bench/options.ts";
+import { benchToDir } from "../../src/cli/actions/benchOutputs.ts";
 import type { BenchResults } from "../../src/bench/results.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { quietReporter } from "../../src/bench/progress.ts";
@@ -36,7 +37,7 @@ describe("fusionkit bench on a small dataset", () => {
   let out: string;
   before(async () => {
     out = join(dir, "out");
-    results = (await runBench({ ...small, data, out, cacheDir: join(dir, "cache") })).results;
+    results = (await benchToDir({ ...small, data, cacheDir: join(dir, "cache") }, out)).results;
   });
 
   test("results.json holds the config, environment, every run and every figure, marked complete", () => {
@@ -105,7 +106,7 @@ describe("a time budget", () => {
   test("is split evenly over the runs and stops each one after the epoch that passes it", async () => {
     const out = join(dir, "budget");
     // 2 runs on 2 workers: each may train budget x workers / runs = 1 ms, so every run ends after its first epoch
-    const { results } = await runBench({ ...small, methods: ["early"], seeds: 2, workers: 2, timeBudgetS: 0.001, data, out, cacheDir: join(dir, "cache") });
+    const { results } = await benchToDir({ ...small, methods: ["early"], seeds: 2, workers: 2, timeBudgetS: 0.001, data, cacheDir: join(dir, "cache") }, out);
     assert.equal(results.config.perRunBudgetMs, 1);
     for (const run of results.methods[0]!.runs) {
       assert.equal(run.epochsRun, 1);
@@ -120,7 +121,7 @@ describe("an interrupted bench", () => {
     const out = join(dir, "interrupted");
     const controller = new AbortController();
     const reporter = { ...quietReporter, jobEnd: () => controller.abort(new Error("interrupted by Ctrl-C (SIGINT)")) };
-    const { results } = await runBench({ ...small, seeds: 3, workers: 1, data, out, cacheDir: join(dir, "cache") }, { signal: controller.signal, reporter });
+    const { results } = await benchToDir({ ...small, seeds: 3, workers: 1, data, cacheDir: join(dir, "cache") }, out, { signal: controller.signal, reporter });
     const onDisk = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as BenchResults;
     assert.equal(onDisk.complete, false);
     assert.equal(onDisk.interruption?.reason, "interrupted by Ctrl-C (SIGINT)");
@@ -135,7 +136,7 @@ describe("an interrupted bench", () => {
     const out = join(dir, "aborted-early");
     const controller = new AbortController();
     controller.abort(new Error("interrupted by Ctrl-C (SIGINT)"));
-    const { results } = await runBench({ ...small, data, out, cacheDir: join(dir, "cache") }, { signal: controller.signal });
+    const { results } = await benchToDir({ ...small, data, cacheDir: join(dir, "cache") }, out, { signal: controller.signal });
     assert.equal(results.complete, false);
     assert.equal(results.leaderboard.length, 0);
     assert.match(readFileSync(join(out, "report.html"), "utf8"), /INCOMPLETE/);
@@ -143,9 +144,9 @@ describe("an interrupted bench", () => {
 });
 
 describe("bad input is refused before training, with no output written", () => {
-  const refuses = async (options: Parameters<typeof runBench>[0], pattern: RegExp) => {
-    const out = options.out ?? join(dir, `refused-${Math.random().toString(36).slice(2)}`);
-    await assert.rejects(runBench({ ...small, data, cacheDir: join(dir, "cache"), ...options, out }), (error: unknown) => {
+  const refuses = async (options: Partial<BenchOptions> & { out?: string }, pattern: RegExp) => {
+    const { out = join(dir, `refused-${Math.random().toString(36).slice(2)}`), ...rest } = options;
+    await assert.rejects(benchToDir({ ...small, data, cacheDir: join(dir, "cache"), ...rest }, out), (error: unknown) => {
       assert.ok(error instanceof FusionkitError, `expected a FusionkitError, got ${String(error)}`);
       assert.match(error.message, pattern);
       return true;

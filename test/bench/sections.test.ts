@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { retrievalPair } from "../../src/bench/extras.ts";
 import type { BenchResults } from "../../src/bench/results.ts";
-import { runBench } from "../../src/bench/runner.ts";
+import { benchToDir } from "../../src/cli/actions/benchOutputs.ts";
 import { writeColourDataset } from "./synthetic.ts";
 
 let dir: string;
@@ -31,7 +31,7 @@ describe("bench explanations, gates and retrieval", () => {
   let out: string;
   before(async () => {
     out = join(dir, "out");
-    await runBench({ ...common, methods: ["flamingo", "unimodal:image"], data, out, cacheDir: join(dir, "cache") });
+    await benchToDir({ ...common, methods: ["flamingo", "unimodal:image"], data, cacheDir: join(dir, "cache") }, out);
     results = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as BenchResults;
   });
 
@@ -115,7 +115,7 @@ describe("bench explanations, gates and retrieval", () => {
 describe("--no-explain and --no-retrieval", () => {
   test("leave the sections out, and the dataset's pair is still found", async () => {
     const out = join(dir, "plain");
-    const { results } = await runBench({ ...common, seeds: 1, epochs: 1, methods: ["early"], explain: false, retrieval: false, data, out, cacheDir: join(dir, "cache") });
+    const { results } = await benchToDir({ ...common, seeds: 1, epochs: 1, methods: ["early"], explain: false, retrieval: false, data, cacheDir: join(dir, "cache") }, out);
     assert.equal(results.config.explain, false);
     assert.equal(results.config.retrieval, false);
     assert.equal(results.methods[0]!.explanations, undefined);

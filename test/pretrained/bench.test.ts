@@ -7,8 +7,9 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { encoderVariants, formatSweep, runEncoderSweep, type SweepSummary } from "../../src/bench/encoderSweep.ts";
-import { runBench } from "../../src/bench/runner.ts";
+import { encoderVariants, type SweepSummary } from "../../src/bench/encoderSweep.ts";
+import { sweepToDir } from "../../src/cli/actions/benchOutputs.ts";
+import { formatSweep } from "../../src/report/sweep.ts";
 import { closeEncoders } from "../../src/data/pretrained/pipeline.ts";
 import { tempDir } from "../data/helpers.ts";
 import { writePretrainedFixture, type PretrainedFixture } from "./fixture.ts";
@@ -36,10 +37,10 @@ describe("bench with pretrained encoders", () => {
   it("runs the same bench per variant and writes the side-by-side table", async () => {
     const out = join(tempDir("fusionkit-pretrained-bench-"), "sweep");
     const variants = encoderVariants(["caption=scratch", `caption=${fx.text.dir}`, `photo=${fx.image.dir}`]);
-    const sweep = await runEncoderSweep(
-      { data: fx.dataDir, methods: ["early", "unimodal:caption"], seeds: 1, epochs: 2, lrGrid: [2e-3], explain: false, retrieval: false, workers: 1, cacheDir: fx.cacheDir, out, latencySamples: 2 },
+    const sweep = await sweepToDir(
+      { data: fx.dataDir, methods: ["early", "unimodal:caption"], seeds: 1, epochs: 2, lrGrid: [2e-3], explain: false, retrieval: false, workers: 1, cacheDir: fx.cacheDir, latencySamples: 2 },
       variants,
-      (options) => runBench(options),
+      out,
     );
     const summary = JSON.parse(readFileSync(join(out, "sweep.json"), "utf8")) as SweepSummary;
     assert.deepEqual(summary.variants.map((v) => v.label), variants.map((v) => v.label));

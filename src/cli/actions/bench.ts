@@ -1,12 +1,13 @@
 /** The run of `fusionkit bench` (registered in src/cli/bench.ts). */
 import { reporterFor } from "../../bench/progress.ts";
 import { redactArgs } from "../../bench/queue/url.ts";
-import { runBench } from "../../bench/runner.ts";
 import { skippedRowsReport } from "../../data/problems.ts";
 import { FusionkitError } from "../../errors.ts";
 import { formatSummary } from "../../report/leaderboard.ts";
 import type { BenchFlags } from "../bench.ts";
 import type { BenchOptions } from "../../bench/options.ts";
+import { formatSweep } from "../../report/sweep.ts";
+import { benchToDir, sweepToDir, type BenchOutcome } from "./benchOutputs.ts";
 
 function methodConfigs(config: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
@@ -32,7 +33,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
     throw new FusionkitError("--encoder with --queue: queue workers load the dataset by name, without the pretrained encoders; run a pretrained bench without --queue", { field: "--encoder" });
   }
   const context = { signal: controller.signal, reporter, command: ["fusionkit", ...redactArgs(process.argv.slice(2))], ...(executor ? { executor } : {}) };
-  let outcome;
+  let outcome: BenchOutcome;
   try {
     const options: Partial<BenchOptions> = {
       data: flags.data,
@@ -52,7 +53,6 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       methodConfigs: methodConfigs(flags.config),
       ...(flags.methods ? { methods: flags.methods } : {}),
       ...(flags.timeBudget !== undefined ? { timeBudgetS: flags.timeBudget } : {}),
-      ...(flags.out !== undefined ? { out: flags.out } : {}),
       ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
       ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.allowDownload ? { allowDownload: true } : {}),
@@ -61,15 +61,14 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
     };
     if (variants.length > 1) {
       // a sweep: the same bench once per encoder variant, then one side-by-side table
-      const { runEncoderSweep, formatSweep } = await import("../../bench/encoderSweep.ts");
-      const sweep = await runEncoderSweep(options, variants, (one) => runBench(one, context));
+      const sweep = await sweepToDir(options, variants, flags.out, context);
       for (const one of sweep.outcomes) console.log(formatSummary(one.results, one.outDir));
       console.log(`\n${formatSweep(sweep.summary)}\nside by side: ${sweep.indexPath}`);
       const unfinished = sweep.outcomes.find((o) => !o.results.complete) ?? (sweep.outcomes.length < variants.length ? sweep.outcomes.at(-1) : undefined);
       if (unfinished) throw new FusionkitError(`bench ${unfinished.results.interruption?.reason ?? "interrupted"}: the finished runs are in ${sweep.outDir}, marked incomplete`);
       return;
     }
-    outcome = await runBench({ ...options, ...(variants[0] ? { encoders: variants[0].encoders as BenchOptions["encoders"] } : {}) }, context);
+    outcome = await benchToDir({ ...options, ...(variants[0] ? { encoders: variants[0].encoders as BenchOptions["encoders"] } : {}) }, flags.out, context);
   } finally {
     process.off("SIGINT", onSigint);
   }

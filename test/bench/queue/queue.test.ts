@@ -101,9 +101,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "fusionkit-queue-"));
   redis = await RedisServer.start(join(dir, "redis"), password);
   // the reference: the same bench on this machine's worker threads (it also fills the dataset cache the workers read)
-  local = (
-    await runBench({ data: "movies", methods: ["early", "late_mean"], seeds: 2, epochs: 1, lrGrid: [0.002], noiseLevels: [1], latencySamples: 3, explain: false, retrieval: false, workers: 2, out: join(dir, "local"), cacheDir: join(dir, "cache") })
-  ).results;
+  local = await runBench({ data: "movies", methods: ["early", "late_mean"], seeds: 2, epochs: 1, lrGrid: [0.002], noiseLevels: [1], latencySamples: 3, explain: false, retrieval: false, workers: 2, cacheDir: join(dir, "cache") });
   await Promise.all([startWorker(), startWorker()]);
 });
 
