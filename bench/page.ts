@@ -34,7 +34,7 @@ import { serveStatic } from "../src/export/web/staticServer.ts";
 import { datasetModalityConfigs } from "../src/model/prepareRows.ts";
 import { saveModel } from "../src/train/persistence.ts";
 import { trainModel } from "../src/train/trainer.ts";
-import { tempDir } from "../test/data/helpers.ts";
+import { tempDir } from "./fixtures/datasetFiles.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

@@ -19,7 +19,7 @@ import { contentKey, EmbeddingCache } from "../src/data/pretrained/embeddingCach
 import { resolveEncoder, type ResolvedEncoder } from "../src/data/pretrained/resolve.ts";
 import type { EncoderInput } from "../src/data/pretrained/runner.ts";
 import { openTransformersEncoder } from "../src/data/pretrained/transformersEncoder.ts";
-import { writeTinyImageModel, writeTinyTextModel } from "../test/pretrained/tinyModels.ts";
+import { writeTinyImageModel, writeTinyTextModel } from "./fixtures/tinyModels.ts";
 
 const { values } = parseArgs({
   options: {

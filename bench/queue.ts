@@ -25,7 +25,7 @@ import { quietReporter, type BenchReporter } from "../src/bench/progress.ts";
 import { queueExecutor } from "../src/bench/queue/coordinator.ts";
 import type { BenchResults } from "../src/bench/results.ts";
 import { benchToDir } from "../src/cli/actions/benchOutputs.ts";
-import { RedisServer } from "../test/bench/queue/redisServer.ts";
+import { RedisServer } from "./fixtures/redisServer.ts";
 
 const { values } = parseArgs({
   options: {

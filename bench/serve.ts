@@ -37,8 +37,8 @@ import type { FusionMethod } from "../src/fusion/types.ts";
 import { unimodalMethod } from "../src/fusion/unimodal.ts";
 import { buildModel } from "../src/model/model.ts";
 import { buildServeApp } from "../src/serve/server.ts";
-import { servedModelFixture } from "../test/serve/fixtures.ts";
-import { tinyDataset } from "../test/export/fixtures.ts";
+import { servedModelFixture } from "./fixtures/servedModel.ts";
+import { tinyDataset } from "./fixtures/tinyDatasets.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {

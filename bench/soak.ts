@@ -18,7 +18,7 @@
 import autocannon from "autocannon";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { servedModelFixture } from "../test/serve/fixtures.ts";
+import { servedModelFixture } from "./fixtures/servedModel.ts";
 
 export type SoakOptions = { smallSeconds: number; maxSeconds: number; connections: number; maxConnections: number };
 

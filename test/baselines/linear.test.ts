@@ -4,7 +4,7 @@ import { startEngine } from "../../src/engine/backend.ts";
 import { concatFeatures, modalityFeatures } from "../../src/baselines/features.ts";
 import { fitLinearBaseline, linearBaselineNames, linearMetrics } from "../../src/baselines/linear.ts";
 import { getMethod } from "../../src/fusion/registry.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

@@ -8,7 +8,7 @@ import { before, describe, test } from "node:test";
 import { FusionkitError } from "../../src/errors.ts";
 import { inspectDataset } from "../../src/data/inspect.ts";
 import { loadDataset } from "../../src/data/load.ts";
-import { sineWav, solidPng, splitRows, writeDataset } from "./helpers.ts";
+import { sineWav, solidPng, splitRows, writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const config = {
   task: "classification",

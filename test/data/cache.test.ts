@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { before, test } from "node:test";
 import { loadDataset } from "../../src/data/load.ts";
 import type { PreparedDataset } from "../../src/data/types.ts";
-import { solidPng, tempDir, writeDataset } from "./helpers.ts";
+import { solidPng, tempDir, writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const config = {
   task: "classification",

@@ -6,7 +6,7 @@ import { FusionkitError } from "../../src/errors.ts";
 import { encodeRawRows } from "../../src/data/encodeRows.ts";
 import { loadDataset } from "../../src/data/load.ts";
 import { readRowsFile } from "../../src/data/rows.ts";
-import { sineWav, solidPng, writeDataset } from "./helpers.ts";
+import { sineWav, solidPng, writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const config = {
   task: "classification",

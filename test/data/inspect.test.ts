@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inspectDataset, runDataInspect, summariseDataset } from "../../src/data/inspect.ts";
 import { loadDataset } from "../../src/data/load.ts";
-import { writeDataset } from "./helpers.ts";
+import { writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const config = {
   task: "classification",

@@ -11,7 +11,7 @@ import { loadDataset } from "../../src/data/load.ts";
 import { parseNpy } from "../../src/data/npy.ts";
 import { tokenise } from "../../src/data/text.ts";
 import type { PreparedDataset } from "../../src/data/types.ts";
-import { sineWav, writeDataset } from "./helpers.ts";
+import { sineWav, writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
 import sharp from "sharp";

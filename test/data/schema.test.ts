@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { FusionkitError } from "../../src/errors.ts";
 import { loadDataset } from "../../src/data/load.ts";
 import { parseDatasetConfig } from "../../src/data/schema.ts";
-import { writeDataset } from "./helpers.ts";
+import { writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const valid = { task: "classification", label: "label", modalities: [{ name: "caption", type: "text", field: "caption" }] };
 

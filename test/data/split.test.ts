@@ -4,7 +4,7 @@ import { test } from "node:test";
 import { loadDataset } from "../../src/data/load.ts";
 import { assignSeededSplit } from "../../src/data/split.ts";
 import type { SplitName } from "../../src/data/types.ts";
-import { writeDataset } from "./helpers.ts";
+import { writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 /** 60 patients x 1..4 visits each, 3 classes by patient. */
 function visits(): Record<string, unknown>[] {

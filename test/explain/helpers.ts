@@ -7,7 +7,7 @@ import type { ExplainableModel } from "../../src/explain/rows.ts";
 import { earlyFusion } from "../../src/fusion/earlyFusion.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
 import { buildModel } from "../../src/model/model.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 /**
  * Vector modalities A, B (and C when `withC`), `dims` each, standard normal;

@@ -10,7 +10,7 @@ import { explainForReport, headOfSplit, pickSamples } from "../../src/explain/re
 import { earlyFusion } from "../../src/fusion/earlyFusion.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
 import { buildModel } from "../../src/model/model.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

@@ -11,9 +11,9 @@ import { decodeModel } from "../../src/export/onnxGraph.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { buildModel } from "../../src/model/model.ts";
-import { tempDir } from "../data/helpers.ts";
-import { servedModelFixture, type ServedFixture } from "../serve/fixtures.ts";
-import { vectorSpec } from "./fixtures.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
+import { servedModelFixture, type ServedFixture } from "../../bench/fixtures/servedModel.ts";
+import { vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
 
 let fixture: ServedFixture;
 

@@ -17,7 +17,7 @@ import type { FusionMethod } from "../../src/fusion/types.ts";
 import { unimodalMethod } from "../../src/fusion/unimodal.ts";
 import { Predictor } from "../../src/train/predict.ts";
 import { trainModel } from "../../src/train/trainer.ts";
-import { audioSpec, imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "./fixtures.ts";
+import { audioSpec, imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
 
 /** absolute for values up to 1 (probabilities, logits); relative beyond (a regression prediction near 1,500 has a float32 ulp of 1.2e-4) */
 const tolerance = 1e-4;

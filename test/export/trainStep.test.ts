@@ -30,7 +30,7 @@ import { buildModel } from "../../src/model/model.ts";
 import { paddedBatch } from "../../src/train/batching.ts";
 import { buildSpec, stepSeed } from "../../src/train/trainer.ts";
 import * as ort from "onnxruntime-node";
-import { imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "./fixtures.ts";
+import { imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
 
 v8.setFlagsFromString("--expose-gc");
 const collectGarbage = vm.runInNewContext("gc") as () => void;

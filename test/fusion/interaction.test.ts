@@ -20,7 +20,7 @@ import type { Family, FusionMethod } from "../../src/fusion/types.ts";
 import { defaultMethodsFor } from "../../src/fusion/registry.ts";
 import { predict } from "../../src/train/predict.ts";
 import { trainModel } from "../../src/train/trainer.ts";
-import { xorDataset } from "../model/synthetic.ts";
+import { xorDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

@@ -13,7 +13,7 @@ import { taskMetrics } from "../../src/eval/metrics.ts";
 import { defaultMethodsFor, getMethod } from "../../src/fusion/registry.ts";
 import { predict } from "../../src/train/predict.ts";
 import { trainModel, type TrainedModel } from "../../src/train/trainer.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

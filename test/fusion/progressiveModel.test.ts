@@ -20,7 +20,7 @@ import { predict } from "../../src/train/predict.ts";
 import { trainModel } from "../../src/train/trainer.ts";
 import { checkGradient, randomArray } from "../engine/gradcheck.ts";
 import { tensors } from "../model/helpers.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 import { maxAbsDiff } from "./methodHarness.ts";
 
 before(startEngine);

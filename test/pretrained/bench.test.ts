@@ -11,7 +11,7 @@ import { encoderVariants, type SweepSummary } from "../../src/bench/encoderSweep
 import { sweepToDir } from "../../src/cli/actions/benchOutputs.ts";
 import { formatSweep } from "../../src/report/sweep.ts";
 import { closeEncoders } from "../../src/data/pretrained/pipeline.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 import { writePretrainedFixture, type PretrainedFixture } from "./fixture.ts";
 
 let fx: PretrainedFixture;

@@ -13,7 +13,7 @@ import { runEval } from "../../src/cli/actions/eval.ts";
 import { runTrain } from "../../src/cli/actions/train.ts";
 import type { TrainFlags } from "../../src/cli/train.ts";
 import { closeEncoders } from "../../src/data/pretrained/pipeline.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 import { writePretrainedFixture, type PretrainedFixture } from "./fixture.ts";
 
 let fx: PretrainedFixture;

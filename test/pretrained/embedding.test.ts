@@ -14,8 +14,8 @@ import { closeEncoders, PretrainedPipeline } from "../../src/data/pretrained/pip
 import { parseEncoderFlags } from "../../src/data/pretrained/config.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { writePretrainedFixture, type PretrainedFixture } from "./fixture.ts";
-import { writeTinyImageModel, writeTinyTextModel } from "./tinyModels.ts";
-import { tempDir } from "../data/helpers.ts";
+import { writeTinyImageModel, writeTinyTextModel } from "../../bench/fixtures/tinyModels.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 let fx: PretrainedFixture;
 

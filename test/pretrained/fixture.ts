@@ -4,8 +4,8 @@
  * tiny text and image model directories (tinyModels.ts).
  */
 import { join } from "node:path";
-import { solidPng, splitRows, tempDir, writeDataset } from "../data/helpers.ts";
-import { writeTinyImageModel, writeTinyTextModel, type TinyImageModel, type TinyTextModel } from "./tinyModels.ts";
+import { solidPng, splitRows, tempDir, writeDataset } from "../../bench/fixtures/datasetFiles.ts";
+import { writeTinyImageModel, writeTinyTextModel, type TinyImageModel, type TinyTextModel } from "../../bench/fixtures/tinyModels.ts";
 
 export const words = ["a", "red", "ripe", "apple", "cherry", "fruit", "blue", "clear", "sky", "ocean", "wave", "cold", "warm", "sweet"];
 

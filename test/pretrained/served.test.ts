@@ -19,9 +19,9 @@ import { saveModel } from "../../src/train/persistence.ts";
 import { evaluateSplit, trainModel } from "../../src/train/trainer.ts";
 import { Predictor } from "../../src/train/predict.ts";
 import { flattenParams } from "../../src/engine/params.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 import { writePretrainedFixture, type PretrainedFixture } from "./fixture.ts";
-import { writeTinyTextModel } from "./tinyModels.ts";
+import { writeTinyTextModel } from "../../bench/fixtures/tinyModels.ts";
 import { words } from "./fixture.ts";
 
 let fx: PretrainedFixture;

@@ -12,8 +12,8 @@ import { startEngine } from "../../src/engine/backend.ts";
 import { datasetModalityConfigs } from "../../src/model/prepareRows.ts";
 import { saveModel } from "../../src/train/persistence.ts";
 import { trainModel, type TrainedModel } from "../../src/train/trainer.ts";
-import { servedModelFixture, type ServedFixture } from "../serve/fixtures.ts";
-import { tempDir } from "../data/helpers.ts";
+import { servedModelFixture, type ServedFixture } from "../../bench/fixtures/servedModel.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 export type ModelFixture = ServedFixture & { fingerprint: string };
 

@@ -15,7 +15,7 @@ import { decodeSafetensors, modelFingerprintOf } from "../../src/engine/checkpoi
 import { FusionkitError } from "../../src/errors.ts";
 import { buildServeApp } from "../../src/serve/server.ts";
 import { toyPairs } from "../align/synthetic.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 import { cli, modelFixture, type ModelFixture } from "./fixtures.ts";
 
 let fixture: ModelFixture;

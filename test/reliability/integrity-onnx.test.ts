@@ -17,7 +17,7 @@ import { verifyAgainstEngine, verifyTolerance } from "../../src/export/verify.ts
 import { FusionkitError } from "../../src/errors.ts";
 import { loadModel } from "../../src/train/persistence.ts";
 import { buildServeApp } from "../../src/serve/server.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 import { cli, modelFixture, retrain, startServe, type ModelFixture } from "./fixtures.ts";
 
 let fixture: ModelFixture;

@@ -11,7 +11,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildServeApp, type ServeApp } from "../../src/serve/server.ts";
-import { servedModelFixture, type ServedFixture } from "../serve/fixtures.ts";
+import { servedModelFixture, type ServedFixture } from "../../bench/fixtures/servedModel.ts";
 
 let fixture: ServedFixture;
 let served: ServeApp;

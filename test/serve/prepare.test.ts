@@ -7,7 +7,7 @@ import { readRowsFile } from "../../src/data/rows.ts";
 import { datasetModalityConfigs } from "../../src/model/prepareRows.ts";
 import { checkFilePaths, prepareRequestRows, RequestError } from "../../src/serve/prepare.ts";
 import { modalityFields } from "../../src/serve/rowSchema.ts";
-import { writeDataset } from "../data/helpers.ts";
+import { writeDataset } from "../../bench/fixtures/datasetFiles.ts";
 
 const config = {
   task: "classification",

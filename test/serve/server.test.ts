@@ -6,7 +6,7 @@ import { after, before, describe, it } from "node:test";
 import { flattenParams } from "../../src/engine/params.ts";
 import { buildServeApp, type ServeApp } from "../../src/serve/server.ts";
 import { Predictor } from "../../src/train/predict.ts";
-import { servedModelFixture, type ServedFixture } from "./fixtures.ts";
+import { servedModelFixture, type ServedFixture } from "../../bench/fixtures/servedModel.ts";
 
 let fixture: ServedFixture;
 let served: ServeApp;

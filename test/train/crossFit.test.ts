@@ -6,7 +6,7 @@ import { getMethod } from "../../src/fusion/registry.ts";
 import type { FusionMethod, PostFitData } from "../../src/fusion/types.ts";
 import { foldAssignment, outOfFoldPredictions } from "../../src/train/crossFit.ts";
 import { trainModel, type TrainOptions } from "../../src/train/trainer.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

@@ -9,7 +9,7 @@ import { FusionkitError } from "../../src/errors.ts";
 import { predict } from "../../src/train/predict.ts";
 import { loadModel, saveModel } from "../../src/train/persistence.ts";
 import { trainModel, type TrainedModel } from "../../src/train/trainer.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 import type { PreparedDataset } from "../../src/data/types.ts";
 
 before(startEngine);

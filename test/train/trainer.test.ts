@@ -7,7 +7,7 @@ import { flattenParams } from "../../src/engine/params.ts";
 import { taskMetrics } from "../../src/eval/metrics.ts";
 import { predict, Predictor } from "../../src/train/predict.ts";
 import { evaluateSplit, trainModel } from "../../src/train/trainer.ts";
-import { makeDataset } from "../model/synthetic.ts";
+import { makeDataset } from "../../bench/fixtures/synthetic.ts";
 
 before(startEngine);
 

@@ -15,7 +15,7 @@ import { buildWebPage, type WebPageSummary } from "../../src/export/web/build.ts
 import { datasetModalityConfigs } from "../../src/model/prepareRows.ts";
 import { saveModel } from "../../src/train/persistence.ts";
 import { trainModel } from "../../src/train/trainer.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 export type PageRow = { id: string; image: string; text: string };
 export type PageFixture = { modelDir: string; siteDir: string; summary: WebPageSummary; rows: PageRow[]; exactRow: PageRow; work: string };

@@ -15,7 +15,7 @@ import { explainOutputPrefix } from "../../src/export/web/client/views.ts";
 import { lowerPageGraph } from "../../src/export/web/graph.ts";
 import { Predictor } from "../../src/train/predict.ts";
 import { trainModel } from "../../src/train/trainer.ts";
-import { imageSpec, textSpec, tinyDataset, vectorSpec } from "../export/fixtures.ts";
+import { imageSpec, textSpec, tinyDataset, vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
 
 test("explain outputs of the page's graph equal jax-js's explain tensors (cross_attention, flamingo, gmu, late_mean)", async () => {
   await startEngine();

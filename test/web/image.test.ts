@@ -13,7 +13,7 @@ import sharp from "sharp";
 import { packageDir } from "../../src/data/builtin/emoji.ts";
 import { decodeImage } from "../../src/data/image.ts";
 import { containGeometry, prepareImagePixels } from "../../src/export/web/client/image.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 async function rawRgba(path: string) {
   const { data, info } = await sharp(path).ensureAlpha().raw().toBuffer({ resolveWithObject: true });

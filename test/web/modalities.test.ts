@@ -14,8 +14,8 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { runPredict } from "../../src/cli/actions/predict.ts";
 import { buildWebPage } from "../../src/export/web/build.ts";
 import { serveStatic, type StaticServer } from "../../src/export/web/staticServer.ts";
-import { servedModelFixture, type ServedFixture } from "../serve/fixtures.ts";
-import { tempDir } from "../data/helpers.ts";
+import { servedModelFixture, type ServedFixture } from "../../bench/fixtures/servedModel.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const skip = existsSync(chromiumPath) ? false : `${chromiumPath} is missing: install Debian's chromium package to run the browser page test`;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { browserModules, wrapCommonJs } from "../../src/export/web/modules.ts";
 import { fileFor, serveStatic } from "../../src/export/web/staticServer.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 function sources(files: Record<string, string>): string {
   const root = tempDir("fusionkit-web-modules-");

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import type { ModalitySpec } from "../../src/data/types.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { writeWebPage } from "../../src/export/web/build.ts";
-import { tempDir } from "../data/helpers.ts";
+import { tempDir } from "../../bench/fixtures/datasetFiles.ts";
 
 function modelWith(spec: ModalitySpec): Parameters<typeof writeWebPage>[0] {
   return { spec: { modalities: [spec] } } as unknown as Parameters<typeof writeWebPage>[0];

@@ -24,7 +24,7 @@ import { codeVersion } from "../../../src/bench/queue/identity.ts";
 import { protocolVersion, queueName, type QueueJob } from "../../../src/bench/queue/protocol.ts";
 import { parseQueueUrl } from "../../../src/bench/queue/url.ts";
 import { writeSignDataset } from "../synthetic.ts";
-import { RedisServer } from "./redisServer.ts";
+import { RedisServer } from "../../../bench/fixtures/redisServer.ts";
 
 const bin = resolve(import.meta.dirname, "../../../bin/fusionkit.mjs");
 // small enough for seconds per run, several runs per worker so the restart and the kill land mid-bench
