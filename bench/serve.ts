@@ -35,7 +35,7 @@ import { createOnnxRunner } from "../src/export/runtime.ts";
 import { listMethods } from "../src/fusion/registry.ts";
 import type { FusionMethod } from "../src/fusion/types.ts";
 import { unimodalMethod } from "../src/fusion/unimodal.ts";
-import { buildModel } from "../src/model/model.ts";
+import { buildModel, type ModelBatch, type ModelParams } from "../src/model/model.ts";
 import { buildServeApp } from "../src/serve/server.ts";
 import { servedModelFixture } from "./fixtures/servedModel.ts";
 import { tinyDataset } from "./fixtures/tinyDatasets.ts";
@@ -86,7 +86,7 @@ async function methodLatencies(): Promise<void> {
       const { bytes } = lowerTrainedModel({ spec: model.spec, model, params, labelNames: Array.from({ length: 8 }, (_, i) => `c${i}`), labelField: "label", datasetName: set.name });
       const runner = await createOnnxRunner(bytes);
       const { layout, flat } = flattenParams(params);
-      const step = new EvalStep(layout, flat, (p, batch) => model.apply(p, batch, { train: false }).logits);
+      const step = new EvalStep<ModelParams, ModelBatch>(layout, flat, (p, batch) => model.apply(p, batch, { train: false }).logits);
       const row = [set.name.padEnd(20), method.name.padEnd(22)];
       const onnx: string[] = [];
       const jax: string[] = [];

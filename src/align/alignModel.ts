@@ -59,11 +59,11 @@ export type AlignParamTree = { encoders: Record<string, ParamTree>; heads: Recor
 export type AlignModel = {
   spec: AlignSpec;
   encoders: ModalityEncoder[];
-  init(rng: HostRng): ParamTree;
+  init(rng: HostRng): AlignParamTree;
   /** unit-norm embeddings per modality, [B, embedDim] each */
-  embed(params: Params, batch: AlignInputs, only?: string[]): Record<string, Tensor>;
+  embed(params: Params<AlignParamTree>, batch: AlignInputs, only?: string[]): Record<string, Tensor>;
   /** the clamped exp(t), shape [] */
-  logitScale(params: Params): Tensor;
+  logitScale(params: Pick<Params<AlignParamTree>, "logitScale">): Tensor;
 };
 
 export function buildAlignModel(spec: AlignSpec): AlignModel {
@@ -75,37 +75,36 @@ export function buildAlignModel(spec: AlignSpec): AlignModel {
   }
   const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim));
 
-  function init(rng: HostRng): ParamTree {
+  function init(rng: HostRng): AlignParamTree {
     const enc: Record<string, ParamTree> = {};
     const heads: Record<string, LinearParams> = {};
     for (const e of encoders) enc[e.spec.name] = e.init(rng.fork());
     for (const e of encoders) heads[e.spec.name] = initLinear(rng.fork(), headWidth(e), spec.embedDim);
     // shape [1] rather than []: a scalar leaf is awkward across the jit boundary and in safetensors
-    const tree: AlignParamTree = { encoders: enc, heads, logitScale: constantParam([1], Math.log(spec.initLogitScale)) };
-    return tree as unknown as ParamTree;
+    return { encoders: enc, heads, logitScale: constantParam([1], Math.log(spec.initLogitScale)) };
   }
 
   const readsTokens = (e: ModalityEncoder) => (spec.head ?? "tokens") === "tokens" && e.spec.type === "image";
   const headWidth = (e: ModalityEncoder) => (readsTokens(e) ? e.dims.tokens * spec.encoderDim : spec.encoderDim);
 
-  function embed(params: Params, batch: AlignInputs, only?: string[]): Record<string, Tensor> {
+  function embed(params: Params<AlignParamTree>, batch: AlignInputs, only?: string[]): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
     for (const e of encoders) {
       const name = e.spec.name;
       if (only && !only.includes(name)) continue;
-      const encoded = e.apply(params.encoders[name], {
+      const encoded = e.apply(params.encoders[name]!, {
         input: batch.inputs[name]!,
         tokenMask: batch.tokenMasks[name],
         present: batch.present[name]!,
       });
       const features = readsTokens(e) ? encoded.tokens.reshape([encoded.tokens.shape[0]!, headWidth(e)]) : encoded.pooled;
-      out[name] = normalise(linear(params.heads[name], features));
+      out[name] = normalise(linear(params.heads[name]!, features));
     }
     return out;
   }
 
-  function logitScale(params: Params): Tensor {
-    return clampedLogitScale((params.logitScale as Tensor).reshape([]));
+  function logitScale(params: Pick<Params<AlignParamTree>, "logitScale">): Tensor {
+    return clampedLogitScale(params.logitScale.reshape([]));
   }
 
   return { spec, encoders, init, embed, logitScale };

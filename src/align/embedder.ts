@@ -7,11 +7,11 @@ import type { ModalitySpec, SplitData } from "../data/types.ts";
 import type { ParamLayout } from "../engine/params.ts";
 import { EvalStep, type HostBatch } from "../engine/step.ts";
 import type { HostArray } from "../engine/tensor.ts";
-import type { AlignModel } from "./alignModel.ts";
+import type { AlignInputs, AlignModel, AlignParamTree } from "./alignModel.ts";
 import { embedBatch } from "./pairs.ts";
 
 export class Embedder {
-  private readonly steps = new Map<string, EvalStep>();
+  private readonly steps = new Map<string, EvalStep<AlignParamTree, AlignInputs>>();
   private flat: Float32Array;
 
   constructor(readonly model: AlignModel, readonly layout: ParamLayout, flat: Float32Array, readonly batchSize = 64) {
@@ -22,10 +22,10 @@ export class Embedder {
     return this.model.spec.embedDim;
   }
 
-  private stepFor(modality: string): EvalStep {
+  private stepFor(modality: string): EvalStep<AlignParamTree, AlignInputs> {
     let step = this.steps.get(modality);
     if (!step) {
-      step = new EvalStep(this.layout, this.flat, (params, batch) => this.model.embed(params, batch, [modality])[modality]!);
+      step = new EvalStep<AlignParamTree, AlignInputs>(this.layout, this.flat, (params, batch) => this.model.embed(params, batch, [modality])[modality]!);
       this.steps.set(modality, step);
     }
     return step;

@@ -20,12 +20,12 @@
  * Equivalence with the one-batch step is pinned by test/align/gradCache.test.ts.
  */
 import { numpy as np } from "@jax-js/jax";
-import { fillSkeleton, type ParamLayout } from "../engine/params.ts";
+import { fillSkeleton, type ParamLayout, type Params } from "../engine/params.ts";
 import { applyUpdate, clipByGlobalNorm, optimizerSlots } from "../engine/optim.ts";
 import { toRaw, type HostBatch, type TrainStepOptions } from "../engine/step.ts";
 import type { RawArray, Tensor } from "../engine/tensor.ts";
 import { compile, valueAndGrad } from "../engine/transforms.ts";
-import type { AlignModel } from "./alignModel.ts";
+import type { AlignModel, AlignParamTree } from "./alignModel.ts";
 import { multiModalInfoNCE } from "./loss.ts";
 
 export type ContrastiveStepMetrics = { loss: number; logitScale: number; gradNorm?: number };
@@ -57,7 +57,7 @@ export class GradCacheStep {
     this.params = layout.entries.map((e) => upload(initialParams.slice(e.offset, e.offset + e.size), e.shape));
     this.slots = Array.from({ length: optimizerSlots(options.optimizer) }, () => layout.entries.map((e) => np.zeros(e.shape)));
     const names = this.names;
-    const fill = (leaves: Tensor[]) => fillSkeleton(layout.skeleton, leaves);
+    const fill = (leaves: Tensor[]) => fillSkeleton<Params<AlignParamTree>>(layout.skeleton, leaves);
 
     this.embedFn = compile((leaves: Tensor[], batch: any) => model.embed(fill(leaves), batch));
 

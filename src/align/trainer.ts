@@ -20,7 +20,7 @@ import { HostRng } from "../engine/random.ts";
 import { TrainStep } from "../engine/step.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { stepSeed } from "../train/trainer.ts";
-import { alignDefaults, buildAlignModel, type AlignModel, type AlignSpec } from "./alignModel.ts";
+import { alignDefaults, buildAlignModel, type AlignInputs, type AlignModel, type AlignParamTree, type AlignSpec } from "./alignModel.ts";
 import { Embedder } from "./embedder.ts";
 import { evaluateRetrieval } from "./evaluate.ts";
 import { applyFilters, type RowFilter } from "./filters.ts";
@@ -156,9 +156,9 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   });
   let runner: StepRunner;
   if (accumulate === 1) {
-    const step = new TrainStep(layout, flat, (p, batch) => {
+    const step = new TrainStep<AlignParamTree, AlignInputs & { pairMask: Tensor; rowWeight: Tensor }>(layout, flat, (p, batch) => {
       const scale = model.logitScale(p);
-      const loss = multiModalInfoNCE(model.embed(p, batch), names, scale, batch.pairMask as Tensor, batch.rowWeight as Tensor);
+      const loss = multiModalInfoNCE(model.embed(p, batch), names, scale, batch.pairMask, batch.rowWeight);
       return { loss, metrics: { logitScale: scale } };
     }, stepOptions);
     runner = {

@@ -28,11 +28,11 @@ export type ModalityInput = {
   feedback?: Tensor;
 };
 
-export type ModalityEncoder = {
+export type ModalityEncoder<P extends ParamTree = ParamTree> = {
   spec: ModalitySpec;
   dims: EncodedDims;
-  init(rng: HostRng): ParamTree;
-  apply(params: Params, x: ModalityInput): Encoded;
+  init(rng: HostRng): P;
+  apply(params: Params<P>, x: ModalityInput): Encoded;
 };
 
 /** Zeroes pooled/tokens/tokenMask where the modality is missing (the leak-proof rule above). */

@@ -20,7 +20,7 @@ import { attentionPool, initAttentionPool, initMeanPool, meanPool, type Attentio
 
 export type FrameEncoderParams = { frame: LinearParams; positions?: HostArray; conv: ConvParams; pool: AttentionPoolParams | MeanPoolParams };
 
-export function frameEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder {
+export function frameEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder<FrameEncoderParams> {
   const [T, D] = spec.shape as [number, number];
   return {
     spec,

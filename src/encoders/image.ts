@@ -30,7 +30,7 @@ export function defaultPatchSize(height: number, width: number): number {
   return [8, 4, 2, 1].find((p) => height % p === 0 && width % p === 0)!;
 }
 
-export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number, pooling: Pooling = "structured"): ModalityEncoder {
+export function imageEncoder(spec: ModalitySpec, dim: number, patchSize?: number, pooling: Pooling = "structured"): ModalityEncoder<ImageEncoderParams> {
   const [H, W, C] = spec.shape as [number, number, number];
   const P = patchSize ?? defaultPatchSize(H, W);
   if (H % P !== 0 || W % P !== 0) {

@@ -15,7 +15,7 @@ import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } fr
 
 export type TabularEncoderParams = { numeric?: LinearParams; categorical?: EmbeddingParams; mlp: MlpParams };
 
-export function tabularEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
+export function tabularEncoder(spec: ModalitySpec, dim: number): ModalityEncoder<TabularEncoderParams> {
   const width = spec.shape[0]!;
   const cardinalities = spec.categoricalCardinalities ?? [];
   const numericCount = width - cardinalities.length;
@@ -45,8 +45,8 @@ export function tabularEncoder(spec: ModalitySpec, dim: number): ModalityEncoder
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
       let h: Tensor | undefined;
-      if (numericCount > 0) h = linear(p.numeric, x.input.slice(1, 0, numericCount));
-      if (cardinalities.length > 0) {
+      if (p.numeric) h = linear(p.numeric, x.input.slice(1, 0, numericCount));
+      if (p.categorical) {
         const codes = x.input.slice(1, numericCount, width);
         // Codes outside [0, cardinality) (a hand-edited row) fall back to 0, the unknown bucket.
         const maxCodes = constant(cardinalities.map((c) => c - 1), [cardinalities.length]);

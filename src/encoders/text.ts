@@ -20,7 +20,7 @@ import { attentionPool, initAttentionPool, initMeanPool, meanPool, type Attentio
 
 export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool: AttentionPoolParams | MeanPoolParams };
 
-export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder {
+export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder<TextEncoderParams> {
   const T = spec.shape[0]!;
   const vocabSize = spec.vocabSize;
   if (!vocabSize || vocabSize < 2) {

@@ -10,7 +10,7 @@ import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } fr
 
 export type VectorEncoderParams = { projection: LinearParams };
 
-export function vectorEncoder(spec: ModalitySpec, dim: number): ModalityEncoder {
+export function vectorEncoder(spec: ModalitySpec, dim: number): ModalityEncoder<VectorEncoderParams> {
   const d = spec.shape[0]!;
   return {
     spec,

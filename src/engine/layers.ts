@@ -8,7 +8,7 @@ import { lax } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
 import { adopt, maximum, softmax, stopGradient, takeRows, where, type Tensor } from "./tensor.ts";
 import type { HostArray } from "./tensor.ts";
-import { glorotParam, heParam, normalParam, onesParam, zerosParam } from "./params.ts";
+import { glorotParam, heParam, normalParam, onesParam, zerosParam, type Params } from "./params.ts";
 import type { HostRng, Rng } from "./random.ts";
 
 export function expectShape(layer: string, x: Tensor, expected: (number | null)[], what = "input"): void {
@@ -62,7 +62,7 @@ export function initMlp(rng: HostRng, sizes: number[], act: Activation = "relu")
   return layers;
 }
 /** Linear layers with `act` between them (not after the last), dropout before each hidden->next. */
-export function mlp(p: any[], x: Tensor, opts: { act?: Activation; dropout?: number; rng?: Rng; finalAct?: boolean } = {}): Tensor {
+export function mlp(p: Params<MlpParams>, x: Tensor, opts: { act?: Activation; dropout?: number; rng?: Rng; finalAct?: boolean } = {}): Tensor {
   const act = opts.act ?? "relu";
   const rngs = opts.rng && opts.dropout ? opts.rng.split(p.length) : [];
   let h = x;
@@ -216,7 +216,7 @@ export function initSmallCnn(rng: HostRng, inChannels: number, channels: number[
  * [B, H' * W', channels] (one token per spatial cell), ready for pooling or attention.
  * Kept small on purpose: jax-js convolutions are ~5x slower than PyTorch's.
  */
-export function smallCnn(p: any[], x: Tensor): Tensor {
+export function smallCnn(p: Params<SmallCnnParams>, x: Tensor): Tensor {
   const inCh = p[0].w.shape[1] as number;
   if (x.ndim !== 4 || x.shape[3] !== inCh) {
     throw new FusionkitError(`expected images of shape [B, H, W, ${inCh}], received [${x.shape.join(", ")}]`, {

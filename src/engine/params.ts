@@ -12,8 +12,16 @@ import { adopt, type HostArray, type Tensor } from "./tensor.ts";
 import { HostRng } from "./random.ts";
 
 export type ParamTree = { [name: string]: ParamTree | HostArray } | (ParamTree | HostArray)[];
-/** The same tree with Tensors at the leaves, as model code receives it. */
-export type Params = any;
+/**
+ * The same tree with Tensors at the leaves, as model code receives it: a method
+ * whose `init` returns { fusion: LinearParams } reads `p.fusion.w` as a Tensor.
+ * Params (no argument) is an untyped tree, for code that only passes it on.
+ */
+export type Params<T = ParamTree> = T extends HostArray
+  ? Tensor
+  : T extends readonly (infer U)[]
+    ? Params<U>[]
+    : { [K in keyof T]: Params<T[K]> };
 
 export type LayoutEntry = { name: string; shape: number[]; offset: number; size: number };
 export type ParamLayout = { entries: LayoutEntry[]; total: number; skeleton: unknown };
@@ -57,12 +65,15 @@ export function flattenParams(tree: ParamTree): { layout: ParamLayout; flat: Flo
   return { layout, flat };
 }
 
-/** Rebuilds a tree from its skeleton (leaf indices) and a list of leaves. */
-export function fillSkeleton(skeleton: unknown, leaves: unknown[]): any {
-  return fill(skeleton, leaves);
+/**
+ * Rebuilds a tree from its skeleton (leaf indices) and a list of leaves; the
+ * caller names the tree type it built the layout from (`T`).
+ */
+export function fillSkeleton<T = ParamTree>(skeleton: unknown, leaves: unknown[]): T {
+  return fill(skeleton, leaves) as T;
 }
 
-function fill(skeleton: unknown, leaves: unknown[]): any {
+function fill(skeleton: unknown, leaves: unknown[]): unknown {
   if (typeof skeleton === "number") return leaves[skeleton];
   if (Array.isArray(skeleton)) return skeleton.map((s) => fill(s, leaves));
   const out: Record<string, unknown> = {};
@@ -73,19 +84,19 @@ function fill(skeleton: unknown, leaves: unknown[]): any {
 /** Host flat vector -> host tree (copies). */
 export function unflattenHost(layout: ParamLayout, flat: Float32Array): ParamTree {
   const leaves = layout.entries.map((e) => ({ data: flat.slice(e.offset, e.offset + e.size), shape: e.shape }));
-  return fill(layout.skeleton, leaves);
+  return fillSkeleton<ParamTree>(layout.skeleton, leaves);
 }
 
 /** Flat engine vector -> tree of Tensors, in one split op (its transpose is one concatenate). */
-export function unflatten(layout: ParamLayout, flat: Tensor): Params {
-  if (layout.entries.length === 0) return fill(layout.skeleton, []);
+export function unflatten<T extends ParamTree = ParamTree>(layout: ParamLayout, flat: Tensor): Params<T> {
+  if (layout.entries.length === 0) return fillSkeleton<Params<T>>(layout.skeleton, []);
   const cuts = layout.entries.slice(1).map((e) => e.offset);
   const parts = np.split(flat.borrow, cuts).map((r) => adopt(r));
   const leaves = parts.map((p, i) => {
     const shape = layout.entries[i]!.shape;
     return shape.length === 1 ? p : p.reshape(shape);
   });
-  return fill(layout.skeleton, leaves);
+  return fillSkeleton<Params<T>>(layout.skeleton, leaves);
 }
 
 export function countParams(tree: ParamTree): number {

@@ -12,19 +12,19 @@
 import { numpy as np } from "@jax-js/jax";
 import { compile } from "./transforms.ts";
 import { valueAndGrad } from "./transforms.ts";
-import { stack, scalar, isRaw, mapTree, type RawArray, type Tensor, type HostArray } from "./tensor.ts";
-import { fillSkeleton, type ParamLayout, type Params } from "./params.ts";
+import { stack, scalar, isRaw, mapTree, type RawArray, type Tensor, type TensorTree, type HostArray } from "./tensor.ts";
+import { fillSkeleton, type ParamLayout, type ParamTree, type Params } from "./params.ts";
 import { applyUpdate, clipByGlobalNorm, optimizerSlots, type OptimizerConfig } from "./optim.ts";
 import { Rng, stepKey } from "./random.ts";
 
 /** A batch on the host: named float arrays with shapes (any nesting of records). */
 export type HostBatch = { [key: string]: HostArray | HostBatch };
-/** The same batch as Tensors, as model code receives it. */
-export type Batch = any;
+/** The same batch as Tensors, as model code receives it (a model names its own layout, e.g. ModelBatch). */
+export type TensorBatch = { [key: string]: Tensor | TensorBatch };
 
 export type LossOutput = { loss: Tensor; metrics?: Record<string, Tensor> };
-export type LossFn = (params: Params, batch: Batch, rng: Rng) => LossOutput;
-export type ApplyFn = (params: Params, batch: Batch) => any;
+export type LossFn<P extends ParamTree = ParamTree, B = TensorBatch> = (params: Params<P>, batch: B, rng: Rng) => LossOutput;
+export type ApplyFn<P extends ParamTree = ParamTree, B = TensorBatch> = (params: Params<P>, batch: B) => TensorTree;
 
 const isHostArray = (x: unknown): x is HostArray =>
   x !== null && typeof x === "object" && (x as HostArray).data instanceof Float32Array && Array.isArray((x as HostArray).shape);
@@ -54,11 +54,11 @@ function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
  * Loss, metrics and gradient over parameter leaves: the differentiated part of a
  * train step, shared by the jax-js step and the ONNX Runtime step (src/export/lowerStep.ts).
  */
-export function lossAndGradient(layout: ParamLayout, lossFn: LossFn) {
-  return (leaves: Tensor[], key: Tensor, batch: Batch): { grad: Tensor[]; metrics: Record<string, Tensor> } => {
+export function lossAndGradient<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout, lossFn: LossFn<P, B>) {
+  return (leaves: Tensor[], key: Tensor, batch: B): { grad: Tensor[]; metrics: Record<string, Tensor> } => {
     const rng = new Rng(key);
     const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
-      const out = lossFn(fillSkeleton(layout.skeleton, p), batch, rng);
+      const out = lossFn(fillSkeleton<Params<P>>(layout.skeleton, p), batch, rng);
       return [out.loss, out.metrics ?? {}];
     }, leaves);
     return { grad, metrics: { loss: value, ...(aux as Record<string, Tensor>) } };
@@ -77,9 +77,9 @@ export function stackMetrics(metrics: Record<string, Tensor>, names: string[]): 
  *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
  * `metricNames` is filled with the metric order while the function is traced.
  */
-export function trainStepFunction(layout: ParamLayout, lossFn: LossFn, options: TrainStepOptions, metricNames: string[]) {
+export function trainStepFunction<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout, lossFn: LossFn<P, B>, options: TrainStepOptions, metricNames: string[]) {
   const gradient = lossAndGradient(layout, lossFn);
-  return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: Batch) => {
+  return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: B) => {
     const { grad, metrics } = gradient(leaves, key, batch);
     let g = grad;
     if (options.clipNorm) {
@@ -92,7 +92,8 @@ export function trainStepFunction(layout: ParamLayout, lossFn: LossFn, options: 
   };
 }
 
-export class TrainStep {
+/** P: the parameter tree the layout was built from; B: the Tensor batch the loss reads. */
+export class TrainStep<P extends ParamTree = ParamTree, B = TensorBatch> {
   readonly backend = "jax" as const;
   private params: RawArray[];
   private slots: RawArray[][];
@@ -103,7 +104,7 @@ export class TrainStep {
   constructor(
     readonly layout: ParamLayout,
     initialParams: Float32Array,
-    lossFn: LossFn,
+    lossFn: LossFn<P, B>,
     readonly options: TrainStepOptions,
   ) {
     if (initialParams.length !== layout.total) {
@@ -151,16 +152,17 @@ export class TrainStep {
  * A compiled inference function. Keeps its own engine copy of the parameters;
  * outputs come back to the host as { data, shape } trees.
  */
-export class EvalStep {
+export class EvalStep<P extends ParamTree = ParamTree, B = TensorBatch> {
   private params: RawArray[];
   private readonly compiled: (...args: any[]) => any;
 
-  constructor(readonly layout: ParamLayout, params: Float32Array, readonly applyFn: ApplyFn) {
+  constructor(readonly layout: ParamLayout, params: Float32Array, readonly applyFn: ApplyFn<P, B>) {
     this.params = uploadLeaves(layout, params);
-    this.compiled = compile((leaves: Tensor[], batch: Batch) => applyFn(fillSkeleton(layout.skeleton, leaves), batch));
+    this.compiled = compile((leaves: Tensor[], batch: B) => applyFn(fillSkeleton<Params<P>>(layout.skeleton, leaves), batch));
   }
 
-  run(batch: HostBatch): any {
+  /** The outputs of applyFn as a tree of HostArrays (the caller knows the tree it returned). */
+  run(batch: HostBatch): unknown {
     const out = this.compiled(this.params.map((p) => p.ref), toRaw(batch));
     return mapTree(out, isRaw, readRaw);
   }

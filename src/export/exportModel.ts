@@ -20,9 +20,9 @@
 import type { ModalitySpec, Task } from "../data/types.ts";
 import { startEngine } from "../engine/backend.ts";
 import { writeFilesAtomic } from "../io/atomicWrite.ts";
-import { fillSkeleton, layoutOf, namedLeaves } from "../engine/params.ts";
+import { fillSkeleton, layoutOf, namedLeaves, type Params } from "../engine/params.ts";
 import { softmax, type Tensor } from "../engine/tensor.ts";
-import type { Model } from "../model/model.ts";
+import type { Model, ModelParams } from "../model/model.ts";
 import { loadModel } from "../train/persistence.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import { lowerToOnnx, type GraphInputSpec } from "./lower.ts";
@@ -153,7 +153,7 @@ export function lowerTrainedModel(trained: ExportSource): { bytes: Uint8Array; m
       labelNames: JSON.stringify(trained.labelNames),
     },
     fn: (paramLeaves, tensors) => {
-      const params = fillSkeleton(layout.skeleton, paramLeaves);
+      const params = fillSkeleton<Params<ModelParams>>(layout.skeleton, paramLeaves);
       const byName = new Map(inputs.map((input, i) => [input.name, tensors[i]!]));
       const batch = { inputs: {} as Record<string, Tensor>, tokenMasks: {} as Record<string, Tensor>, present: {} as Record<string, Tensor> };
       for (const input of inputs) {

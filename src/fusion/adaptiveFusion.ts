@@ -38,23 +38,29 @@
  * explain: `weights` [B, M] (GMU: the gates averaged over the H units, which also
  * sum to 1 over present modalities) and, for GMU, `gates` [B, M, H].
  */
-import { FusionkitError } from "../errors.ts";
+import { z } from "zod";
 import { initLinear, linear, type LinearParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
 import { concat, softmax, stack, where, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import { defaultsOf, headsDivide, integer, requireModalities } from "./config.ts";
 import type { FusionMethod } from "./types.ts";
 
-export type GmuConfig = {
+const gmuConfig = z.strictObject({
   /** H, the fused width */
-  dim: number;
-};
-export type AttentionFusionConfig = {
-  /** width of each modality's projection P_m (the fused width) */
-  dim: number;
-  /** weight sets per row, each over its own dim/heads slice of the projections; 1 = TorchMultimodal */
-  heads: number;
-};
+  dim: integer(1).default(32),
+});
+export type GmuConfig = z.infer<typeof gmuConfig>;
+
+const attentionFusionConfig = z
+  .strictObject({
+    /** width of each modality's projection P_m (the fused width) */
+    dim: integer(1).default(32),
+    /** weight sets per row, each over its own dim/heads slice of the projections; 1 = TorchMultimodal */
+    heads: integer(1).default(4),
+  })
+  .superRefine(headsDivide());
+export type AttentionFusionConfig = z.infer<typeof attentionFusionConfig>;
 
 export type GmuParams = { experts: LinearParams[]; gate: LinearParams };
 export type AttentionFusionParams = { projections: LinearParams[]; scoring: LinearParams };
@@ -80,31 +86,17 @@ function maskedInputs(encoded: Encoded[]): { xs: Tensor[]; present: Tensor } {
   };
 }
 
-function checkPositive(layer: string, config: Record<string, unknown>, fields: string[], inputs: EncodedDims[]): void {
-  for (const field of fields) {
-    const v = config[field];
-    if (!(Number.isInteger(v) && (v as number) > 0)) throw new FusionkitError(`${field} must be a positive integer, got ${v}`, { field, layer });
-  }
-  if (inputs.length === 0) throw new FusionkitError(`${layer} needs at least one modality`, { layer });
-}
-
-function checkAttentionFusion(config: AttentionFusionConfig, inputs: EncodedDims[]): void {
-  checkPositive("attention_fusion", config, ["dim", "heads"], inputs);
-  if (config.dim % config.heads !== 0) {
-    throw new FusionkitError(`dim (${config.dim}) must be divisible by heads (${config.heads}): each head owns dim/heads columns`, { field: "heads", layer: "attention_fusion" });
-  }
-}
-
-export const gmu: FusionMethod<GmuConfig> = {
+export const gmu: FusionMethod<GmuConfig, GmuParams> = {
   name: "gmu",
   family: "hybrid",
   summary: "Gated Multimodal Unit: per-unit gates (sigmoid for 2 modalities, softmax for more) mix tanh projections",
   citation: "Arevalo, Solorio, Montes-y-Gómez & González, ICLR Workshop 2017",
-  defaults: { dim: 32 },
+  config: gmuConfig,
+  defaults: defaultsOf(gmuConfig),
   modalityDropout: MODALITY_DROPOUT,
-  validate: (config, inputs) => checkPositive("gmu", config, ["dim"], inputs),
+  check: (_config, inputs) => requireModalities("gmu", inputs, 1),
   init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: GmuConfig): GmuParams {
-    checkPositive("gmu", config, ["dim"], inputs);
+    requireModalities("gmu", inputs, 1);
     const M = inputs.length;
     const total = inputs.reduce((n, m) => n + m.dim, 0);
     return {
@@ -127,16 +119,17 @@ export const gmu: FusionMethod<GmuConfig> = {
   fusedDim: (_inputs, config) => config.dim,
 };
 
-export const attentionFusion: FusionMethod<AttentionFusionConfig> = {
+export const attentionFusion: FusionMethod<AttentionFusionConfig, AttentionFusionParams> = {
   name: "attention_fusion",
   family: "hybrid",
   summary: "attention-weighted sum of projected modalities, one softmax weight per modality and row",
   citation: "TorchMultimodal AttentionFusionModule (Meta AI, 2022)",
-  defaults: { dim: 32, heads: 4 },
+  config: attentionFusionConfig,
+  defaults: defaultsOf(attentionFusionConfig),
   modalityDropout: MODALITY_DROPOUT,
-  validate: checkAttentionFusion,
+  check: (_config, inputs) => requireModalities("attention_fusion", inputs, 1),
   init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: AttentionFusionConfig): AttentionFusionParams {
-    checkAttentionFusion(config, inputs);
+    requireModalities("attention_fusion", inputs, 1);
     const M = inputs.length;
     const total = inputs.reduce((n, m) => n + m.dim, 0);
     return {
@@ -158,4 +151,4 @@ export const attentionFusion: FusionMethod<AttentionFusionConfig> = {
   fusedDim: (_inputs, config) => config.dim,
 };
 
-export const hybridMethods: FusionMethod[] = [gmu, attentionFusion] as unknown as FusionMethod[];
+export const hybridMethods: FusionMethod[] = [gmu, attentionFusion];

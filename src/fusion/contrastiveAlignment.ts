@@ -31,12 +31,15 @@ import { constantParam, glorotParam } from "../engine/params.ts";
 import type { HostRng } from "../engine/random.ts";
 import { concat, logSumExp, maximum, minimum, stack, stopGradient, where, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { EncodedDims } from "../encoders/types.ts";
+import { z } from "zod";
+import { defaultsOf, integer } from "./config.ts";
 import type { FusionMethod } from "./types.ts";
 
-export type ClipConfig = {
+const clipConfig = z.strictObject({
   /** D, the shared embedding width */
-  dim: number;
-};
+  dim: integer(1).default(64),
+});
+export type ClipConfig = z.infer<typeof clipConfig>;
 export type ClipParams = { projections: { w: HostArray }[]; logTemperature: HostArray; probe: LinearParams };
 
 /** CLIP's initial temperature: logits scale exp(t) = 1/0.07. */
@@ -90,20 +93,20 @@ export function zeroShotLogits(imageEmb: Tensor, classTextEmb: Tensor): Tensor {
   return normalise(imageEmb).matmul(classWeights.swapLastAxes()).mul(MAX_LOGIT_SCALE);
 }
 
-function checkClip(config: ClipConfig, inputs: EncodedDims[]): void {
-  if (!(Number.isInteger(config.dim) && config.dim > 0)) throw new FusionkitError(`dim must be a positive integer, got ${config.dim}`, { field: "dim", layer: "clip" });
+function checkClip(_config: ClipConfig, inputs: EncodedDims[]): void {
   if (inputs.length < 2) {
     throw new FusionkitError(`contrastive alignment needs at least two modalities to align, the dataset has ${inputs.length}`, { layer: "clip" });
   }
 }
 
-export const clip: FusionMethod<ClipConfig> = {
+export const clip: FusionMethod<ClipConfig, ClipParams> = {
   name: "clip",
   family: "contrastive",
   summary: "CLIP: symmetric InfoNCE aligns every modality pair in a shared space; a linear probe on the frozen embeddings predicts",
   citation: "Radford et al., ICML 2021",
-  defaults: { dim: 64 },
-  validate: checkClip,
+  config: clipConfig,
+  defaults: defaultsOf(clipConfig),
+  check: checkClip,
   init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: ClipConfig): ClipParams {
     checkClip(config, inputs);
     return {
@@ -134,4 +137,4 @@ export const clip: FusionMethod<ClipConfig> = {
   },
 };
 
-export const contrastiveMethods: FusionMethod[] = [clip] as unknown as FusionMethod[];
+export const contrastiveMethods: FusionMethod[] = [clip];

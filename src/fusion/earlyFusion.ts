@@ -17,40 +17,33 @@
  * (MultiBench's raw ConcatEarly) needs aligned time axes, which modalities here
  * do not share.
  */
-import { FusionkitError } from "../errors.ts";
+import { z } from "zod";
 import { initLinear, initMlp, linear, mlp, type LinearParams, type MlpParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
 import { concat, stack } from "../engine/tensor.ts";
 import type { EncodedDims } from "../encoders/types.ts";
+import { defaultsOf, integer, rate, requireModalities, widths } from "./config.ts";
 import type { FusionMethod } from "./types.ts";
 
-export type EarlyFusionConfig = {
+const earlyFusionConfig = z.strictObject({
   /** width of each modality's projection */
-  projectDim: number;
+  projectDim: integer(1).default(32),
   /** widths of the joint MLP's layers (the last is the fused width) */
-  hidden: number[];
-  dropout: number;
-};
+  hidden: widths().default([64, 64]),
+  dropout: rate().default(0.1),
+});
+export type EarlyFusionConfig = z.infer<typeof earlyFusionConfig>;
 
 export type EarlyFusionParams = { projections: LinearParams[]; joint: MlpParams };
 
-function checkConfig(config: EarlyFusionConfig, inputs: EncodedDims[]): void {
-  const positive = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-  if (!positive(config.projectDim)) throw new FusionkitError(`projectDim must be a positive integer, got ${config.projectDim}`, { field: "projectDim", layer: "early" });
-  if (!Array.isArray(config.hidden) || config.hidden.length === 0 || !config.hidden.every(positive)) {
-    throw new FusionkitError(`hidden must be a non-empty list of positive integers, got ${JSON.stringify(config.hidden)}`, { field: "hidden", layer: "early" });
-  }
-  if (!(config.dropout >= 0 && config.dropout < 1)) throw new FusionkitError(`dropout must be in [0, 1), got ${config.dropout}`, { field: "dropout", layer: "early" });
-  if (inputs.length === 0) throw new FusionkitError("early fusion needs at least one modality", { layer: "early" });
-}
-
-export const earlyFusion: FusionMethod<EarlyFusionConfig> = {
+export const earlyFusion: FusionMethod<EarlyFusionConfig, EarlyFusionParams> = {
   name: "early",
   family: "early",
   summary: "concatenate per-modality features, then one joint MLP",
   citation: "Baltrušaitis, Ahuja & Morency, IEEE TPAMI 2019 (survey); MultiBench ConcatEarly, Liang et al., NeurIPS 2021",
-  defaults: { projectDim: 32, hidden: [64, 64], dropout: 0.1 },
-  validate: checkConfig,
+  config: earlyFusionConfig,
+  defaults: defaultsOf(earlyFusionConfig),
+  check: (_config, inputs) => requireModalities("early", inputs, 1),
   init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: EarlyFusionConfig): EarlyFusionParams {
     return {
       projections: inputs.map((m) => initLinear(rng, m.dim, config.projectDim, "he")),
@@ -67,4 +60,4 @@ export const earlyFusion: FusionMethod<EarlyFusionConfig> = {
   fusedDim: (_inputs, config) => config.hidden[config.hidden.length - 1]!,
 };
 
-export const earlyFusionMethods: FusionMethod[] = [earlyFusion as unknown as FusionMethod];
+export const earlyFusionMethods: FusionMethod[] = [earlyFusion];

@@ -58,45 +58,9 @@ import type { ParamTree, Params } from "../engine/params.ts";
 import type { HostRng } from "../engine/random.ts";
 import { concat, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import { z } from "zod";
+import { defaultsOf, headsDivide, integer, rate, requireModalities } from "./config.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
-
-// ---- config checks (shared by the intermediate, transformer and progressive files) ----
-
-/** Throws a FusionkitError unless `value` is an integer in [min, max]. */
-export function requireInteger(method: string, field: string, value: unknown, min: number, max = Infinity): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Infinity ? `an integer >= ${min}` : `an integer in ${min}..${max}`;
-    throw new FusionkitError(`${field} must be ${range}, got ${JSON.stringify(value)}`, { field, layer: method });
-  }
-}
-
-/** Throws unless `value` is a number in [0, 1) (dropout rates). */
-export function requireRate(method: string, field: string, value: unknown): void {
-  if (typeof value !== "number" || !(value >= 0 && value < 1)) {
-    throw new FusionkitError(`${field} must be a number in [0, 1), got ${JSON.stringify(value)}`, { field, layer: method });
-  }
-}
-
-/** Multi-head attention splits the width into equal heads. */
-export function requireHeadsDivide(method: string, dim: number, heads: unknown, dimField = "dim"): void {
-  requireInteger(method, "heads", heads, 1, dim);
-  if (dim % (heads as number) !== 0) {
-    const valid = Array.from({ length: dim }, (_, i) => i + 1).filter((h) => dim % h === 0);
-    throw new FusionkitError(
-      `heads (${heads}) must divide ${dimField} (${dim}); valid heads for ${dimField} ${dim}: ${valid.join(", ")}`,
-      { field: "heads", layer: method },
-    );
-  }
-}
-
-export function requireModalities(method: string, inputs: EncodedDims[], min: number): void {
-  if (inputs.length < min) {
-    throw new FusionkitError(
-      `method "${method}" fuses at least ${min} modalities, the dataset has ${inputs.length} (${inputs.map((i) => i.name).join(", ") || "none"}); pick a unimodal or vector-level method instead`,
-      { field: "methods", layer: method },
-    );
-  }
-}
 
 // ---- building blocks ------------------------------------------------------------
 
@@ -138,8 +102,13 @@ export function initAttentionBlock(rng: HostRng, dim: number, ffnMultiplier: num
  * One block. `context` undefined means self-attention over `x` with `contextMask`
  * as the key mask. Returns the new states and the attention weights [B, heads, Tq, Tk].
  */
+function contextNormOf(p: Params<AttentionBlockParams>): Params<LayerNormParams> {
+  if (!p.contextNorm) throw new FusionkitError("a self-attention block (no contextNorm) was given a context to attend to", { layer: "attentionBlock" });
+  return p.contextNorm;
+}
+
 export function attentionBlock(
-  p: Params,
+  p: Params<AttentionBlockParams>,
   x: Tensor,
   context: Tensor | undefined,
   contextMask: Tensor,
@@ -147,7 +116,7 @@ export function attentionBlock(
   drop: (x: Tensor) => Tensor = (v) => v,
 ): { out: Tensor; weights: Tensor } {
   const query = layerNorm(p.queryNorm, x);
-  const keys = context === undefined ? query : layerNorm(p.contextNorm, context);
+  const keys = context === undefined ? query : layerNorm(contextNormOf(p), context);
   const attended = attention(p.attention, query, keys, { heads, keyMask: contextMask });
   const h = x.add(drop(attended.out));
   const out = h.add(drop(mlp(p.ffn, layerNorm(p.ffnNorm, h), { act: "gelu" })));
@@ -166,16 +135,19 @@ export function otherNames(encoded: { name: string }[], skip: number): string {
 
 // ---- cross-attention fusion -----------------------------------------------------
 
-export type CrossAttentionConfig = {
-  /** common width d of every modality's tokens after projection, and of the fused output */
-  dim: number;
-  heads: number;
-  /** number of bidirectional cross-attention blocks L */
-  layers: number;
-  /** hidden width of the feed-forward sublayer = ffnMultiplier * dim */
-  ffnMultiplier: number;
-  dropout: number;
-};
+const crossAttentionConfig = z
+  .strictObject({
+    /** common width d of every modality's tokens after projection, and of the fused output */
+    dim: integer(1).default(32),
+    heads: integer(1).default(4),
+    /** number of bidirectional cross-attention blocks L */
+    layers: integer(1).default(1),
+    /** hidden width of the feed-forward sublayer = ffnMultiplier * dim */
+    ffnMultiplier: integer(1).default(2),
+    dropout: rate().default(0),
+  })
+  .superRefine(headsDivide());
+export type CrossAttentionConfig = z.infer<typeof crossAttentionConfig>;
 
 type CrossAttentionParams = {
   inputProjections: LinearParams[];
@@ -186,27 +158,19 @@ type CrossAttentionParams = {
 
 const CROSS_ATTENTION = "cross_attention";
 
-function validateCrossAttention(config: CrossAttentionConfig, inputs: EncodedDims[]): void {
-  requireModalities(CROSS_ATTENTION, inputs, 2);
-  requireInteger(CROSS_ATTENTION, "dim", config.dim, 1);
-  requireHeadsDivide(CROSS_ATTENTION, config.dim, config.heads);
-  requireInteger(CROSS_ATTENTION, "layers", config.layers, 1);
-  requireInteger(CROSS_ATTENTION, "ffnMultiplier", config.ffnMultiplier, 1);
-  requireRate(CROSS_ATTENTION, "dropout", config.dropout);
-}
-
-export const crossAttentionFusion: FusionMethod<CrossAttentionConfig> = {
+export const crossAttentionFusion: FusionMethod<CrossAttentionConfig, CrossAttentionParams> = {
   name: CROSS_ATTENTION,
   family: "intermediate",
   summary: "bidirectional cross-attention between modality token sequences, masked-mean pooled and joined",
   citation: "Vaswani et al., NeurIPS 2017; cross-modal co-attention as in Lu et al. (ViLBERT), NeurIPS 2019",
-  defaults: { dim: 32, heads: 4, layers: 1, ffnMultiplier: 2, dropout: 0 },
+  config: crossAttentionConfig,
+  defaults: defaultsOf(crossAttentionConfig),
   usesTokens: true,
-  validate: validateCrossAttention,
+  check: (_config, inputs) => requireModalities(CROSS_ATTENTION, inputs, 2),
   fusedDim: (_inputs, config) => config.dim,
 
-  init(rng, inputs, _outDim, config): ParamTree {
-    validateCrossAttention(config, inputs);
+  init(rng, inputs, _outDim, config): CrossAttentionParams {
+    requireModalities(CROSS_ATTENTION, inputs, 2);
     const params: CrossAttentionParams = {
       inputProjections: inputs.map((m) => initLinear(rng, m.dim, config.dim)),
       layers: Array.from({ length: config.layers }, () =>
@@ -214,10 +178,10 @@ export const crossAttentionFusion: FusionMethod<CrossAttentionConfig> = {
       ),
       output: initLinear(rng, inputs.length * config.dim, config.dim),
     };
-    return params as unknown as ParamTree;
+    return params;
   },
 
-  apply(p: Params, encoded: Encoded[], ctx: FusionContext, config: CrossAttentionConfig): FusionOutput {
+  apply(p: Params<CrossAttentionParams>, encoded: Encoded[], ctx: FusionContext, config: CrossAttentionConfig): FusionOutput {
     const M = encoded.length;
     const masks = encoded.map(realTokenMask);
     const drop = dropoutStream(ctx, config.dropout, 2 * M * config.layers);
@@ -237,4 +201,4 @@ export const crossAttentionFusion: FusionMethod<CrossAttentionConfig> = {
   },
 };
 
-export const intermediateMethods: FusionMethod[] = [crossAttentionFusion as unknown as FusionMethod];
+export const intermediateMethods: FusionMethod[] = [crossAttentionFusion];

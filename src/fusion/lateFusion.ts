@@ -48,20 +48,25 @@ import type { HostRng } from "../engine/random.ts";
 import { logSoftmax, logSumExp, maximum, oneHot, softmax, stack, stopGradient, where, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { fitStacking } from "./stacking.ts";
+import { z } from "zod";
+import { atLeast, defaultsOf, integer, requireModalities } from "./config.ts";
 import type { FusionMethod, FusionOutput, PostFitData } from "./types.ts";
 
-export type LateFusionConfig = {
+const lateFusionConfig = z.strictObject({
   /** hidden width of each unimodal MLP (0 = a linear classifier) */
-  hidden: number;
-};
-export type StackingConfig = LateFusionConfig & {
+  hidden: integer(0).default(32),
+});
+export type LateFusionConfig = z.infer<typeof lateFusionConfig>;
+
+const stackingConfig = lateFusionConfig.extend({
   /** L2 penalty of the meta-classifier's weights */
-  l2: number;
+  l2: atLeast(0).default(1e-3),
   /** gradient steps of the meta-classifier fit */
-  iterations: number;
+  iterations: integer(1).default(500),
   /** k of the k-fold cross-fitting that gives the meta-classifier its training predictions */
-  folds: number;
-};
+  folds: integer(2).default(3),
+});
+export type StackingConfig = z.infer<typeof stackingConfig>;
 
 type Combiner = "mean" | "weighted" | "vote" | "stacking";
 
@@ -121,20 +126,17 @@ export function stackingCombiner(probs: Tensor, present: Tensor, p: { w: Tensor;
   return logSoftmax(features.matmul(p.w).add(p.b), -1);
 }
 
-function checkConfig(name: string, config: LateFusionConfig, inputs: EncodedDims[]): void {
-  if (!(Number.isInteger(config.hidden) && config.hidden >= 0)) {
-    throw new FusionkitError(`hidden must be a non-negative integer (0 = linear unimodal classifiers), got ${config.hidden}`, { field: "hidden", layer: name });
-  }
-  if (inputs.length === 0) throw new FusionkitError("late fusion needs at least one modality", { layer: name });
-  if (name === "late_stacking") {
-    const c = config as StackingConfig;
-    if (!(c.l2 >= 0)) throw new FusionkitError(`l2 must be >= 0, got ${c.l2}`, { field: "l2", layer: name });
-    if (!(Number.isInteger(c.iterations) && c.iterations > 0)) throw new FusionkitError(`iterations must be a positive integer, got ${c.iterations}`, { field: "iterations", layer: name });
-    if (!(Number.isInteger(c.folds) && c.folds >= 2)) throw new FusionkitError(`folds must be an integer >= 2 (k-fold cross-fitting), got ${c.folds}`, { field: "folds", layer: name });
-  }
+/** The combiner's leaves: late_weighted has weightLogits, late_stacking w, b and fitted, the others none. */
+type CombinerParams = { weightLogits?: HostArray; w?: HostArray; b?: HostArray; fitted?: HostArray };
+export type LateFusionParams = { unimodal: MlpParams[]; combiner: CombinerParams };
+
+/** A combiner leaf that init creates for this combiner (a missing one means a checkpoint of another method). */
+function leaf(t: Tensor | undefined, name: string): Tensor {
+  if (!t) throw new FusionkitError(`late fusion parameters have no combiner.${name}; the checkpoint belongs to another late-fusion method`, { layer: "late" });
+  return t;
 }
 
-function combinerParams(combiner: Combiner, M: number, C: number): ParamTree {
+function combinerParams(combiner: Combiner, M: number, C: number): CombinerParams {
   switch (combiner) {
     case "weighted":
       // zero logits: starts as the plain mean
@@ -147,9 +149,13 @@ function combinerParams(combiner: Combiner, M: number, C: number): ParamTree {
   }
 }
 
-function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<StackingConfig> {
+/** late_stacking's settings, or the other combiners' (`hidden` alone). */
+type LateConfig = LateFusionConfig & Partial<StackingConfig>;
+
+function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<LateConfig, LateFusionParams> {
   const name = `late_${combiner}`;
-  const method: FusionMethod<StackingConfig> = {
+  const schema: z.ZodType<LateConfig> = combiner === "stacking" ? stackingConfig : lateFusionConfig;
+  const method: FusionMethod<LateConfig, LateFusionParams> = {
     name,
     family: "late",
     summary,
@@ -157,23 +163,25 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
       combiner === "stacking"
         ? "Wolpert, Neural Networks 1992 (stacked generalization); decision-level fusion as surveyed by Baltrušaitis et al., IEEE TPAMI 2019"
         : "decision-level fusion, Baltrušaitis, Ahuja & Morency, IEEE TPAMI 2019 (survey)",
-    defaults: combiner === "stacking" ? { hidden: 32, l2: 1e-3, iterations: 500, folds: 3 } : ({ hidden: 32 } as StackingConfig),
-    validate: (config, inputs) => checkConfig(name, config, inputs),
-    init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: StackingConfig) {
-      checkConfig(name, config, inputs);
+    // Only late_stacking has l2 and iterations; the others read `hidden` alone.
+    config: schema,
+    defaults: defaultsOf(schema),
+    check: (_config, inputs) => requireModalities(name, inputs, 1),
+    init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: LateConfig) {
+      requireModalities(name, inputs, 1);
       if (outDim < 2) {
         throw new FusionkitError(`late fusion combines class probabilities and needs a classification task with at least 2 classes (outDim is ${outDim})`, { layer: name });
       }
       const sizes = (d: number) => (config.hidden > 0 ? [d, config.hidden, outDim] : [d, outDim]);
       return {
-        unimodal: inputs.map((m) => initMlp(rng, sizes(m.dim)) as unknown as ParamTree),
+        unimodal: inputs.map((m) => initMlp(rng, sizes(m.dim))),
         combiner: combinerParams(combiner, inputs.length, outDim),
       };
     },
     apply(p, encoded, ctx): FusionOutput {
       const B = encoded[0]!.present.shape[0]!;
       const present = presenceOf(encoded);
-      const unimodalLogits = encoded.map((e, m) => mlp(p.unimodal[m] as MlpParams, e.pooled));
+      const unimodalLogits = encoded.map((e, m) => mlp(p.unimodal[m]!, e.pooled));
       // The combiner sees stop-gradient unimodal outputs (it never trains the unimodal models).
       const logProbs = stack(unimodalLogits.map((l) => logSoftmax(stopGradient(l), -1)), 1);
       const probs = logProbs.exp();
@@ -186,7 +194,7 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
           explain.weights = present.div(maximum(present.sum(1, true), 1));
           break;
         case "weighted": {
-          const out = weightedCombiner(logProbs, present, p.combiner.weightLogits);
+          const out = weightedCombiner(logProbs, present, leaf(p.combiner.weightLogits, "weightLogits"));
           combined = out.logProbs;
           explain.weights = out.weights;
           break;
@@ -199,8 +207,8 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
         }
         case "stacking": {
           // stop-gradient: the meta-classifier is fitted by postFit on out-of-fold train predictions, never by training steps.
-          const fitted = { w: stopGradient(p.combiner.w), b: stopGradient(p.combiner.b) };
-          combined = where(stopGradient(p.combiner.fitted).reshape([1, 1]), stackingCombiner(probs, present, fitted), meanCombiner(logProbs, present));
+          const fitted = { w: stopGradient(leaf(p.combiner.w, "w")), b: stopGradient(leaf(p.combiner.b, "b")) };
+          combined = where(stopGradient(leaf(p.combiner.fitted, "fitted")).reshape([1, 1]), stackingCombiner(probs, present, fitted), meanCombiner(logProbs, present));
           break;
         }
       }
@@ -218,17 +226,16 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Sta
     },
   };
   if (combiner === "stacking") {
-    method.postFit = (params, outOfFold, config) => fitStackingFromPredictions(params, outOfFold, config);
+    method.postFit = (params, outOfFold, config) => fitStackingFromPredictions(params, outOfFold, stackingConfig.parse(config));
   }
   return method;
 }
 
 /** postFit of late_stacking: fits W, b on out-of-fold unimodal probabilities of the train rows (explain.probabilities [N, M, C]). */
-export function fitStackingFromPredictions(params: ParamTree, outOfFold: PostFitData, config: StackingConfig): ParamTree {
+export function fitStackingFromPredictions(params: LateFusionParams, outOfFold: PostFitData, config: StackingConfig): LateFusionParams {
   const probs = outOfFold.explain.probabilities;
   const present = outOfFold.explain.present;
-  const tree = params as { unimodal: ParamTree; combiner: Record<string, HostArray> };
-  if (!probs || !present || !isHostArray(probs) || probs.shape.length !== 3 || !tree.combiner?.w) {
+  if (!probs || !present || !isHostArray(probs) || probs.shape.length !== 3 || !params.combiner?.w) {
     throw new FusionkitError(
       "late_stacking postFit needs the method's own parameters and its out-of-fold explain outputs `probabilities` [N, M, C] and `present` [N, M]",
       { layer: "late_stacking" },
@@ -247,7 +254,7 @@ export function fitStackingFromPredictions(params: ParamTree, outOfFold: PostFit
     l2: config.l2,
     iterations: config.iterations,
   });
-  return { ...tree, combiner: { w: fit.w, b: fit.b, fitted: constantParam([1], 1) } };
+  return { ...params, combiner: { w: fit.w, b: fit.b, fitted: constantParam([1], 1) } };
 }
 
 export const lateMethods: FusionMethod[] = [
@@ -255,4 +262,4 @@ export const lateMethods: FusionMethod[] = [
   lateFusionMethod("weighted", "decision-level: one classifier per modality, learned softmax weights over present modalities"),
   lateFusionMethod("vote", "decision-level: one classifier per modality, majority vote (ties by summed probability)"),
   lateFusionMethod("stacking", "decision-level: one classifier per modality, logistic-regression meta-classifier fit on out-of-fold train predictions (3-fold cross-fitting)"),
-] as unknown as FusionMethod[];
+];

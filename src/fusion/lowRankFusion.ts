@@ -33,22 +33,27 @@ import { glorotParam, normalParam, onesParam, zerosParam } from "../engine/param
 import type { HostRng } from "../engine/random.ts";
 import { concat, where, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import { z } from "zod";
+import { defaultsOf, integer, requireModalities } from "./config.ts";
 import type { FusionMethod } from "./types.ts";
 
-export type TfnConfig = {
+const tfnConfig = z.strictObject({
   /** d_y, the fused width */
-  dim: number;
+  dim: integer(1).default(32),
   /** d_m, the width each modality is projected to before the outer product */
-  projectionDim: number;
+  projectionDim: integer(1).default(8),
   /** the largest outer-product tensor prod_m (d_m + 1) accepted, per row */
-  maxTensorSize: number;
-};
-export type LmfConfig = {
+  maxTensorSize: integer(1).default(65536),
+});
+export type TfnConfig = z.infer<typeof tfnConfig>;
+
+const lmfConfig = z.strictObject({
   /** d_y, the fused width */
-  dim: number;
+  dim: integer(1).default(32),
   /** r, the number of rank-1 terms */
-  rank: number;
-};
+  rank: integer(1).default(4),
+});
+export type LmfConfig = z.infer<typeof lmfConfig>;
 
 export type TfnParams = { projections: LinearParams[]; fusion: { w: HostArray; b: HostArray } };
 export type LmfParams = { factors: HostArray[]; lambda: HostArray; bias: HostArray };
@@ -78,16 +83,10 @@ export function lowRankAdvice(dims: number[], dy: number, rank: number): LowRank
   return { tfn, lmf, smaller, message };
 }
 
-function positiveInteger(value: unknown): boolean {
-  return Number.isInteger(value) && (value as number) > 0;
-}
-
+/** The outer product grows as (projectionDim + 1)^M: refuse it beyond maxTensorSize, pointing to LMF. */
 function checkTfn(config: TfnConfig, inputs: EncodedDims[]): void {
   const layer = "tfn";
-  for (const field of ["dim", "projectionDim", "maxTensorSize"] as const) {
-    if (!positiveInteger(config[field])) throw new FusionkitError(`${field} must be a positive integer, got ${config[field]}`, { field, layer });
-  }
-  if (inputs.length === 0) throw new FusionkitError("TFN needs at least one modality", { layer });
+  requireModalities(layer, inputs, 1);
   const size = (config.projectionDim + 1) ** inputs.length;
   if (size > config.maxTensorSize) {
     throw new FusionkitError(
@@ -97,13 +96,6 @@ function checkTfn(config: TfnConfig, inputs: EncodedDims[]): void {
       { field: "projectionDim", layer },
     );
   }
-}
-
-function checkLmf(config: LmfConfig, inputs: EncodedDims[]): void {
-  const layer = "lmf";
-  if (!positiveInteger(config.dim)) throw new FusionkitError(`dim must be a positive integer, got ${config.dim}`, { field: "dim", layer });
-  if (!positiveInteger(config.rank)) throw new FusionkitError(`rank must be an integer >= 1, got ${config.rank}`, { field: "rank", layer });
-  if (inputs.length === 0) throw new FusionkitError("LMF needs at least one modality", { layer });
 }
 
 /** [B, 1] presence column of one modality. */
@@ -127,13 +119,14 @@ export function outerProductRows(us: Tensor[]): Tensor {
   return z;
 }
 
-export const tfn: FusionMethod<TfnConfig> = {
+export const tfn: FusionMethod<TfnConfig, TfnParams> = {
   name: "tfn",
   family: "low-rank",
   summary: "Tensor Fusion Network: outer product of [h_m; 1] over modalities, then a linear layer",
   citation: "Zadeh, Chen, Poria, Cambria & Morency, EMNLP 2017",
-  defaults: { dim: 32, projectionDim: 8, maxTensorSize: 65536 },
-  validate: checkTfn,
+  config: tfnConfig,
+  defaults: defaultsOf(tfnConfig),
+  check: checkTfn,
   init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: TfnConfig): TfnParams {
     checkTfn(config, inputs);
     const size = (config.projectionDim + 1) ** inputs.length;
@@ -150,15 +143,16 @@ export const tfn: FusionMethod<TfnConfig> = {
   fusedDim: (_inputs, config) => config.dim,
 };
 
-export const lmf: FusionMethod<LmfConfig> = {
+export const lmf: FusionMethod<LmfConfig, LmfParams> = {
   name: "lmf",
   family: "low-rank",
   summary: "Low-rank Multimodal Fusion: TFN's weight tensor as r modality-specific factors",
   citation: "Liu, Shen, Lakshminarasimhan, Liang, Zadeh & Morency, ACL 2018",
-  defaults: { dim: 32, rank: 4 },
-  validate: checkLmf,
+  config: lmfConfig,
+  defaults: defaultsOf(lmfConfig),
+  check: (_config, inputs) => requireModalities("lmf", inputs, 1),
   init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: LmfConfig): LmfParams {
-    checkLmf(config, inputs);
+    requireModalities("lmf", inputs, 1);
     const { dim, rank } = config;
     // Each factor ~ N(0, 1/(d_m + 1)) keeps [h; 1] W_m^(i) at unit scale, so the
     // elementwise product over modalities neither explodes nor vanishes at init.
@@ -183,5 +177,5 @@ export const lmf: FusionMethod<LmfConfig> = {
   fusedDim: (_inputs, config) => config.dim,
 };
 
-export const lowRankMethods: FusionMethod[] = [tfn, lmf] as unknown as FusionMethod[];
+export const lowRankMethods: FusionMethod[] = [tfn, lmf];
 

@@ -72,7 +72,8 @@ import { glorotParam, type ParamTree, type Params } from "../engine/params.ts";
 import { concat, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { requireInteger, requireModalities } from "./intermediateFusion.ts";
+import { z } from "zod";
+import { defaultsOf, integer, oneOf, requireModalities } from "./config.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
 
 /** h [B, d] with rows of missing modalities zeroed. */
@@ -82,12 +83,13 @@ function presentOnly(h: Tensor, e: Encoded): Tensor {
 
 // ---- progressive fusion ------------------------------------------------------------
 
-export type ProgressiveConfig = {
+const progressiveConfig = z.strictObject({
   /** width of the fused representation z */
-  dim: number;
+  dim: integer(1).default(32),
   /** fusion rounds R; R = 1 has no backward connection */
-  rounds: number;
-};
+  rounds: integer(1).default(2),
+});
+export type ProgressiveConfig = z.infer<typeof progressiveConfig>;
 
 type ProgressiveParams = {
   /** G_m: z -> input-stage feedback for encoder m (bias-free) */
@@ -98,32 +100,28 @@ type ProgressiveParams = {
 
 const PROGRESSIVE = "progressive";
 
-function validateProgressive(config: ProgressiveConfig, inputs: EncodedDims[]): void {
-  requireModalities(PROGRESSIVE, inputs, 1);
-  requireInteger(PROGRESSIVE, "dim", config.dim, 1);
-  requireInteger(PROGRESSIVE, "rounds", config.rounds, 1);
-}
 
-export const progressiveFusion: FusionMethod<ProgressiveConfig> = {
+export const progressiveFusion: FusionMethod<ProgressiveConfig, ProgressiveParams> = {
   name: PROGRESSIVE,
   family: "progressive",
   summary: "progressive fusion: the fused vector is fed back into every encoder's input stage for R rounds",
   citation: "Shankar, Thompson & Fiterau, arXiv 2209.00302 (2022)",
-  defaults: { dim: 32, rounds: 2 },
-  validate: validateProgressive,
+  config: progressiveConfig,
+  defaults: defaultsOf(progressiveConfig),
+  check: (_config, inputs) => requireModalities(PROGRESSIVE, inputs, 1),
   fusedDim: (_inputs, config) => config.dim,
 
-  init(rng, inputs, _outDim, config): ParamTree {
-    validateProgressive(config, inputs);
+  init(rng, inputs, _outDim, config) {
+    requireModalities(PROGRESSIVE, inputs, 1);
     const totalDim = inputs.reduce((n, m) => n + m.dim, 0);
     const params: ProgressiveParams = {
       feedback: inputs.map((m) => ({ w: glorotParam(rng, [config.dim, m.dim]) })),
       fusion: initLinear(rng, totalDim, config.dim, "he"),
     };
-    return params as unknown as ParamTree;
+    return params;
   },
 
-  apply(p: Params, encoded: Encoded[], ctx: FusionContext, config: ProgressiveConfig): FusionOutput {
+  apply(p: Params<ProgressiveParams>, encoded: Encoded[], ctx: FusionContext, config: ProgressiveConfig): FusionOutput {
     if (config.rounds > 1 && !ctx.encoders) {
       throw new FusionkitError("progressive fusion with rounds > 1 reruns the encoders, so it must run inside a model (buildModel)", {
         layer: PROGRESSIVE,
@@ -148,15 +146,16 @@ export const progressiveFusion: FusionMethod<ProgressiveConfig> = {
 
 // ---- dense multimodal fusion ---------------------------------------------------------
 
-export type DenseFusionConfig = {
+const denseFusionConfig = z.strictObject({
   /** width of the shared fusion layers s^l (and of the output) */
-  dim: number;
+  dim: integer(1).default(32),
   /** width of the modality-specific layers h_m^l */
-  hidden: number;
+  hidden: integer(1).default(32),
   /** depth L of both stacks */
-  layers: number;
-  activation: Activation;
-};
+  layers: integer(1).default(3),
+  activation: oneOf(["relu", "gelu", "tanh", "sigmoid"]).default("relu"),
+});
+export type DenseFusionConfig = z.infer<typeof denseFusionConfig>;
 
 type DenseFusionParams = {
   /** modality[m][l]: h_m^{l-1} -> h_m^l */
@@ -166,32 +165,18 @@ type DenseFusionParams = {
 };
 
 const DENSE = "dense_fusion";
-const ACTIVATIONS: Activation[] = ["relu", "gelu", "tanh", "sigmoid"];
-
-function validateDense(config: DenseFusionConfig, inputs: EncodedDims[]): void {
-  requireModalities(DENSE, inputs, 1);
-  requireInteger(DENSE, "dim", config.dim, 1);
-  requireInteger(DENSE, "hidden", config.hidden, 1);
-  requireInteger(DENSE, "layers", config.layers, 1);
-  if (!ACTIVATIONS.includes(config.activation)) {
-    throw new FusionkitError(`activation must be one of ${ACTIVATIONS.join(", ")}, got ${JSON.stringify(config.activation)}`, {
-      field: "activation",
-      layer: DENSE,
-    });
-  }
-}
-
-export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig> = {
+export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig, DenseFusionParams> = {
   name: DENSE,
   family: "progressive",
   summary: "dense multimodal fusion: a shared fusion layer at every depth of the modality-specific stacks",
   citation: "Hu, Wang, Nie & Li, ICASSP 2019",
-  defaults: { dim: 32, hidden: 32, layers: 3, activation: "relu" },
-  validate: validateDense,
+  config: denseFusionConfig,
+  defaults: defaultsOf(denseFusionConfig),
+  check: (_config, inputs) => requireModalities(DENSE, inputs, 1),
   fusedDim: (_inputs, config) => config.dim,
 
-  init(rng, inputs, _outDim, config): ParamTree {
-    validateDense(config, inputs);
+  init(rng, inputs, _outDim, config) {
+    requireModalities(DENSE, inputs, 1);
     const scheme = config.activation === "relu" ? "he" : "glorot";
     const M = inputs.length;
     const params: DenseFusionParams = {
@@ -202,10 +187,10 @@ export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig> = {
         initLinear(rng, (l === 0 ? 0 : config.dim) + M * config.hidden, config.dim, scheme),
       ),
     };
-    return params as unknown as ParamTree;
+    return params;
   },
 
-  apply(p: Params, encoded: Encoded[], _ctx: FusionContext, config: DenseFusionConfig): FusionOutput {
+  apply(p: Params<DenseFusionParams>, encoded: Encoded[], _ctx: FusionContext, config: DenseFusionConfig): FusionOutput {
     let h = encoded.map((e) => e.pooled);
     let s: Tensor | undefined;
     for (let l = 0; l < config.layers; l++) {
@@ -218,6 +203,6 @@ export const denseHierarchicalFusion: FusionMethod<DenseFusionConfig> = {
 };
 
 export const progressiveMethods: FusionMethod[] = [
-  progressiveFusion as unknown as FusionMethod,
-  denseHierarchicalFusion as unknown as FusionMethod,
+  progressiveFusion,
+  denseHierarchicalFusion,
 ];

@@ -60,7 +60,7 @@ export function getMethod(name: string, modalities: (ModalitySpec | string)[] = 
   if (isLinearBaseline(name)) return linearBaselineMethod(name, names) as unknown as FusionMethod;
   if (name.startsWith(unimodalPrefix)) {
     const modality = name.slice(unimodalPrefix.length);
-    if (names.length === 0 || names.includes(modality)) return unimodalMethod(modality) as unknown as FusionMethod;
+    if (names.length === 0 || names.includes(modality)) return unimodalMethod(modality);
   } else {
     const found = listMethods().find((m) => m.name === name);
     if (found) return found;
@@ -70,5 +70,5 @@ export function getMethod(name: string, modalities: (ModalitySpec | string)[] = 
 
 /** What `bench` runs by default: every method plus one unimodal baseline per modality. */
 export function defaultMethodsFor(dataset: Pick<PreparedDataset, "modalities">): FusionMethod[] {
-  return [...listMethods(), ...dataset.modalities.map((m) => unimodalMethod(m.name) as unknown as FusionMethod)];
+  return [...listMethods(), ...dataset.modalities.map((m) => unimodalMethod(m.name))];
 }

@@ -82,12 +82,10 @@ import {
   otherNames,
   othersContext,
   realTokenMask,
-  requireHeadsDivide,
-  requireInteger,
-  requireModalities,
-  requireRate,
   type AttentionBlockParams,
 } from "./intermediateFusion.ts";
+import { z } from "zod";
+import { defaultsOf, headsDivide, integer, oneOf, rate, requireModalities } from "./config.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
 
 // ---- shared helpers ---------------------------------------------------------------
@@ -116,19 +114,22 @@ export function lastRealToken(x: Tensor, mask: Tensor): Tensor {
 
 // ---- MulT -------------------------------------------------------------------------
 
-export type MultConfig = {
-  /** common width d of the projected tokens */
-  dim: number;
-  heads: number;
-  /** crossmodal transformer layers per ordered pair */
-  layers: number;
-  /** self-attention layers per target over the concatenated crossmodal outputs */
-  selfLayers: number;
-  ffnMultiplier: number;
-  /** "last": the last real token (the paper); "mean": masked mean over real tokens */
-  pool: "last" | "mean";
-  dropout: number;
-};
+const multConfig = z
+  .strictObject({
+    /** common width d of the projected tokens */
+    dim: integer(1).default(16),
+    heads: integer(1).default(4),
+    /** crossmodal transformer layers per ordered pair */
+    layers: integer(1).default(1),
+    /** self-attention layers per target over the concatenated crossmodal outputs */
+    selfLayers: integer(0).default(1),
+    ffnMultiplier: integer(1).default(2),
+    /** "last": the last real token (the paper); "mean": masked mean over real tokens */
+    pool: oneOf(["last", "mean"]).default("last"),
+    dropout: rate().default(0),
+  })
+  .superRefine(headsDivide());
+export type MultConfig = z.infer<typeof multConfig>;
 
 type MultParams = {
   inputProjections: LinearParams[];
@@ -141,31 +142,19 @@ type MultParams = {
 
 const MULT = "mult";
 
-function validateMult(config: MultConfig, inputs: EncodedDims[]): void {
-  requireModalities(MULT, inputs, 2);
-  requireInteger(MULT, "dim", config.dim, 1);
-  requireHeadsDivide(MULT, config.dim, config.heads);
-  requireInteger(MULT, "layers", config.layers, 1);
-  requireInteger(MULT, "selfLayers", config.selfLayers, 0);
-  requireInteger(MULT, "ffnMultiplier", config.ffnMultiplier, 1);
-  requireRate(MULT, "dropout", config.dropout);
-  if (config.pool !== "last" && config.pool !== "mean") {
-    throw new FusionkitError(`pool must be "last" or "mean", got ${JSON.stringify(config.pool)}`, { field: "pool", layer: MULT });
-  }
-}
-
-export const multimodalTransformer: FusionMethod<MultConfig> = {
+export const multimodalTransformer: FusionMethod<MultConfig, MultParams> = {
   name: MULT,
   family: "transformer",
   summary: "MulT: crossmodal transformers for every ordered modality pair, then self-attention per target",
   citation: "Tsai et al., ACL 2019",
-  defaults: { dim: 16, heads: 4, layers: 1, selfLayers: 1, ffnMultiplier: 2, pool: "last", dropout: 0 },
+  config: multConfig,
+  defaults: defaultsOf(multConfig),
   usesTokens: true,
-  validate: validateMult,
+  check: (_config, inputs) => requireModalities(MULT, inputs, 2),
   fusedDim: (inputs, config) => inputs.length * (inputs.length - 1) * config.dim,
 
-  init(rng, inputs, _outDim, config): ParamTree {
-    validateMult(config, inputs);
+  init(rng, inputs, _outDim, config) {
+    requireModalities(MULT, inputs, 2);
     const M = inputs.length;
     const targetDim = (M - 1) * config.dim;
     const params: MultParams = {
@@ -180,10 +169,10 @@ export const multimodalTransformer: FusionMethod<MultConfig> = {
       ),
       finalNorms: inputs.map(() => initLayerNorm(targetDim)),
     };
-    return params as unknown as ParamTree;
+    return params;
   },
 
-  apply(p: Params, encoded: Encoded[], ctx: FusionContext, config: MultConfig): FusionOutput {
+  apply(p: Params<MultParams>, encoded: Encoded[], ctx: FusionContext, config: MultConfig): FusionOutput {
     const M = encoded.length;
     const masks = encoded.map(realTokenMask);
     const drop = dropoutStream(ctx, config.dropout, 2 * M * ((M - 1) * config.layers + config.selfLayers));
@@ -214,16 +203,19 @@ export const multimodalTransformer: FusionMethod<MultConfig> = {
 
 // ---- Flamingo gated cross-attention -----------------------------------------------
 
-export type FlamingoConfig = {
-  dim: number;
-  heads: number;
-  /** gated cross-attention + language-model layer pairs */
-  layers: number;
-  ffnMultiplier: number;
-  /** name of the "language" modality; "" picks the first text modality, else the first modality */
-  query: string;
-  dropout: number;
-};
+const flamingoConfig = z
+  .strictObject({
+    dim: integer(1).default(32),
+    heads: integer(1).default(4),
+    /** gated cross-attention + language-model layer pairs */
+    layers: integer(1).default(1),
+    ffnMultiplier: integer(1).default(2),
+    /** name of the "language" modality; "" picks the first text modality, else the first modality */
+    query: z.string({ error: 'must be a modality name or ""' }).default(""),
+    dropout: rate().default(0),
+  })
+  .superRefine(headsDivide());
+export type FlamingoConfig = z.infer<typeof flamingoConfig>;
 
 export type GatedCrossAttentionParams = {
   norm: LayerNormParams;
@@ -260,36 +252,30 @@ export function queryIndex(inputs: { name: string; type: string }[], query: stri
   return Math.max(0, inputs.findIndex((m) => m.type === "text"));
 }
 
-function validateFlamingo(config: FlamingoConfig, inputs: EncodedDims[]): void {
+/** The checks that need the data: two modalities, and a query that names one of them. */
+function checkFlamingo(config: FlamingoConfig, inputs: EncodedDims[]): void {
   requireModalities(FLAMINGO, inputs, 2);
-  requireInteger(FLAMINGO, "dim", config.dim, 1);
-  requireHeadsDivide(FLAMINGO, config.dim, config.heads);
-  requireInteger(FLAMINGO, "layers", config.layers, 1);
-  requireInteger(FLAMINGO, "ffnMultiplier", config.ffnMultiplier, 1);
-  requireRate(FLAMINGO, "dropout", config.dropout);
-  if (typeof config.query !== "string") {
-    throw new FusionkitError(`query must be a modality name or "", got ${JSON.stringify(config.query)}`, { field: "query", layer: FLAMINGO });
-  }
   queryIndex(inputs, config.query);
 }
 
 /** The language-model layer (the trainable stand-in for Flamingo's frozen LM layer). */
-export function languageModelLayer(p: Params, x: Tensor, mask: Tensor, heads: number, drop?: (x: Tensor) => Tensor): Tensor {
+export function languageModelLayer(p: Params<AttentionBlockParams>, x: Tensor, mask: Tensor, heads: number, drop?: (x: Tensor) => Tensor): Tensor {
   return attentionBlock(p, x, undefined, mask, heads, drop).out;
 }
 
-export const gatedCrossAttention: FusionMethod<FlamingoConfig> = {
+export const gatedCrossAttention: FusionMethod<FlamingoConfig, FlamingoParams> = {
   name: FLAMINGO,
   family: "transformer",
   summary: "Flamingo gated cross-attention: a language stream reads the other modalities through tanh gates that start closed",
   citation: "Alayrac et al., NeurIPS 2022",
-  defaults: { dim: 32, heads: 4, layers: 1, ffnMultiplier: 2, query: "", dropout: 0 },
+  config: flamingoConfig,
+  defaults: defaultsOf(flamingoConfig),
   usesTokens: true,
-  validate: validateFlamingo,
+  check: checkFlamingo,
   fusedDim: (_inputs, config) => config.dim,
 
-  init(rng, inputs, _outDim, config): ParamTree {
-    validateFlamingo(config, inputs);
+  init(rng, inputs, _outDim, config) {
+    checkFlamingo(config, inputs);
     const d = config.dim;
     const params: FlamingoParams = {
       inputProjections: inputs.map((m) => initLinear(rng, m.dim, d)),
@@ -307,10 +293,10 @@ export const gatedCrossAttention: FusionMethod<FlamingoConfig> = {
       })),
       finalNorm: initLayerNorm(d),
     };
-    return params as unknown as ParamTree;
+    return params;
   },
 
-  apply(p: Params, encoded: Encoded[], ctx: FusionContext, config: FlamingoConfig): FusionOutput {
+  apply(p: Params<FlamingoParams>, encoded: Encoded[], ctx: FusionContext, config: FlamingoConfig): FusionOutput {
     const q = queryIndex(encoded, config.query);
     const language = encoded[q]!;
     const [B, T] = language.tokenMask.shape as [number, number];
@@ -326,7 +312,7 @@ export const gatedCrossAttention: FusionMethod<FlamingoConfig> = {
 
     const context = othersContext(projected, masks, q);
     const explain: Record<string, Tensor> = {};
-    p.layers.forEach((layer: Params, l: number) => {
+    p.layers.forEach((layer, l) => {
       const g = layer.gated;
       const tanhAlpha = g.alpha.tanh();
       const tanhBeta = g.beta.tanh();
@@ -344,6 +330,6 @@ export const gatedCrossAttention: FusionMethod<FlamingoConfig> = {
 };
 
 export const transformerMethods: FusionMethod[] = [
-  multimodalTransformer as unknown as FusionMethod,
-  gatedCrossAttention as unknown as FusionMethod,
+  multimodalTransformer,
+  gatedCrossAttention,
 ];

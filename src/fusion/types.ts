@@ -9,6 +9,7 @@
  * A method that must reach inside the encoders (progressive fusion feeds its fused
  * vector back into their input stage) reruns them through `ctx.encoders`.
  */
+import type { z } from "zod";
 import type { HostRng, Rng } from "../engine/random.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
 import type { HostArray, Tensor } from "../engine/tensor.ts";
@@ -55,7 +56,7 @@ export type FusionOutput =
   /** decision-level methods produce logits [B, outDim] directly. */
   | { logits: Tensor; auxLoss?: Tensor; explain?: Record<string, Tensor> };
 
-export interface FusionMethod<Config extends Record<string, unknown> = Record<string, unknown>> {
+export interface FusionMethod<Config extends object = Record<string, unknown>, P extends ParamTree = ParamTree> {
   /** the name users type: `--methods lmf,gmu` */
   name: string;
   family: Family;
@@ -63,15 +64,23 @@ export interface FusionMethod<Config extends Record<string, unknown> = Record<st
   summary: string;
   /** the paper, as "Authors, Venue Year" */
   citation: string;
+  /**
+   * The method's settings as ONE zod schema (src/fusion/config.ts): every field has its
+   * default, its validation and its doc; `Config` is inferred from it. Users' overrides
+   * go through parseMethodConfig, whose errors name the method and the field.
+   */
+  config: z.ZodType<Config>;
+  /** what `config` parses `{}` to (defaultsOf(config)) */
   defaults: Config;
   /** true when the method needs `tokens` (sequence-level) rather than `pooled`. */
   usesTokens?: boolean;
   /** probability of dropping each modality per row during training (adaptive methods); default 0. */
   modalityDropout?: number;
-  /** Throws FusionkitError naming the bad field and the valid options. */
-  validate?(config: Config, inputs: EncodedDims[]): void;
-  init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: Config): ParamTree;
-  apply(params: Params, encoded: Encoded[], ctx: FusionContext, config: Config): FusionOutput;
+  /** Checks that need the data (how many modalities, a width the heads must divide); throws FusionkitError naming the field. */
+  check?(config: Config, inputs: EncodedDims[]): void;
+  /** the method's parameters as a host tree; `apply` receives the same tree with Tensor leaves (Params<P>) */
+  init(rng: HostRng, inputs: EncodedDims[], outDim: number, config: Config): P;
+  apply(params: Params<P>, encoded: Encoded[], ctx: FusionContext, config: Config): FusionOutput;
   /** output width when the method returns `fused` (the model sizes its head from it). */
   fusedDim?(inputs: EncodedDims[], config: Config): number;
   /**
@@ -90,7 +99,7 @@ export interface FusionMethod<Config extends Record<string, unknown> = Record<st
    * supervision (validation only for early stopping), and the fitted parameters
    * must not see rows they score.
    */
-  postFit?(params: ParamTree, outOfFold: PostFitData, config: Config): ParamTree;
+  postFit?(params: P, outOfFold: PostFitData, config: Config): P;
 }
 
 /** What `postFit` receives: the method's own `explain` outputs over the train rows, each from a model that did not train on that row, and the train labels. */

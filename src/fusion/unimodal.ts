@@ -14,9 +14,16 @@ import { FusionkitError } from "../errors.ts";
 import { initMlp, mlp, type MlpParams } from "../engine/layers.ts";
 import type { HostRng } from "../engine/random.ts";
 import type { EncodedDims } from "../encoders/types.ts";
+import { z } from "zod";
+import { defaultsOf, rate, widths } from "./config.ts";
 import type { FusionMethod } from "./types.ts";
 
-export type UnimodalConfig = { hidden: number[]; dropout: number };
+const unimodalConfig = z.strictObject({
+  /** widths of the MLP on the modality's pooled features (the last is the fused width) */
+  hidden: widths().default([64]),
+  dropout: rate().default(0.1),
+});
+export type UnimodalConfig = z.infer<typeof unimodalConfig>;
 export type UnimodalParams = { mlp: MlpParams };
 
 export const unimodalPrefix = "unimodal:";
@@ -32,19 +39,15 @@ function indexOf(modality: string, inputs: { name: string }[]): number {
   return i;
 }
 
-export function unimodalMethod(modality: string): FusionMethod<UnimodalConfig> {
+export function unimodalMethod(modality: string): FusionMethod<UnimodalConfig, UnimodalParams> {
   return {
     name: `${unimodalPrefix}${modality}`,
     family: "unimodal",
     summary: `only the "${modality}" modality (baseline)`,
     citation: "unimodal baseline as in MultiBench, Liang et al., NeurIPS 2021",
-    defaults: { hidden: [64], dropout: 0.1 },
-    validate(config: UnimodalConfig, inputs: EncodedDims[]) {
-      indexOf(modality, inputs);
-      if (!Array.isArray(config.hidden) || config.hidden.length === 0 || !config.hidden.every((h) => Number.isInteger(h) && h > 0)) {
-        throw new FusionkitError(`hidden must be a non-empty list of positive integers, got ${JSON.stringify(config.hidden)}`, { field: "hidden", layer: `${unimodalPrefix}${modality}` });
-      }
-    },
+    config: unimodalConfig,
+    defaults: defaultsOf(unimodalConfig),
+    check: (_config, inputs: EncodedDims[]) => void indexOf(modality, inputs),
     init(rng: HostRng, inputs: EncodedDims[], _outDim: number, config: UnimodalConfig): UnimodalParams {
       return { mlp: initMlp(rng, [inputs[indexOf(modality, inputs)]!.dim, ...config.hidden]) };
     },

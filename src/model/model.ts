@@ -16,12 +16,13 @@ import type { ModalitySpec, Task } from "../data/types.ts";
 import { encoderFor, type ModalityEncoder, type Pooling } from "../encoders/index.ts";
 import type { EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { dropout, initLinear, linear } from "../engine/layers.ts";
+import { dropout, initLinear, linear, type LinearParams } from "../engine/layers.ts";
 import { binaryCrossEntropyWithLogits, meanSquaredError, softmaxCrossEntropy } from "../engine/losses.ts";
 import { countParams, type ParamTree, type Params } from "../engine/params.ts";
 import type { HostRng, Rng } from "../engine/random.ts";
 import { maximum, type Tensor } from "../engine/tensor.ts";
 import type { LossOutput } from "../engine/step.ts";
+import { resolveMethodConfig } from "../fusion/config.ts";
 import type { EncoderStage, FusionMethod } from "../fusion/types.ts";
 
 export type ModelSpec = {
@@ -57,37 +58,43 @@ export type ModelBatch = {
 export type ModelContext = { train: boolean; rng?: Rng };
 export type ModelOutput = { logits: Tensor; auxLoss?: Tensor; explain?: Record<string, Tensor> };
 
+/** The model's parameter tree: one subtree per encoder, the method's own, and the head when the method returns `fused`. */
+export type ModelParams = { encoders: Record<string, ParamTree>; fusion: ParamTree; head?: LinearParams };
+
 export type Model = {
   spec: ModelSpec;
+  /** the method's settings as its schema parsed them (defaults filled in) */
+  config: Record<string, unknown>;
   encoders: ModalityEncoder[];
   inputDims: EncodedDims[];
-  init(rng: HostRng): ParamTree;
-  apply(params: Params, batch: ModelBatch, ctx: ModelContext): ModelOutput;
+  init(rng: HostRng): ModelParams;
+  apply(params: Params<ModelParams>, batch: ModelBatch, ctx: ModelContext): ModelOutput;
   /** task loss + auxLoss, weighted by rowWeight; the TrainStep's LossFn. */
-  loss(params: Params, batch: ModelBatch, rng: Rng): LossOutput;
+  loss(params: Params<ModelParams>, batch: ModelBatch, rng: Rng): LossOutput;
 };
 
 export function buildModel(spec: ModelSpec): Model {
   if (spec.modalities.length === 0) throw new FusionkitError("a model needs at least one modality", { layer: "Model" });
   const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim, spec.encoderPooling));
   const inputDims = encoders.map((e) => e.dims);
-  const { method, methodConfig } = spec;
-  method.validate?.(methodConfig as never, inputDims);
-  const fusedDim = method.fusedDim?.(inputDims, methodConfig as never);
+  const { method } = spec;
+  // The method's schema fills defaults and rejects bad fields, naming the method and field.
+  const config = resolveMethodConfig(method, spec.methodConfig, inputDims);
+  const fusedDim = method.fusedDim?.(inputDims, config);
   const modalityDropout = spec.modalityDropout ?? method.modalityDropout ?? 0;
 
-  function init(rng: HostRng): ParamTree {
+  function init(rng: HostRng): ModelParams {
     const encoderParams: Record<string, ParamTree> = {};
     for (const e of encoders) encoderParams[e.spec.name] = e.init(rng.fork());
-    const tree: Record<string, ParamTree> = {
+    const tree: ModelParams = {
       encoders: encoderParams,
-      fusion: method.init(rng.fork(), inputDims, spec.outDim, methodConfig as never),
+      fusion: method.init(rng.fork(), inputDims, spec.outDim, config),
     };
-    if (fusedDim !== undefined) tree.head = initLinear(rng.fork(), fusedDim, spec.outDim) as unknown as ParamTree;
+    if (fusedDim !== undefined) tree.head = initLinear(rng.fork(), fusedDim, spec.outDim);
     return tree;
   }
 
-  function apply(params: Params, batch: ModelBatch, ctx: ModelContext): ModelOutput {
+  function apply(params: Params<ModelParams>, batch: ModelBatch, ctx: ModelContext): ModelOutput {
     const [dropRng, fusionRng, headRng] = ctx.train && ctx.rng ? ctx.rng.split(3) : [];
     let present = spec.modalities.map((m) => batch.present[m.name]!);
     if (ctx.train && dropRng && modalityDropout > 0) present = dropModalities(present, modalityDropout, dropRng);
@@ -95,7 +102,7 @@ export function buildModel(spec: ModelSpec): Model {
       dims: inputDims,
       encode: (feedback) =>
         encoders.map((e, i) =>
-          e.apply(params.encoders[e.spec.name], {
+          e.apply(params.encoders[e.spec.name]!, {
             input: batch.inputs[e.spec.name]!,
             tokenMask: batch.tokenMasks[e.spec.name],
             present: present[i]!,
@@ -104,7 +111,7 @@ export function buildModel(spec: ModelSpec): Model {
         ),
     };
     const fusionCtx = { train: ctx.train, rng: fusionRng, outDim: spec.outDim, encoders: stage };
-    const out = method.apply(params.fusion, stage.encode(), fusionCtx, methodConfig as never);
+    const out = method.apply(params.fusion, stage.encode(), fusionCtx, config);
     let logits: Tensor;
     if ("logits" in out) logits = out.logits;
     else {
@@ -116,14 +123,14 @@ export function buildModel(spec: ModelSpec): Model {
     return { logits, ...(out.auxLoss ? { auxLoss: out.auxLoss } : {}), ...(out.explain ? { explain: out.explain } : {}) };
   }
 
-  function loss(params: Params, batch: ModelBatch, rng: Rng): LossOutput {
+  function loss(params: Params<ModelParams>, batch: ModelBatch, rng: Rng): LossOutput {
     const out = apply(params, batch, { train: true, rng });
     const taskLoss = lossForTask(spec, out.logits, batch.labels, batch.rowWeight);
     const total = out.auxLoss ? taskLoss.add(out.auxLoss) : taskLoss;
     return { loss: total, metrics: out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {} };
   }
 
-  return { spec, encoders, inputDims, init, apply, loss };
+  return { spec, config, encoders, inputDims, init, apply, loss };
 }
 
 export function lossForTask(spec: Pick<ModelSpec, "task" | "targetStats">, logits: Tensor, labels: Tensor, rowWeight: Tensor): Tensor {

@@ -14,7 +14,7 @@ import { flattenParams, type ParamLayout } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { EvalStep, type HostBatch } from "../engine/step.ts";
 import type { HostArray, Tensor } from "../engine/tensor.ts";
-import type { Model, ModelBatch } from "../model/model.ts";
+import type { Model, ModelBatch, ModelParams } from "../model/model.ts";
 import { chunks, paddedBatch } from "./batching.ts";
 import type { TrainedModel } from "./trainer.ts";
 
@@ -34,12 +34,12 @@ export type Predictions = {
 };
 
 export class Predictor {
-  private readonly step: EvalStep;
+  private readonly step: EvalStep<ModelParams, ModelBatch>;
 
   constructor(readonly model: Model, layout: ParamLayout, flat: Float32Array, readonly batchSize = 64) {
-    this.step = new EvalStep(layout, flat, (params, batch: ModelBatch) => {
+    this.step = new EvalStep<ModelParams, ModelBatch>(layout, flat, (params, batch) => {
       const out = model.apply(params, batch, { train: false });
-      return { logits: out.logits, explain: out.explain ?? {} } as Record<string, Tensor | Record<string, Tensor>>;
+      return { logits: out.logits, explain: out.explain ?? {} };
     });
   }
 

@@ -19,7 +19,7 @@ import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { defaultEncoderDim, type Pooling } from "../encoders/index.ts";
-import { buildModel, type Model, type ModelSpec } from "../model/model.ts";
+import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { chunks, paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
 import { Predictor } from "./predict.ts";
@@ -221,9 +221,9 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     await step.dispose();
   }
   if (spec.method.postFit && opts.secondStage !== false) {
-    const folds = (spec.methodConfig as { folds?: number }).folds ?? defaultFolds;
+    const folds = typeof model.config.folds === "number" ? model.config.folds : defaultFolds;
     const outOfFold = await outOfFoldPredictions(dataset, { ...opts, secondStage: false }, folds, trainModel);
-    best.params = fitSecondStage(spec, layout, best.params, outOfFold);
+    best.params = fitSecondStage(spec, model.config, layout, best.params, outOfFold);
   }
   return {
     spec,
@@ -247,9 +247,9 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
  * src/fusion/types.ts `postFit`); validation labels never reach it. The fitted
  * fusion subtree has init's layout, so it goes back into the same flat vector.
  */
-function fitSecondStage(spec: ModelSpec, layout: ParamLayout, flat: Float32Array, outOfFold: PostFitData): Float32Array {
+function fitSecondStage(spec: ModelSpec, config: Record<string, unknown>, layout: ParamLayout, flat: Float32Array, outOfFold: PostFitData): Float32Array {
   const tree = unflattenHost(layout, flat) as Record<string, ParamTree>;
-  tree.fusion = spec.method.postFit!(tree.fusion!, outOfFold, spec.methodConfig as never);
+  tree.fusion = spec.method.postFit!(tree.fusion!, outOfFold, config);
   const refit = flattenParams(tree);
   if (refit.layout.total !== layout.total) {
     throw new Error(`method "${spec.method.name}": postFit changed the parameter layout (${layout.total} -> ${refit.layout.total} values)`);

@@ -1,5 +1,6 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import type { AlignInputs, AlignParamTree } from "../../src/align/alignModel.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { flattenParams } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
@@ -33,8 +34,8 @@ test("GradCache over 4 micro-batches gives the same update as one step over the 
   const pairs = pairRows(split, specs, "concept");
   assert.equal(pairs.groups[12], pairs.groups[24]); // rows 12 and 24 are the same concept
 
-  const whole = new TrainStep(layout, flat, (p, batch) => {
-    const loss = multiModalInfoNCE(model.embed(p, batch), ["shape", "caption"], model.logitScale(p), batch.pairMask as Tensor, batch.rowWeight as Tensor);
+  const whole = new TrainStep<AlignParamTree, AlignInputs & { pairMask: Tensor; rowWeight: Tensor }>(layout, flat, (p, batch) => {
+    const loss = multiModalInfoNCE(model.embed(p, batch), ["shape", "caption"], model.logitScale(p), batch.pairMask, batch.rowWeight);
     return { loss };
   }, sgd);
   const wholeLoss = whole.step(trainBatch(split, specs, pairs, rows, 16), 1, 0).loss!;

@@ -13,10 +13,10 @@ import { startEngine, kernelInstanceStats } from "../../src/engine/backend.ts";
 import { HostRng, stepKey } from "../../src/engine/random.ts";
 import { random } from "@jax-js/jax";
 import { dropout, initMlp, mlp } from "../../src/engine/layers.ts";
-import { flattenParams } from "../../src/engine/params.ts";
+import { flattenParams, type ParamTree } from "../../src/engine/params.ts";
 import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
-import type { Tensor } from "../../src/engine/tensor.ts";
+import type { HostArray, Tensor } from "../../src/engine/tensor.ts";
 
 before(startEngine);
 
@@ -77,7 +77,7 @@ function trainPenguins(seed: number, epochs: number) {
     for (let i = 0; i + 16 <= perm.length; i += 16) losses.push(step.step(batchOf(x, y, perm.slice(i, i + 16)), 0.01, seed * 100000 + t++).loss!);
   }
   const evaluate = new EvalStep(m.layout, step.currentParams(), (p, b) => m.logits(p, b));
-  const out = evaluate.run(batchOf(x, y, test));
+  const out = evaluate.run(batchOf(x, y, test)) as HostArray;
   let correct = 0;
   test.forEach((r, i) => {
     const row = out.data.subarray(i * 3, i * 3 + 3);
@@ -145,9 +145,9 @@ describe("step keys", () => {
 describe("dropout", () => {
   test("is the identity in eval mode", () => {
     const m = classifier(1);
-    const e = new EvalStep(m.layout, m.flat, (p, b) => dropout(b.x, 0.5, undefined));
+    const e = new EvalStep<ParamTree, { x: Tensor }>(m.layout, m.flat, (p, b) => dropout(b.x, 0.5, undefined));
     const data = Float32Array.from({ length: 8 }, (_, i) => i);
-    assert.deepEqual(Array.from(e.run({ x: { data, shape: [2, 4] } }).data), Array.from(data));
+    assert.deepEqual(Array.from((e.run({ x: { data, shape: [2, 4] } }) as HostArray).data), Array.from(data));
     e.dispose();
   });
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { z } from "zod";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,6 +64,7 @@ describe("fusionkit export", () => {
       family: "early",
       summary: "sorted features",
       citation: "test only",
+      config: z.strictObject({}),
       defaults: {},
       init: () => ({}),
       apply: (_p, encoded) => ({ fused: adopt(np.sort(encoded[0]!.pooled.borrow, -1)) }),

@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
@@ -78,7 +79,7 @@ describe("weights over modalities", () => {
   });
 
   test("attention_fusion: dim not divisible by heads is a FusionkitError naming the field", () => {
-    assert.throws(() => attentionFusion.validate!({ dim: 30, heads: 4 }, vectorDims([4, 4])), (e: Error) => e instanceof FusionkitError && e.message.includes("heads") && e.message.includes("divisible"));
+    assert.throws(() => resolveMethodConfig(attentionFusion, { dim: 30, heads: 4 }, vectorDims([4, 4])), (e: Error) => e instanceof FusionkitError && e.message.includes("heads (4) must divide dim (30)") && e.message.includes("attention_fusion"));
   });
 });
 

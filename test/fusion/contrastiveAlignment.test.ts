@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
 import { HostRng } from "../../src/engine/random.ts";
@@ -129,7 +130,7 @@ describe("what trains what", () => {
   });
 
   test("fewer than two modalities is a FusionkitError", () => {
-    assert.throws(() => clip.validate!(clip.defaults as any, vectorDims([4])), (e: Error) => e instanceof FusionkitError && /at least two modalities/.test(e.message));
+    assert.throws(() => resolveMethodConfig(clip, clip.defaults as any, vectorDims([4])), (e: Error) => e instanceof FusionkitError && /at least two modalities/.test(e.message));
   });
 });
 

@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { countParams } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
@@ -66,8 +67,8 @@ describe("early fusion", () => {
   });
 
   test("bad configs are refused naming the field", () => {
-    assert.throws(() => earlyFusion.validate!({ ...config, hidden: [] }, dims), (e: unknown) => e instanceof FusionkitError && /hidden/.test(e.message));
-    assert.throws(() => earlyFusion.validate!({ ...config, projectDim: 0 }, dims), (e: unknown) => e instanceof FusionkitError && /projectDim/.test(e.message));
+    assert.throws(() => resolveMethodConfig(earlyFusion, { ...config, hidden: [] }, dims), (e: unknown) => e instanceof FusionkitError && /hidden/.test(e.message));
+    assert.throws(() => resolveMethodConfig(earlyFusion, { ...config, projectDim: 0 }, dims), (e: unknown) => e instanceof FusionkitError && /projectDim/.test(e.message));
   });
 });
 
@@ -82,6 +83,6 @@ describe("unimodal baseline", () => {
     assert.deepEqual(run(randomArray(B * 5, 10)).data, x.data); // modality a is ignored
     assert.deepEqual(Array.from(x.data.slice(8, 12)), [0, 0, 0, 0]); // row 2: b missing
     assert.equal(method.name, "unimodal:b");
-    assert.throws(() => method.validate!(cfg, [dims[0]!]), /unimodal:a/);
+    assert.throws(() => resolveMethodConfig(method, cfg, [dims[0]!]), /unimodal:a/);
   });
 });

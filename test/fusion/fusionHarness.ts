@@ -9,7 +9,7 @@ import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
 import { flattenParams, unflattenHost, type ParamTree } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
-import { constant, type Tensor } from "../../src/engine/tensor.ts";
+import { constant, type HostArray, type Tensor } from "../../src/engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../../src/encoders/types.ts";
 import type { FusionMethod, FusionOutput } from "../../src/fusion/types.ts";
 
@@ -110,7 +110,7 @@ export function trainFusion(
     flat,
     (p, batch) => {
       const { logits, out } = forward(method, config, p, batch, M, outDim, true);
-      const task = softmaxCrossEntropy(logits, batch.labels);
+      const task = softmaxCrossEntropy(logits, batch.labels as Tensor);
       return { loss: out.auxLoss ? task.add(out.auxLoss) : task };
     },
     { optimizer: { kind: "adam" } },
@@ -128,7 +128,7 @@ export function trainFusion(
       evalStep = new EvalStep(layout, trainedFlat, (p, batch) => forward(method, config, p, batch, M, outDim, false).logits);
       evalSteps.set(split.n, evalStep);
     }
-    const logits = evalStep.run(rows(split, 0, split.n)).data as Float32Array;
+    const logits = (evalStep.run(rows(split, 0, split.n)) as HostArray).data;
     let correct = 0;
     for (let i = 0; i < split.n; i++) {
       let best = 0;

@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { FusionkitError } from "../../src/errors.ts";
@@ -124,13 +125,13 @@ describe("cross_attention: learning", () => {
 describe("cross_attention: config validation", () => {
   const dims = dimsOf([text(), image()]);
   const rejects = (overrides: Partial<CrossAttentionConfig>, pattern: RegExp) =>
-    assert.throws(() => method.validate!(config(overrides), dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message));
+    assert.throws(() => resolveMethodConfig(method, config(overrides), dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message));
   test("layers < 1, heads not dividing dim, a bad dropout and a single modality are rejected with the valid range", () => {
     rejects({ layers: 0 }, /layers must be an integer >= 1, got 0/);
     rejects({ layers: 1.5 }, /layers must be an integer >= 1/);
     rejects({ heads: 3 }, /heads \(3\) must divide dim \(8\); valid heads for dim 8: 1, 2, 4, 8/);
     rejects({ dropout: 1 }, /dropout must be a number in \[0, 1\)/);
-    assert.throws(() => method.validate!(config(), dims.slice(0, 1)), /at least 2 modalities/);
+    assert.throws(() => resolveMethodConfig(method, config(), dims.slice(0, 1)), /at least 2 modalities/);
   });
   test("the family exports exactly this method", () => {
     assert.deepEqual(intermediateMethods.map((m) => [m.name, m.family]), [["cross_attention", "intermediate"]]);

@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { countParams, type ParamTree } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
@@ -44,16 +45,15 @@ describe("parameter counts equal the papers' formulas", () => {
 describe("configuration errors", () => {
   test("LMF rank < 1 (or not an integer) is a FusionkitError naming the field", () => {
     for (const rank of [0, -2, 1.5]) {
-      assert.throws(() => lmf.validate!({ dim: 8, rank }, vectorDims([4, 4])), (e: Error) => e instanceof FusionkitError && /rank must be an integer >= 1/.test(e.message) && e.message.includes("lmf"));
-      assert.throws(() => lmf.init(new HostRng(0), vectorDims([4, 4]), 2, { dim: 8, rank }), FusionkitError);
+      assert.throws(() => resolveMethodConfig(lmf, { dim: 8, rank }, vectorDims([4, 4])), (e: Error) => e instanceof FusionkitError && /rank must be an integer >= 1/.test(e.message) && e.message.includes("lmf"));
     }
   });
   test("a TFN whose outer product exceeds the size limit is rejected with advice to use lmf", () => {
     assert.throws(
-      () => tfn.validate!({ ...tfn.defaults, projectionDim: 64 }, vectorDims([32, 32, 32])),
+      () => resolveMethodConfig(tfn, { ...tfn.defaults, projectionDim: 64 }, vectorDims([32, 32, 32])),
       (e: Error) => e instanceof FusionkitError && e.message.includes("274,625 entries") && /use lmf/.test(e.message) && e.message.includes("projectionDim"),
     );
-    assert.doesNotThrow(() => tfn.validate!(tfn.defaults as any, vectorDims([32, 32, 32])));
+    assert.doesNotThrow(() => resolveMethodConfig(tfn, tfn.defaults as any, vectorDims([32, 32, 32])));
   });
 });
 

@@ -175,7 +175,7 @@ export function trainOnXor(
     const out = method.apply(p.fusion, [encodedFromBatch(batch, "a"), encodedFromBatch(batch, "b")], { train, rng: fusionRng, outDim: 2 }, config);
     return linear(p.head, fusedOf(out));
   };
-  const step = new TrainStep(layout, flat, (p, batch, stepRng) => ({ loss: softmaxCrossEntropy(forward(p, batch, true, stepRng), batch.labels) }), {
+  const step = new TrainStep(layout, flat, (p, batch, stepRng) => ({ loss: softmaxCrossEntropy(forward(p, batch, true, stepRng), batch.labels as Tensor) }), {
     optimizer: { kind: "adam" },
   });
   let finalLoss = NaN;

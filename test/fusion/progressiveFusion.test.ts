@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { countParams } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
@@ -109,7 +110,7 @@ describe("progressive family: learning", () => {
 describe("progressive family: config validation", () => {
   const dims = dimsOf([modA(), modB()]);
   const rejects = (m: any, cfg: Record<string, unknown>, pattern: RegExp) =>
-    assert.throws(() => m.validate(cfg, dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message), `expected ${pattern}`);
+    assert.throws(() => resolveMethodConfig(m, cfg, dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message), `expected ${pattern}`);
   test("rounds < 1, layers < 1, a zero width and an unknown activation are rejected with the valid range", () => {
     rejects(progressiveFusion, { ...progressiveFusion.defaults, rounds: 0 }, /rounds must be an integer >= 1, got 0/);
     rejects(progressiveFusion, { ...progressiveFusion.defaults, dim: 0 }, /dim must be an integer >= 1/);

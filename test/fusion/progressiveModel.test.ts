@@ -147,7 +147,10 @@ describe("progressive fusion: backward connections into the encoders", () => {
 
   test("run on bare features (no encoders to rerun), rounds > 1 is refused with a clear error", () => {
     assert.throws(
-      () => scoped(() => progressiveFusion.apply({}, [], { train: false, outDim: 2 }, { dim: 4, rounds: 2 })),
+      () => {
+        const params = progressiveFusion.init(new HostRng(0), [{ name: "a", type: "vector", dim: 4, tokens: 1 }], 2, { dim: 4, rounds: 2 });
+        return scoped(() => progressiveFusion.apply(tensors(params), [], { train: false, outDim: 2 }, { dim: 4, rounds: 2 }));
+      },
       (e: Error) => e instanceof FusionkitError && /reruns the encoders/.test(e.message),
     );
   });

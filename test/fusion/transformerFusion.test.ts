@@ -1,5 +1,6 @@
 import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { resolveMethodConfig } from "../../src/fusion/config.ts";
 import { startEngine } from "../../src/engine/backend.ts";
 import { layerNorm, linear, maskedMean } from "../../src/engine/layers.ts";
 import type { ParamTree } from "../../src/engine/params.ts";
@@ -164,7 +165,7 @@ describe("flamingo: gated cross-attention", () => {
     const out = runMethod(gatedCrossAttention, p, mods, config({ query: "caption" }));
     assert.ok("flamingo/layer1/caption<-image" in out.explain);
     assert.deepEqual(out.explain["flamingo/layer1/caption<-image"]!.shape, [2, 3, 2]);
-    assert.throws(() => gatedCrossAttention.validate!(config({ query: "audio" }), dimsOf(mods)), /query "audio" is not a modality.*valid: image, caption/);
+    assert.throws(() => resolveMethodConfig(gatedCrossAttention, config({ query: "audio" }), dimsOf(mods)), /query "audio" is not a modality.*valid: image, caption/);
   });
 
   test("a row without the language modality reads the others through the learned empty token", () => {
@@ -197,18 +198,18 @@ describe("transformer family: learning", () => {
 describe("transformer family: config validation", () => {
   const dims = dimsOf([text(), image()]);
   const rejects = (m: any, cfg: Record<string, unknown>, pattern: RegExp) =>
-    assert.throws(() => m.validate(cfg, dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message), `expected ${pattern}`);
+    assert.throws(() => resolveMethodConfig(m, cfg, dims), (e: Error) => e instanceof FusionkitError && pattern.test(e.message), `expected ${pattern}`);
   test("bad layers, heads, pool and dropout are rejected with the valid range", () => {
     const mult = { ...multimodalTransformer.defaults, dim: 8, heads: 2 };
     rejects(multimodalTransformer, { ...mult, layers: 0 }, /layers must be an integer >= 1, got 0/);
     rejects(multimodalTransformer, { ...mult, selfLayers: -1 }, /selfLayers must be an integer >= 0/);
     rejects(multimodalTransformer, { ...mult, heads: 3 }, /heads \(3\) must divide dim \(8\); valid heads for dim 8: 1, 2, 4, 8/);
-    rejects(multimodalTransformer, { ...mult, pool: "max" }, /pool must be "last" or "mean"/);
+    rejects(multimodalTransformer, { ...mult, pool: "max" }, /pool must be one of last, mean, got "max"/);
     const flamingo = { ...gatedCrossAttention.defaults, dim: 8, heads: 2 };
     rejects(gatedCrossAttention, { ...flamingo, layers: 0 }, /layers must be an integer >= 1/);
     rejects(gatedCrossAttention, { ...flamingo, heads: 16 }, /heads must be an integer in 1\.\.8, got 16/);
     rejects(gatedCrossAttention, { ...flamingo, dropout: -0.1 }, /dropout must be a number in \[0, 1\)/);
-    assert.throws(() => gatedCrossAttention.validate!(flamingo, dims.slice(1)), /at least 2 modalities/);
+    assert.throws(() => resolveMethodConfig(gatedCrossAttention, flamingo, dims.slice(1)), /at least 2 modalities/);
   });
   test("the family exports MulT and Flamingo", () => {
     assert.deepEqual(transformerMethods.map((m) => [m.name, m.family]), [["mult", "transformer"], ["flamingo", "transformer"]]);

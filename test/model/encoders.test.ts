@@ -2,7 +2,7 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startEngine } from "../../src/engine/backend.ts";
 import { HostRng } from "../../src/engine/random.ts";
-import { constant, scoped } from "../../src/engine/tensor.ts";
+import { constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
 import { flattenParams } from "../../src/engine/params.ts";
 import { TrainStep } from "../../src/engine/step.ts";
 import { encoderFor, imageEncoder } from "../../src/encoders/index.ts";
@@ -122,7 +122,7 @@ describe("encoders", () => {
     const { layout, flat } = flattenParams(enc.init(new HostRng(6)));
     const host = hostInput(spec, [1, 1, 1], 7);
     const step = new TrainStep(layout, flat, (p, b) => {
-      const e = enc.apply(p, { input: b.input, present: b.present });
+      const e = enc.apply(p, { input: b.input as Tensor, present: b.present as Tensor });
       return { loss: e.pooled.square().mean() };
     }, { optimizer: { kind: "sgd", momentum: 0 } });
     try {

@@ -6,7 +6,7 @@ import { HostRng, Rng } from "../../src/engine/random.ts";
 import { adopt, constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
 import { random } from "@jax-js/jax";
 import { getMethod } from "../../src/fusion/registry.ts";
-import { buildModel, dropModalities, lossForTask, type ModelSpec } from "../../src/model/model.ts";
+import { buildModel, dropModalities, lossForTask, type ModelParams, type ModelSpec } from "../../src/model/model.ts";
 import { checkGradient, randomArray } from "../engine/gradcheck.ts";
 import { mixedSpecs, tensors } from "./helpers.ts";
 
@@ -69,7 +69,7 @@ describe("model", () => {
     const host = hostBatch(20);
     const loss = (p: Tensor) => {
       const batch = tensorBatch(host);
-      const out = model.apply(unflatten(layout, p), batch, { train: false });
+      const out = model.apply(unflatten<ModelParams>(layout, p), batch, { train: false });
       return lossForTask(s, out.logits, batch.labels, batch.rowWeight);
     };
     // sample across the whole vector: every encoder, the fusion MLP and the head.
