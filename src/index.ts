@@ -34,7 +34,8 @@ export { buildModel, dropModalities, lossForTask, parameterCount, type Model, ty
 export { encodeRowsForModel, prepareRows } from "./model/prepareRows.ts";
 
 // training, inference, checkpoints
-export { trainModel, evaluateSplit, outDimOf, trainDefaults, type EpochInfo, type EpochRecord, type TrainOptions, type TrainedModel } from "./train/trainer.ts";
+export { trainModel, evaluateSplit, trainDefaults, type EpochInfo, type EpochRecord, type TrainOptions, type TrainedModel } from "./train/trainer.ts";
+export { buildSpec, outDimOf, type SpecOptions } from "./model/spec.ts";
 export { predict, Predictor, type PredictOptions, type Predictions } from "./train/predict.ts";
 export { saveModel, loadModel, type LoadedModel, type ModelConfigFile } from "./train/persistence.ts";
 

@@ -68,7 +68,7 @@ export function embedBatch(split: SplitData, specs: ModalitySpec[], rows: ArrayL
     if (mask) tokenMasks[spec.name] = { data: gather(mask, spec.shape[0]!, rows, size), shape: [size, spec.shape[0]!] };
     present[spec.name] = { data: gather(split.present[spec.name]!, 1, rows, size), shape: [size] };
   }
-  return { inputs, tokenMasks, present } as unknown as HostBatch;
+  return { inputs, tokenMasks, present };
 }
 
 /** A padded training batch: embedding inputs + rowWeight [size] + pairMask [size, size]. */
@@ -80,5 +80,5 @@ export function trainBatch(split: SplitData, specs: ModalitySpec[], pairs: PairR
     ...embedBatch(split, specs, rows, size),
     rowWeight: { data: rowWeight, shape: [size] },
     pairMask: { data: pairMask(rowWeight, groups), shape: [size, size] },
-  } as unknown as HostBatch;
+  };
 }

@@ -83,7 +83,7 @@ export function saveAligned(
     training: { ...aligned.options, bestEpoch: aligned.bestEpoch, trainMs: aligned.trainMs, paramCount: aligned.paramCount, trainRows: aligned.trainRows, history: aligned.history },
     ...(extras.evaluation ? { evaluation: extras.evaluation } : {}),
   };
-  saveCheckpoint(dir, namedLeaves(aligned.params), config as unknown as Record<string, unknown>);
+  saveCheckpoint(dir, namedLeaves(aligned.params), config);
   return modelFingerprint(dir);
 }
 

@@ -19,7 +19,7 @@ import { warmupCosine, type OptimizerConfig } from "../engine/optim.ts";
 import { HostRng } from "../engine/random.ts";
 import { TrainStep } from "../engine/step.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { stepSeed } from "../train/trainer.ts";
+import { stepSeed } from "../engine/random.ts";
 import { alignDefaults, buildAlignModel, type AlignInputs, type AlignModel, type AlignParamTree, type AlignSpec } from "./alignModel.ts";
 import { Embedder } from "./embedder.ts";
 import { evaluateRetrieval } from "./evaluate.ts";

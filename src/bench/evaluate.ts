@@ -15,7 +15,8 @@ import { flattenParams } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { argmaxRows, taskMetrics } from "../eval/metrics.ts";
 import { Predictor } from "../train/predict.ts";
-import { outDimOf, type TrainedModel } from "../train/trainer.ts";
+import { outDimOf } from "../model/spec.ts";
+import type { TrainedModel } from "../train/trainer.ts";
 import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
 import { percentile } from "./summary.ts";
 

@@ -16,7 +16,7 @@ import { unimodalPrefix } from "../fusion/unimodal.ts";
 import { linearBaselineNames } from "../baselines/linear.ts";
 import { buildModel } from "../model/model.ts";
 import { checkMethodConfig, checkTrainable } from "../train/preflight.ts";
-import { buildSpec } from "../train/trainer.ts";
+import { buildSpec } from "../model/spec.ts";
 import { explainDefaults, retrievalRequest } from "./extras.ts";
 import type { BenchJob } from "./job.ts";
 import { checkOptions, type BenchOptions } from "./options.ts";

@@ -17,9 +17,12 @@ export function kernelInstanceStats(): { created: number; reused: number } {
   return { ...instanceStats };
 }
 
+/** marks the patched constructor, so a second startEngine does not wrap it twice */
+const cachedMark = "fusionkitCached";
+
 function cacheKernelInstances(): void {
   const Original = WebAssembly.Instance;
-  if ((Original as unknown as { fusionkitCached?: boolean }).fusionkitCached) return;
+  if (Reflect.get(Original, cachedMark)) return;
   const cache = new WeakMap<WebAssembly.Module, WeakMap<object, WebAssembly.Instance>>();
   const Cached = new Proxy(Original, {
     construct(target, args: [WebAssembly.Module, Record<string, Record<string, unknown>> | undefined]) {
@@ -41,8 +44,8 @@ function cacheKernelInstances(): void {
       return instance;
     },
   });
-  (Cached as unknown as { fusionkitCached: boolean }).fusionkitCached = true;
-  (WebAssembly as unknown as { Instance: typeof Original }).Instance = Cached;
+  Reflect.set(Cached, cachedMark, true);
+  Reflect.set(WebAssembly, "Instance", Cached);
 }
 
 /** Starts the engine once (idempotent). Every entry point awaits this first. */

@@ -91,3 +91,11 @@ export class Rng {
     return this.uniform(shape).less(p);
   }
 }
+
+/** One 32-bit step seed from (seed, step): splitmix-style mixing so neighbouring steps get unrelated keys. */
+export function stepSeed(seed: number, step: number): number {
+  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}

@@ -48,7 +48,7 @@ function raw(x: Operand): RawArray | number {
 
 function checkAlive(raw: RawArray): void {
   // refCount is 0 once the scope that owned the array has closed
-  if ((raw as unknown as { refCount?: number }).refCount === 0) {
+  if (Reflect.get(raw, "refCount") === 0) {
     throw new Error(
       "fusionkit engine: a Tensor was used after the scope that created it closed. Return it from that scope (scoped/compile) instead of keeping it.",
     );

@@ -6,7 +6,6 @@
  */
 import type { ModalitySpec, SplitData, Task } from "../data/types.ts";
 import type { HostArray } from "../engine/tensor.ts";
-import type { HostBatch } from "../engine/step.ts";
 
 export function labelWidth(task: Task, outDim: number): number {
   return task === "multilabel" ? outDim : 1;
@@ -30,6 +29,15 @@ function gather(source: Float32Array, width: number, rows: ArrayLike<number>, ba
  * edit the gathered host arrays in place (robustness evaluation: presence
  * overrides, noise) before they become a batch.
  */
+/** A model batch on the host: ModelBatch's layout with HostArrays (it is a HostBatch). */
+export type ModelHostBatch = {
+  inputs: Record<string, HostArray>;
+  tokenMasks: Record<string, HostArray>;
+  present: Record<string, HostArray>;
+  labels: HostArray;
+  rowWeight: HostArray;
+};
+
 export function paddedBatch(
   split: SplitData,
   specs: ModalitySpec[],
@@ -37,7 +45,7 @@ export function paddedBatch(
   outDim: number,
   rows: ArrayLike<number>,
   batchSize: number,
-): HostBatch {
+): ModelHostBatch {
   const arr = (data: Float32Array, shape: number[]): HostArray => ({ data, shape });
   const inputs: Record<string, HostArray> = {};
   const tokenMasks: Record<string, HostArray> = {};
@@ -52,7 +60,7 @@ export function paddedBatch(
   const labels = arr(gather(split.labels, width, rows, batchSize), width === 1 ? [batchSize] : [batchSize, width]);
   const rowWeight = new Float32Array(batchSize);
   rowWeight.fill(1, 0, Math.min(rows.length, batchSize));
-  return { inputs, tokenMasks, present, labels, rowWeight: arr(rowWeight, [batchSize]) } as unknown as HostBatch;
+  return { inputs, tokenMasks, present, labels, rowWeight: arr(rowWeight, [batchSize]) };
 }
 
 /** Row positions in chunks of at most `batchSize`. */

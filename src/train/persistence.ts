@@ -95,7 +95,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
     training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
   };
-  return saveCheckpoint(dir, namedLeaves(trained.params), config as unknown as Record<string, unknown>);
+  return saveCheckpoint(dir, namedLeaves(trained.params), config);
 }
 
 export type LoadedModel = TrainedModel & { config: ModelConfigFile; dir: string; fingerprint: string };

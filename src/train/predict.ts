@@ -12,10 +12,10 @@ import type { ModalitySpec, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { flattenParams, type ParamLayout } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
-import { EvalStep, type HostBatch } from "../engine/step.ts";
+import { EvalStep } from "../engine/step.ts";
 import type { HostArray, Tensor } from "../engine/tensor.ts";
 import type { Model, ModelBatch, ModelParams } from "../model/model.ts";
-import { chunks, paddedBatch } from "./batching.ts";
+import { chunks, paddedBatch, type ModelHostBatch } from "./batching.ts";
 import type { TrainedModel } from "./trainer.ts";
 
 export type PredictOptions = {
@@ -104,8 +104,7 @@ function checkOptions(specs: ModalitySpec[], opts: PredictOptions): void {
 }
 
 /** Applies presence overrides and noise to the real rows of a host batch, in place. */
-function perturb(batch: HostBatch, specs: ModalitySpec[], opts: PredictOptions, realRows: number, rng: HostRng | undefined): void {
-  const b = batch as unknown as { inputs: Record<string, HostArray>; present: Record<string, HostArray> };
+function perturb(b: ModelHostBatch, specs: ModalitySpec[], opts: PredictOptions, realRows: number, rng: HostRng | undefined): void {
   for (const [name, value] of Object.entries(opts.presentOverride ?? {})) if (value === 0) b.present[name]!.data.fill(0);
   if (!opts.noise || !rng || opts.noise.sigma === 0) return;
   const spec = specs.find((s) => s.name === opts.noise!.modality)!;

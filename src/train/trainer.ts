@@ -17,9 +17,10 @@ import type { BackendChoice } from "../export/trainBackend.ts";
 import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
-import { getMethod } from "../fusion/registry.ts";
-import { defaultEncoderDim, type Pooling } from "../encoders/index.ts";
+import type { Pooling } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
+import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
+import { stepSeed } from "../engine/random.ts";
 import { chunks, paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
 import { Predictor } from "./predict.ts";
@@ -96,48 +97,7 @@ export type TrainedModel = {
   options: { seed: number; epochs: number; batchSize: number; lr: number; weightDecay: number; patience: number };
 };
 
-export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: 0.1, clipNorm: 1 };
-
-export function outDimOf(dataset: Pick<PreparedDataset, "task" | "labelNames">): number {
-  return dataset.task === "regression" ? 1 : dataset.labelNames.length;
-}
-
-/** Mean and std of the train labels: a regression model predicts standardised targets (large-scale targets train badly otherwise). */
-function targetStats(train: SplitData): { mean: number; std: number } {
-  let mean = 0;
-  for (const y of train.labels) mean += y;
-  mean /= Math.max(1, train.labels.length);
-  let variance = 0;
-  for (const y of train.labels) variance += (y - mean) ** 2;
-  const std = Math.sqrt(variance / Math.max(1, train.labels.length));
-  return { mean, std: std > 1e-12 ? std : 1 };
-}
-
-/** One 32-bit step seed from (seed, step): splitmix-style mixing so neighbouring steps get unrelated keys. */
-export function stepSeed(seed: number, step: number): number {
-  let z = (Math.imul(seed >>> 0, 0x9e3779b1) + Math.imul(step + 1, 0x85ebca6b)) >>> 0;
-  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
-  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-export function buildSpec(dataset: PreparedDataset, opts: TrainOptions): ModelSpec {
-  const method = typeof opts.method === "string" ? getMethod(opts.method, dataset.modalities) : opts.method;
-  const methodConfig = { ...method.defaults, ...(opts.methodConfig ?? {}) };
-  const spec: ModelSpec = {
-    modalities: dataset.modalities,
-    task: dataset.task,
-    outDim: outDimOf(dataset),
-    method,
-    methodConfig,
-    encoderDim: opts.encoderDim ?? defaultEncoderDim,
-    dropout: opts.dropout ?? trainDefaults.dropout,
-  };
-  if (opts.modalityDropout !== undefined) spec.modalityDropout = opts.modalityDropout;
-  if (opts.encoderPooling !== undefined) spec.encoderPooling = opts.encoderPooling;
-  if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);
-  return spec;
-}
+export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: specDefaults.dropout, clipNorm: 1 };
 
 export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel> {
   const seed = opts.seed ?? trainDefaults.seed;

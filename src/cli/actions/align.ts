@@ -91,7 +91,7 @@ export async function runAlign(flags: AlignFlags): Promise<void> {
     seed: flags.seed,
     ...(flags.maxRows !== undefined ? { maxRows: flags.maxRows } : {}),
     ...(flags.skipBadRows ? { skipBadRows: true, skipped: dataset.skipped } : {}),
-    evaluation: evaluation as unknown as Record<string, unknown>,
+    evaluation,
   });
   const report = await retrievalForReport(aligned, dataset, { filters: flags.testFilter });
   writeFileAtomic(join(out, "retrieval.json"), JSON.stringify(report) + "\n");
