@@ -11,10 +11,11 @@
  * prediction and the Shapley values only); the first output names stay
  * `logits` and `probabilities`/`prediction` either way.
  */
-import { fillSkeleton, flattenParams, layoutOf, namedLeaves } from "../../engine/params.ts";
+import { fillSkeleton, flattenParams, layoutOf, namedLeaves, type Params } from "../../engine/params.ts";
 import { softmax, type Tensor } from "../../engine/tensor.ts";
 import { FusionkitError } from "../../errors.ts";
 import { Predictor } from "../../train/predict.ts";
+import type { ModelParams } from "../../model/model.ts";
 import type { TrainedModel } from "../../train/trainer.ts";
 import { lowerTrainedModel, type ExportMetadata, type ExportSource } from "../exportModel.ts";
 import { lowerToOnnx } from "../lower.ts";
@@ -58,7 +59,7 @@ export function lowerPageGraph(trained: ExportSource & Pick<TrainedModel, "layou
       docString: `fusionkit ${spec.method.name} (${spec.method.family}) on ${trained.datasetName}, with its explain tensors, for the web page`,
       metadata: { fusionkit: JSON.stringify(metadata) },
       fn: (paramLeaves, tensors) => {
-        const params = fillSkeleton(layout.skeleton, paramLeaves);
+        const params = fillSkeleton<Params<ModelParams>>(layout.skeleton, paramLeaves);
         const batch = { inputs: {} as Record<string, Tensor>, tokenMasks: {} as Record<string, Tensor>, present: {} as Record<string, Tensor> };
         inputs.forEach((input, i) => {
           const target = input.role === "input" ? batch.inputs : input.role === "present" ? batch.present : batch.tokenMasks;
