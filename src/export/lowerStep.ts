@@ -19,6 +19,7 @@
  * Outputs: `next.params`, `next.slot<k>` (one step's outputs are the next one's
  * inputs) and `metrics` (loss first, in `metricNames` order).
  */
+import type { TensorBatch } from "../engine/step.ts";
 import { isHostArray, type ParamLayout } from "../engine/params.ts";
 import { applyUpdateFlat, clipByGlobalNorm, decayMaskOf, optimizerSlots } from "../engine/optim.ts";
 import { lossAndGradient, stackMetrics, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
@@ -67,7 +68,7 @@ export function lowerTrainStep(layout: ParamLayout, lossFn: LossFn, options: Tra
       const [lr, t, key] = [rest[S]!, rest[S + 1]!, rest[S + 2]!];
       const batch = rebuildLike(exampleBatch, rest.slice(S + 3));
       const leaves = layout.entries.map((e) => params.slice(0, e.offset, e.offset + e.size).reshape(e.shape));
-      const { grad, metrics } = gradient(leaves, key, batch);
+      const { grad, metrics } = gradient(leaves, key, batch as TensorBatch);
       let flatGrad = concat(grad.map((g) => g.reshape([-1])), 0);
       if (options.clipNorm) {
         const clipped = clipByGlobalNorm([flatGrad], options.clipNorm);

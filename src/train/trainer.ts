@@ -11,7 +11,7 @@
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
-import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
+import { flattenParams, unflattenHost, type ParamLayout, type ParamTree, type Params } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { warmupCosine } from "../engine/optim.ts";
@@ -125,7 +125,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const step = await openTrainStep({
     layout,
     params: flat,
-    lossFn: (p, b, rng) => model.loss(p, b, rng),
+    lossFn: (p, b, rng) => model.loss(p as Params<ModelParams>, b as ModelBatch, rng),
     options: { optimizer: { kind: "adamw", weightDecay }, ...(clipNorm > 0 ? { clipNorm } : {}) },
     exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
     ...(opts.backend ? { backend: opts.backend } : {}),

@@ -13,9 +13,9 @@ import { before, describe, it } from "node:test";
 import { numpy as np, random } from "@jax-js/jax";
 import type { PreparedDataset } from "../../src/data/types.ts";
 import { startEngine } from "../../src/engine/backend.ts";
-import { initMlp, mlp } from "../../src/engine/layers.ts";
+import { initMlp, mlp, type MlpParams } from "../../src/engine/layers.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
-import { flattenParams, type ParamLayout } from "../../src/engine/params.ts";
+import { flattenParams, type ParamLayout, type Params } from "../../src/engine/params.ts";
 import { HostRng, stepKey } from "../../src/engine/random.ts";
 import { TrainStep, type HostBatch, type LossFn, type TrainStepOptions } from "../../src/engine/step.ts";
 import { adopt, takeRows, type Tensor } from "../../src/engine/tensor.ts";
@@ -26,9 +26,10 @@ import { openTrainStep } from "../../src/export/trainBackend.ts";
 import { listMethods } from "../../src/fusion/registry.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
 import { unimodalMethod } from "../../src/fusion/unimodal.ts";
-import { buildModel } from "../../src/model/model.ts";
+import { buildModel, type ModelBatch, type ModelParams } from "../../src/model/model.ts";
 import { paddedBatch } from "../../src/train/batching.ts";
-import { buildSpec, stepSeed } from "../../src/train/trainer.ts";
+import { buildSpec } from "../../src/model/spec.ts";
+import { stepSeed } from "../../src/engine/random.ts";
 import * as ort from "onnxruntime-node";
 import { imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
 
@@ -62,7 +63,7 @@ async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 1
   const spec = buildSpec(dataset, { method, encoderDim: 8 });
   const model = buildModel(spec);
   const { layout, flat } = flattenParams(model.init(new HostRng(1)));
-  const lossFn: LossFn = (p, b, rng) => model.loss(p, b, rng);
+  const lossFn: LossFn = (p, b, rng) => model.loss(p as Params<ModelParams>, b as ModelBatch, rng);
   const train = dataset.splits.train;
   const batches = [8, 5].map((n, k) =>
     paddedBatch(train, spec.modalities, spec.task, spec.outDim, Array.from({ length: n }, (_, i) => (i + 8 * k) % train.n), 8),
@@ -159,7 +160,7 @@ describe("lowering of the random stream and the backward pass's primitives", () 
     const step = await OrtTrainStep.create(
       layout,
       table,
-      (p, b) => ({ loss: takeRows(p.table as Tensor, b.idx as Tensor).sum() }),
+      (p, b) => ({ loss: takeRows((p as Record<string, Tensor>).table!, b.idx as Tensor).sum() }),
       { optimizer: { kind: "sgd", momentum: 0 } },
       { idx: { data: new Float32Array(4), shape: [4] } },
     );
@@ -182,11 +183,11 @@ describe("backend choice and session lifetime", () => {
     x: { data: Float32Array.from({ length: 128 * 64 }, (_, i) => Math.sin(i)), shape: [128, 64] },
     y: { data: Float32Array.from({ length: 128 }, (_, i) => i % 4), shape: [128] },
   };
-  const mlpLoss: LossFn = (p, b) => ({ loss: softmaxCrossEntropy(mlp(p.mlp, b.x), b.y) });
+  const mlpLoss: LossFn = (p, b) => ({ loss: softmaxCrossEntropy(mlp((p as { mlp: Params<MlpParams> }).mlp, b.x as Tensor), b.y as Tensor) });
 
   it("a step with a primitive that has no lowering falls back to jax-js with one line naming it; --backend ort refuses it", async () => {
     // sort has no ONNX lowering
-    const sorting: LossFn = (p, b) => ({ loss: softmaxCrossEntropy(mlp(p.mlp, b.x), b.y).add(adopt(np.sort(mlp(p.mlp, b.x).borrow)).sum().mul(0)) });
+    const sorting: LossFn = (p, b) => ({ loss: softmaxCrossEntropy(mlp((p as { mlp: Params<MlpParams> }).mlp, b.x as Tensor), b.y as Tensor).add(adopt(np.sort(mlp((p as { mlp: Params<MlpParams> }).mlp, b.x as Tensor).borrow)).sum().mul(0)) });
     const lines: string[] = [];
     const runner = await openTrainStep({ layout, params: flat, lossFn: sorting, options: stepOptions, exampleBatch: batch, backend: "auto", log: (l) => lines.push(l), what: "probe" });
     assert.equal(runner.backend, "jax");
