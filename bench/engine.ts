@@ -147,7 +147,7 @@ for (let round = 0; round < rounds; round++) {
 // JS work per ORT step beyond ONNX Runtime's own: the same call path on a one-node graph
 {
   const probeLayout = flattenParams({ w: { data: new Float32Array(4), shape: [4] } });
-  const probe = await OrtTrainStep.create(probeLayout.layout, probeLayout.flat, (p) => ({ loss: (p.w as Tensor).sum() }), { optimizer: { kind: "sgd" } }, { x: { data: new Float32Array(1), shape: [1] } });
+  const probe = await OrtTrainStep.create(probeLayout.layout, probeLayout.flat, (p) => ({ loss: (p as { w: Tensor }).w.sum() }), { optimizer: { kind: "sgd" } }, { x: { data: new Float32Array(1), shape: [1] } });
   const times: number[] = [];
   for (let i = 0; i < 200; i++) {
     const t0 = performance.now();

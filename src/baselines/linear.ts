@@ -16,14 +16,25 @@ import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { HostRng } from "../engine/random.ts";
 import { argmaxRows, taskMetrics } from "../eval/metrics.ts";
+import { atLeast, defaultsOf, integer, parseMethodConfig } from "../fusion/config.ts";
 import type { FusionMethod } from "../fusion/types.ts";
+import { z } from "zod";
 import { concatFeatures, modalityFeatures, type FeatureSet } from "./features.ts";
 import { fitLogistic, logisticDefaults, logisticScores, softmaxRows, type LogisticFit } from "./logistic.ts";
 
 export const linearPrefix = "linear:";
 export const linearConcat = "linear:concat";
 
-export type LinearConfig = { l2Grid: number[]; maxEpochs: number; patience: number; batchSize: number; lr: number };
+const linearConfig = z.strictObject({
+  /** L2 strengths tried; the one with the best validation accuracy wins */
+  l2Grid: z.array(atLeast(0)).min(1, { error: "must be a non-empty list of numbers >= 0" }).default([...logisticDefaults.l2Grid]),
+  maxEpochs: integer(1).default(logisticDefaults.maxEpochs),
+  /** epochs without a validation improvement before stopping */
+  patience: integer(1).default(logisticDefaults.patience),
+  batchSize: integer(1).default(logisticDefaults.batchSize),
+  lr: z.number().positive({ error: "must be a number > 0" }).default(logisticDefaults.lr),
+});
+export type LinearConfig = z.infer<typeof linearConfig>;
 
 export function isLinearBaseline(name: string): boolean {
   return name.startsWith(linearPrefix);
@@ -52,7 +63,8 @@ export function linearBaselineMethod(name: string, modalities: string[]): Fusion
     family: "linear",
     summary: `classical baseline: multinomial logistic regression on ${describe(target)} (standardised pixels, log-mel summary statistics, TF-IDF, tabular as is); L2 and stopping epoch chosen on validation`,
     citation: "multinomial logistic regression (Cox 1958); the linear-probe-on-raw-features baseline",
-    defaults: { ...logisticDefaults, l2Grid: [...logisticDefaults.l2Grid] },
+    config: linearConfig,
+    defaults: defaultsOf(linearConfig),
     init: refuse,
     apply: refuse,
   };
@@ -71,12 +83,12 @@ export type LinearRun = {
 };
 
 /** Fits the baseline on train, choosing L2 and the epoch on validation. */
-export function fitLinearBaseline(dataset: PreparedDataset, name: string, seed: number, config: Partial<LinearConfig> = {}): LinearRun {
+export function fitLinearBaseline(dataset: PreparedDataset, name: string, seed: number, config: Partial<LinearConfig> | Record<string, unknown> = {}): LinearRun {
   if (dataset.task !== "classification") throw new FusionkitError(`${name}: the linear baselines are multinomial logistic regressions and need a classification task (this one is ${dataset.task})`, { field: "method" });
   const started = performance.now();
   const C = dataset.labelNames.length;
   const features = featuresFor(dataset, name.slice(linearPrefix.length));
-  const o = { ...logisticDefaults, ...config };
+  const o = parseMethodConfig({ name, config: linearConfig }, config);
   const fit = fitLogistic(
     { x: features.splits.train, y: dataset.splits.train.labels },
     { x: features.splits.val, y: dataset.splits.val.labels },

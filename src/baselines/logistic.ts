@@ -9,11 +9,11 @@
  * The grid and the stopping rule use validation exactly as the neural methods
  * do; test rows are never seen.
  */
-import { flattenParams, unflattenHost, zerosParam } from "../engine/params.ts";
+import { flattenParams, unflattenHost, zerosParam, type Params } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { TrainStep } from "../engine/step.ts";
 import { softmaxCrossEntropy } from "../engine/losses.ts";
-import type { Tensor } from "../engine/tensor.ts";
+import type { HostArray, Tensor } from "../engine/tensor.ts";
 
 export type LogisticOptions = {
   numClasses: number;
@@ -89,10 +89,10 @@ function fitOne(train: { x: Float32Array; y: Float32Array }, val: { x: Float32Ar
   const C = o.numClasses;
   const n = train.y.length;
   const { layout, flat } = flattenParams({ w: zerosParam([dim, C]), b: zerosParam([C]) });
-  const step = new TrainStep(
+  const step = new TrainStep<{ w: HostArray; b: HostArray }, { x: Tensor; y: Tensor; weight: Tensor }>(
     layout,
     flat,
-    (p: { w: Tensor; b: Tensor }, batch: { x: Tensor; y: Tensor; weight: Tensor }) => {
+    (p, batch) => {
       const ce = softmaxCrossEntropy(batch.x.matmul(p.w).add(p.b), batch.y, batch.weight);
       return { loss: ce.add(p.w.mul(p.w).sum().mul(l2 / 2)) };
     },

@@ -8,7 +8,7 @@
  */
 import type { PreparedDataset } from "../data/types.ts";
 import { HostRng } from "../engine/random.ts";
-import { fitLinearBaseline, linearMetrics, linearProbsOn, noisySplit, predictedClasses, withoutModality, type LinearConfig } from "../baselines/linear.ts";
+import { fitLinearBaseline, linearMetrics, linearProbsOn, noisySplit, predictedClasses, withoutModality } from "../baselines/linear.ts";
 import { logisticScores } from "../baselines/logistic.ts";
 import { noisyModalities } from "./evaluate.ts";
 import type { BenchJob, JobOutput } from "./job.ts";
@@ -20,7 +20,7 @@ function noiseSeed(seed: number, modality: number, level: number): number {
 }
 
 export function runLinearJob(dataset: PreparedDataset, job: BenchJob): JobOutput {
-  const run = fitLinearBaseline(dataset, job.method, job.seed, job.methodConfig as Partial<LinearConfig>);
+  const run = fitLinearBaseline(dataset, job.method, job.seed, job.methodConfig ?? {});
   const test = dataset.splits.test;
   const C = dataset.labelNames.length;
   const missing: Record<string, Record<string, number>> = {};

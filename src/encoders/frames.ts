@@ -16,9 +16,9 @@ import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
 import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
-import { attentionPool, initAttentionPool, initMeanPool, meanPool, type AttentionPoolParams, type MeanPoolParams, type Pooling } from "./pooling.ts";
+import { initPool, pool, type Pooling, type PoolParams } from "./pooling.ts";
 
-export type FrameEncoderParams = { frame: LinearParams; positions?: HostArray; conv: ConvParams; pool: AttentionPoolParams | MeanPoolParams };
+export type FrameEncoderParams = { frame: LinearParams; positions?: HostArray; conv: ConvParams; pool: PoolParams };
 
 export function frameEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder<FrameEncoderParams> {
   const [T, D] = spec.shape as [number, number];
@@ -30,7 +30,7 @@ export function frameEncoder(spec: ModalitySpec, dim: number, pooling: Pooling =
       // the plain-mean variant is the encoder as it was, without positions
       ...(pooling === "mean" ? {} : { positions: normalParam(rng, [T, dim], 0.02) }),
       conv: initConv1d(rng, dim, dim, 3),
-      pool: pooling === "mean" ? initMeanPool(rng, dim) : initAttentionPool(rng, dim),
+      pool: initPool(rng, dim, pooling),
     }),
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
@@ -39,7 +39,7 @@ export function frameEncoder(spec: ModalitySpec, dim: number, pooling: Pooling =
       const framed = linear(p.frame, x.input.reshape([B, T, D]));
       const embedded = addFeedback(p.positions ? framed.add(p.positions) : framed, x.feedback).mul(m3);
       const tokens = embedded.add(conv1d(p.conv, embedded).relu()).mul(m3);
-      const pooled = pooling === "mean" ? meanPool(p.pool, tokens, mask) : attentionPool(p.pool, tokens, mask).pooled;
+      const pooled = pool(p.pool, tokens, mask);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
   };

@@ -12,7 +12,7 @@
  * Cost: one [T, d] x [d, H] product and H weighted sums per row.
  */
 import { initLinear, linear, maskedMean, type LinearParams } from "../engine/layers.ts";
-import { normalParam } from "../engine/params.ts";
+import { normalParam, type Params } from "../engine/params.ts";
 import type { HostRng } from "../engine/random.ts";
 import { concat, softmax, where, type HostArray, type Tensor } from "../engine/tensor.ts";
 
@@ -35,7 +35,7 @@ export function initMeanPool(rng: HostRng, dim: number): MeanPoolParams {
 }
 
 /** ReLU(W masked_mean_t(tokens) + b). */
-export function meanPool(p: { projection: any }, tokens: Tensor, mask: Tensor): Tensor {
+export function meanPool(p: Params<MeanPoolParams>, tokens: Tensor, mask: Tensor): Tensor {
   return linear(p.projection, maskedMean(tokens, mask)).relu();
 }
 
@@ -44,11 +44,23 @@ export function initAttentionPool(rng: HostRng, dim: number, queries = defaultPo
 }
 
 /** tokens [B, T, d], mask [B, T] (1 = real) -> pooled [B, d], and the attention weights [B, H, T]. */
-export function attentionPool(p: { queries: Tensor; projection: any }, tokens: Tensor, mask: Tensor): { pooled: Tensor; weights: Tensor } {
+export function attentionPool(p: Params<AttentionPoolParams>, tokens: Tensor, mask: Tensor): { pooled: Tensor; weights: Tensor } {
   const [B, T, d] = tokens.shape as [number, number, number];
   const H = p.queries.shape[1]!;
   const scores = where(mask.reshape([B, T, 1]), tokens.matmul(p.queries).mul(1 / Math.sqrt(d)), -1e9);
   const weights = softmax(scores, 1).mul(mask.reshape([B, T, 1])).transpose([0, 2, 1]);
   const picked = weights.matmul(tokens).reshape([B, H * d]);
   return { pooled: linear(p.projection, concat([maskedMean(tokens, mask), picked], -1)).relu(), weights };
+}
+
+/** Either pooling's parameters, as the encoders hold them (`init` picks one by the Pooling choice). */
+export type PoolParams = AttentionPoolParams | MeanPoolParams;
+
+export function initPool(rng: HostRng, dim: number, pooling: Pooling): PoolParams {
+  return pooling === "mean" ? initMeanPool(rng, dim) : initAttentionPool(rng, dim);
+}
+
+/** pooled [B, d] by whichever pooling `p` holds parameters for (learned queries: attention pooling). */
+export function pool(p: Params<PoolParams>, tokens: Tensor, mask: Tensor): Tensor {
+  return "queries" in p ? attentionPool(p, tokens, mask).pooled : meanPool(p, tokens, mask);
 }

@@ -16,9 +16,9 @@ import { normalParam } from "../engine/params.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { HostRng } from "../engine/random.ts";
 import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
-import { attentionPool, initAttentionPool, initMeanPool, meanPool, type AttentionPoolParams, type MeanPoolParams, type Pooling } from "./pooling.ts";
+import { initPool, pool, type Pooling, type PoolParams } from "./pooling.ts";
 
-export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool: AttentionPoolParams | MeanPoolParams };
+export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool: PoolParams };
 
 export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder<TextEncoderParams> {
   const T = spec.shape[0]!;
@@ -32,7 +32,7 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
     init: (rng: HostRng): TextEncoderParams => ({
       embedding: initEmbedding(rng, vocabSize, dim),
       positions: normalParam(rng, [T, dim], 0.02),
-      pool: pooling === "mean" ? initMeanPool(rng, dim) : initAttentionPool(rng, dim),
+      pool: initPool(rng, dim, pooling),
     }),
     apply(p, x: ModalityInput) {
       const B = x.present.shape[0]!;
@@ -42,7 +42,7 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
       const safeIds = ids.sub(ids.sub(1).mul(tooBig));
       const mask = (x.tokenMask ?? safeIds.greater(0.5)).mul(x.present.reshape([B, 1]));
       const tokens = addFeedback(embedding(p.embedding, safeIds).add(p.positions), x.feedback).mul(mask.expand(2));
-      const pooled = pooling === "mean" ? meanPool(p.pool, tokens, mask) : attentionPool(p.pool, tokens, mask).pooled;
+      const pooled = pool(p.pool, tokens, mask);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
   };

@@ -15,11 +15,12 @@ import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { ModalitySpec } from "../../src/data/types.ts";
 import { startEngine } from "../../src/engine/backend.ts";
-import { initLinear, linear } from "../../src/engine/layers.ts";
+import { initLinear, linear, type LinearParams } from "../../src/engine/layers.ts";
 import { softmaxCrossEntropy } from "../../src/engine/losses.ts";
-import { flattenParams } from "../../src/engine/params.ts";
+import { flattenParams, type ParamTree, type Params } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
-import { EvalStep, TrainStep } from "../../src/engine/step.ts";
+import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
+import type { HostArray, Tensor } from "../../src/engine/tensor.ts";
 import { encoderFor, type Pooling } from "../../src/encoders/index.ts";
 
 before(startEngine);
@@ -38,29 +39,32 @@ function rows(n: number, seed: number, width: number, T: number | undefined, mak
   return { x, y, n, ...(T ? { mask: new Float32Array(n * T).fill(1) } : {}) };
 }
 
+type ProbeParams = { enc: ParamTree; head: LinearParams };
+type ProbeBatch = { x: Tensor; y: Tensor; present: Tensor; mask?: Tensor };
+
 /** Test accuracy of encoder + linear head trained with Adam. */
 function probe(spec: ModalitySpec, pooling: Pooling, classes: number, train: Rows, test: Rows, steps = 400): number {
   const enc = encoderFor(spec, 16, pooling);
   const rng = new HostRng(5);
-  const { layout, flat } = flattenParams({ enc: enc.init(rng) as any, head: initLinear(rng, 16, classes) as any });
+  const { layout, flat } = flattenParams({ enc: enc.init(rng), head: initLinear(rng, 16, classes) });
   const width = spec.shape.reduce((a, b) => a * b, 1);
   const T = spec.type === "image" ? undefined : spec.shape[0]!;
-  const forward = (p: any, b: any) => linear(p.head, enc.apply(p.enc, { input: b.x, ...(b.mask ? { tokenMask: b.mask } : {}), present: b.present }).pooled);
+  const forward = (p: Params<ProbeParams>, b: ProbeBatch) => linear(p.head, enc.apply(p.enc, { input: b.x, ...(b.mask ? { tokenMask: b.mask } : {}), present: b.present }).pooled);
   const batchOf = (data: Rows, idx: number[]) => {
     const x = new Float32Array(idx.length * width);
     const y = new Float32Array(idx.length);
     idx.forEach((r, i) => (x.set(data.x.subarray(r * width, (r + 1) * width), i * width), (y[i] = data.y[r]!)));
-    const batch: any = { x: { data: x, shape: [idx.length, ...spec.shape] }, y: { data: y, shape: [idx.length] }, present: { data: new Float32Array(idx.length).fill(1), shape: [idx.length] } };
+    const batch: HostBatch = { x: { data: x, shape: [idx.length, ...spec.shape] }, y: { data: y, shape: [idx.length] }, present: { data: new Float32Array(idx.length).fill(1), shape: [idx.length] } };
     if (T) batch.mask = { data: new Float32Array(idx.length * T).fill(1), shape: [idx.length, T] };
     return batch;
   };
-  const step = new TrainStep(layout, flat, (p, b) => ({ loss: softmaxCrossEntropy(forward(p, b), b.y) }), { optimizer: { kind: "adam" } });
+  const step = new TrainStep<ProbeParams, ProbeBatch>(layout, flat, (p, b) => ({ loss: softmaxCrossEntropy(forward(p, b), b.y) }), { optimizer: { kind: "adam" } });
   const order = new HostRng(9);
   for (let s = 0; s < steps; s++) step.step(batchOf(train, Array.from({ length: 64 }, () => order.int(train.n))), 1e-2, s);
-  const evaluate = new EvalStep(layout, step.currentParams(), (p, b) => forward(p, b));
+  const evaluate = new EvalStep<ProbeParams, ProbeBatch>(layout, step.currentParams(), (p, b) => forward(p, b));
   step.dispose();
   const all = Array.from({ length: test.n }, (_, i) => i);
-  const logits = evaluate.run(batchOf(test, all)).data as Float32Array;
+  const logits = (evaluate.run(batchOf(test, all)) as HostArray).data;
   evaluate.dispose();
   let hits = 0;
   for (let i = 0; i < test.n; i++) {
