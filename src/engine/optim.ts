@@ -81,36 +81,68 @@ export function applyUpdate(
   return updateLeaves(cfg, params, grads, slots, lr, t, (i) => decays(layout, i));
 }
 
+/** Whether weight decay touches leaf i of `layout` (see decays). */
+export function decayedLeaves(layout: ParamLayout): boolean[] {
+  return layout.entries.map((_, i) => decays(layout, i));
+}
+
 /**
- * The same update over ONE flat vector (parameters, gradient and each slot
- * concatenated in layout order), for the ONNX Runtime step, where one chain of
- * elementwise nodes costs less than one per leaf. `decayMask` is 1 where the
- * element belongs to a decayed leaf (decayMaskOf), else 0. Elementwise, it
- * computes exactly what applyUpdate does leaf by leaf.
+ * Adam/AdamW in the fewest elementwise passes, for the ONNX Runtime step
+ * (src/export/lowerStep.ts), where every elementwise op is one pass over the
+ * leaf and the optimiser was most of a wide model's step. Algebraically the
+ * same update as applyUpdate, rearranged:
+ * - the slots hold m / (1 - b1) and v / (1 - b2), so their updates are
+ *   b1 * m~ + g and b2 * v~ + g^2 (no scaling of g);
+ * - the bias corrections, the learning rate and eps fold into per-step scalars
+ *   computed on the host in double precision (foldedAdamScalars):
+ *   p' = keep * p - alpha * m~ / (sqrt(v~) + epsHat).
+ * Five passes per leaf after the slots (sqrt, add, div, mul, sub), one more for a
+ * decayed leaf, against eleven for the literal form. The slots are not
+ * applyUpdate's (m~ and v~ are m and v scaled), so they stay inside the ORT step.
  */
-export function applyUpdateFlat(
-  cfg: OptimizerConfig,
-  params: Tensor,
-  grad: Tensor,
-  slots: Tensor[],
-  lr: Tensor,
-  t: Tensor,
-  decayMask: Tensor,
-): { params: Tensor; slots: Tensor[] } {
-  const r = updateLeaves(cfg, [params], [grad], slots.map((s) => [s]), lr, t, () => decayMask);
-  return { params: r.params[0]!, slots: r.slots.map((s) => s[0]!) };
-}
-
-/** 1 for every element of a leaf that weight decay touches (matrices), 0 elsewhere, flat in layout order. */
-export function decayMaskOf(layout: ParamLayout): Float32Array {
-  const mask = new Float32Array(layout.total);
-  layout.entries.forEach((e, i) => {
-    if (decays(layout, i)) mask.fill(1, e.offset, e.offset + e.size);
+export function applyFoldedAdam(
+  cfg: Extract<OptimizerConfig, { kind: "adam" | "adamw" }>,
+  /** per parameter tensor: whether weight decay touches it, or a 0/1 mask over its elements */
+  decayed: (boolean | Tensor)[],
+  params: Tensor[],
+  grads: Tensor[],
+  slots: Tensor[][],
+  scalars: { alpha: Tensor; epsHat: Tensor; keep: Tensor },
+): { params: Tensor[]; slots: Tensor[][] } {
+  const b1 = cfg.beta1 ?? 0.9;
+  const b2 = cfg.beta2 ?? 0.999;
+  const decaying = cfg.kind === "adamw" && (cfg.weightDecay ?? 0.01) !== 0;
+  const ms: Tensor[] = [];
+  const vs: Tensor[] = [];
+  const next = params.map((p, i) => {
+    const g = grads[i]!;
+    const m = slots[0]![i]!.mul(b1).add(g);
+    const v = slots[1]![i]!.mul(b2).add(g.square());
+    ms.push(m);
+    vs.push(v);
+    const step = m.div(v.sqrt().add(scalars.epsHat)).mul(scalars.alpha);
+    const d = decaying ? decayed[i]! : false;
+    if (d === false) return p.sub(step);
+    return p.mul(d === true ? scalars.keep : d.mul(scalars.keep.sub(1)).add(1)).sub(step);
   });
-  return mask;
+  return { params: next, slots: [ms, vs] };
 }
 
-/** `decay(i)`: whether leaf i is decayed (true/false), or a 0/1 mask Tensor over its elements. */
+/** The per-step scalars of applyFoldedAdam at learning rate `lr` and 1-based step `t`. */
+export function foldedAdamScalars(cfg: Extract<OptimizerConfig, { kind: "adam" | "adamw" }>, lr: number, t: number): { alpha: number; epsHat: number; keep: number } {
+  const b1 = cfg.beta1 ?? 0.9;
+  const b2 = cfg.beta2 ?? 0.999;
+  const eps = cfg.eps ?? 1e-8;
+  const wd = cfg.kind === "adamw" ? (cfg.weightDecay ?? 0.01) : 0;
+  // 1 - b^t without cancellation for small t (see oneMinusPow)
+  const c1 = -Math.expm1(t * Math.log(b1));
+  const c2 = -Math.expm1(t * Math.log(b2));
+  // m = (1 - b1) m~, v = (1 - b2) v~: lr * (m / c1) / (sqrt(v / c2) + eps) = alpha * m~ / (sqrt(v~) + epsHat)
+  const root = Math.sqrt(c2 / (1 - b2));
+  return { alpha: ((lr * (1 - b1)) / c1) * root, epsHat: eps * root, keep: 1 - lr * wd };
+}
+
+/** `decay(i)`: whether leaf i is decayed. */
 function updateLeaves(
   cfg: OptimizerConfig,
   params: Tensor[],
@@ -118,13 +150,9 @@ function updateLeaves(
   slots: Tensor[][],
   lr: Tensor,
   t: Tensor,
-  decay: (i: number) => boolean | Tensor,
+  decay: (i: number) => boolean,
 ): { params: Tensor[]; slots: Tensor[][] } {
-  const decayTerm = (p: Tensor, i: number, wd: number): Tensor | undefined => {
-    const d = decay(i);
-    if (!wd || d === false) return undefined;
-    return d === true ? p.mul(wd) : p.mul(d.mul(wd));
-  };
+  const decayTerm = (p: Tensor, i: number, wd: number): Tensor | undefined => (wd && decay(i) ? p.mul(wd) : undefined);
   switch (cfg.kind) {
     case "sgd": {
       const mu = cfg.momentum ?? 0.9;

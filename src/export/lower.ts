@@ -234,6 +234,8 @@ class Lowering {
   private readonly names = new Map<Var, string>();
   private readonly twin = new Map<Var, Var>();
   private readonly producer = new Map<Var, Eqn>();
+  /** how many equations and outputs read each var */
+  private readonly readers = new Map<Var, number>();
   private batchName?: string;
 
   constructor(
@@ -251,6 +253,7 @@ class Lowering {
     j1.eqns.forEach((e, i) => e.outBinders.forEach((v, k) => this.twin.set(v, j2.eqns[i]!.outBinders[k]!)));
 
     const live = liveVars(j1);
+    for (const a of [...j1.eqns.flatMap((e) => e.inputs), ...j1.outs]) if (!isLit(a)) this.readers.set(a, (this.readers.get(a) ?? 0) + 1);
     const nConsts = this.first.consts.length;
     this.plan.bindings.forEach((b, i) => {
       const v = j1.inBinders[nConsts + i]!;
@@ -269,18 +272,35 @@ class Lowering {
     });
 
     currentPurpose = this.plan.purpose;
+    if ((globalThis as any).__dumpEqns) for (const e of j1.eqns) console.log(`${e.outBinders.map((v) => `v${v.id}[${v.aval.shape}]`).join(",")} = ${e.primitive}(${e.inputs.map((a) => (isLit(a) ? a.value : `v${a.id}`)).join(", ")}) ${JSON.stringify(e.params).slice(0, 80)}`);
     j1.eqns.forEach((e, i) => {
       if (!e.outBinders.some((v) => live.has(v))) return;
       this.lowerEqn(e, j2.eqns[i]!);
       for (const v of e.outBinders) this.producer.set(v, e);
     });
 
+    // An output a node computes takes that node's output name (an Identity would copy it: for the
+    // train step's state, a pass over every parameter); graph inputs, constants and values that
+    // are already another output go through an Identity.
+    const computed = new Set(this.g.nodes.flatMap((n) => n.output as string[]));
+    const claimed = new Set<string>();
     j1.outs.forEach((atom, i) => {
       const name = this.plan.outputs[i] ?? `output_${i}`;
-      this.g.node("Identity", [this.name(atom)], {}, [name]);
+      const source = this.name(atom);
+      if (computed.has(source) && !claimed.has(source)) {
+        this.g.rename(source, name);
+        claimed.add(source);
+      } else this.g.node("Identity", [source], {}, [name]);
       const dims = isLit(atom) ? [] : this.symShape(atom);
       this.g.graphOutput(name, atom.aval.dtype as DType, dims);
     });
+  }
+
+  /** The equation that computed `atom`, when it is a lowered intermediate with primitive `primitive`. */
+  private producedBy(atom: Atom, primitive: string): Eqn | undefined {
+    if (isLit(atom)) return undefined;
+    const e = this.producer.get(atom);
+    return e?.primitive === primitive ? e : undefined;
   }
 
   private checkSameStructure(j1: Jaxpr, j2: Jaxpr): void {
@@ -394,10 +414,23 @@ class Lowering {
     const unary = (op: string) => this.bind(out, this.g.op(op, [this.name(x)]));
     const binary = (op: string, attrs = {}) => this.bind(out, this.g.op(op, [this.name(x, outType), this.name(y, outType)], attrs));
     switch (e.primitive) {
-      case "add":
+      case "add": {
+        // jax-js has no subtraction: x - y is add(x, neg(y)). One Sub instead of a Neg pass and an Add
+        // (the Neg is pruned when nothing else reads it).
+        if (float(outType!)) {
+          const [a, b] = this.producedBy(y, "neg") ? [x, y] : this.producedBy(x, "neg") ? [y, x] : [];
+          if (a && b) return this.bind(out, this.g.op("Sub", [this.name(a, outType), this.name(this.producedBy(b, "neg")!.inputs[0]!, outType)]));
+        }
         return binary("Add");
-      case "mul":
+      }
+      case "mul": {
+        // likewise x / y is mul(x, reciprocal(y)): one Div
+        if (float(outType!)) {
+          const [a, b] = this.producedBy(y, "reciprocal") ? [x, y] : this.producedBy(x, "reciprocal") ? [y, x] : [];
+          if (a && b) return this.bind(out, this.g.op("Div", [this.name(a, outType), this.name(this.producedBy(b, "reciprocal")!.inputs[0]!, outType)]));
+        }
         return binary("Mul");
+      }
       case "min":
         return binary("Min");
       case "max":
@@ -413,12 +446,13 @@ class Lowering {
       case "reciprocal":
         return unary("Reciprocal");
       // ONNX Floor/Ceil are float-only; on integers they are the identity anyway
+      // identities need no node: the value keeps its name
       case "floor":
-        return float(outType!) ? unary("Floor") : unary("Identity");
+        return float(outType!) ? unary("Floor") : this.bind(out, this.name(x));
       case "ceil":
-        return float(outType!) ? unary("Ceil") : unary("Identity");
+        return float(outType!) ? unary("Ceil") : this.bind(out, this.name(x));
       case "stop_gradient":
-        return unary("Identity");
+        return this.bind(out, this.name(x));
       case "sin":
         return unary("Sin");
       case "cos":
@@ -470,8 +504,11 @@ class Lowering {
         return this.lowerRandomBits(e);
       case "bitcast":
         return this.lowerBitcast(e);
-      case "transpose":
+      case "transpose": {
+        const fused = this.transposedDot(x, e.params.perm as number[], out);
+        if (fused) return this.bind(out, fused);
         return this.bind(out, this.g.op("Transpose", [this.name(x)], { perm: e.params.perm }));
+      }
       case "reshape":
         return this.bind(out, this.g.op("Reshape", [this.name(x), this.shapeTensor(this.symShape(out), true)]));
       case "broadcast":
@@ -512,8 +549,14 @@ class Lowering {
     const viaInt = x.aval.dtype === "bool";
     const input = viaInt ? this.name(x, "int32") : this.name(x);
     let result: string;
+    const squared = op === "Add" ? this.producedBy(x, "mul") : undefined;
     switch (op) {
       case "Add":
+        // a sum of squares (gradient clipping's global norm): one pass, the squares never materialised
+        if (squared && !viaInt && squared.inputs[0] === squared.inputs[1] && !isLit(squared.inputs[0]!)) {
+          result = this.reduceOp("ReduceSumSquare", this.name(squared.inputs[0]!, x.aval.dtype), axes);
+          break;
+        }
         result = this.g.op("ReduceSum", [input, this.g.int64s(axes)], { keepdims: 0 });
         break;
       case "Mul":
@@ -531,7 +574,7 @@ class Lowering {
     this.bind(out, viaInt ? this.g.op("Cast", [result], { to: onnxType("bool") }) : result);
   }
 
-  /** ReduceMax/Min/Prod take `axes` as an attribute up to opset 17 and as an input from 18. */
+  /** ReduceMax/Min/Prod/SumSquare take `axes` as an attribute up to opset 17 and as an input from 18. */
   private reduceOp(op: string, input: string, axes: number[]): string {
     if (this.plan.opset >= 18) return this.g.op(op, [input, this.g.int64s(axes)], { keepdims: 0 });
     return this.g.op(op, [input], { axes, keepdims: 0 });
@@ -583,8 +626,10 @@ class Lowering {
    * axis), only x (a row axis), only y (a column axis). That is one MatMul of
    * x'[batch, rows, K] by y'[batch, K, cols] on the un-broadcast sources.
    * Static shapes only (train steps); undefined when the pattern does not apply.
+   * `after`: the perm of a transpose that is the product's only reader (the
+   * backward pass transposes dW^T to dW), to compute the product in that layout.
    */
-  private broadcastDotAsMatMul(e: Eqn): string | undefined {
+  private broadcastDotAsMatMul(e: Eqn, after?: number[]): string | undefined {
     const [x, y] = e.inputs as [Atom, Atom];
     const out = e.outBinders[0]!;
     if (isLit(x) || isLit(y) || x.aval.dtype !== out.aval.dtype || y.aval.dtype !== out.aval.dtype) return undefined;
@@ -611,16 +656,56 @@ class Lowering {
     if (rows.length === 0 && cols.length === 0) return undefined;
     const outShape = out.aval.shape;
     const size = (axes: number[]) => axes.reduce((p, a) => p * outShape[a]!, 1);
-    const a = this.gatherAxes(rx, [...batch, ...rows, K], [...batch.map((i) => outShape[i]!), size(rows), x.aval.shape[K]!]);
-    const b = this.gatherAxes(ry, [...batch, K, ...cols], [...batch.map((i) => outShape[i]!), y.aval.shape[K]!, size(cols)]);
-    let result = this.g.op("MatMul", [a, b]);
-    // [batch, rows, cols] -> the output's axis order
-    const order = [...batch, ...rows, ...cols];
+    const batchDims = batch.map((i) => outShape[i]!);
+    // Axis i of the result is axis wanted[i] of the dot's output. x y gives [batch, rows, cols];
+    // (y^T x^T) gives [batch, cols, rows]: take the one already in the wanted order, so no
+    // Transpose of the product is left (the operands' transposes fold into ONNX Runtime's FusedMatMul).
+    const wanted = after ?? [...Array(K).keys()];
+    const rowsFirst = [...batch, ...rows, ...cols];
+    const colsFirst = [...batch, ...cols, ...rows];
+    const identity = (order: number[]) => wanted.every((d, i) => order[i] === d);
+    const swap = !identity(rowsFirst) && identity(colsFirst);
+    if (after && !identity(rowsFirst) && !swap) return undefined;
+    const xs = this.gatherAxes(rx, swap ? [...batch, K, ...rows] : [...batch, ...rows, K], swap ? [...batchDims, x.aval.shape[K]!, size(rows)] : [...batchDims, size(rows), x.aval.shape[K]!]);
+    const ys = this.gatherAxes(ry, swap ? [...batch, ...cols, K] : [...batch, K, ...cols], swap ? [...batchDims, size(cols), y.aval.shape[K]!] : [...batchDims, y.aval.shape[K]!, size(cols)]);
+    let result = this.g.op("MatMul", swap ? [ys, xs] : [xs, ys]);
+    const order = swap ? colsFirst : rowsFirst;
     const unflat = order.map((i) => outShape[i]!);
     if (rows.length !== 1 || cols.length !== 1) result = this.g.op("Reshape", [result, this.g.int64s(unflat)]);
-    const perm = [...Array(K).keys()].map((i) => order.indexOf(i));
+    const perm = wanted.map((d) => order.indexOf(d));
     if (!perm.every((p, i) => p === i)) result = this.g.op("Transpose", [result], { perm });
     return result;
+  }
+
+  /**
+   * transpose(x, perm) where x is a dot's product, maybe behind reshapes that only add or drop
+   * size-1 axes, and nothing else reads it: the backward pass's dW = transpose(dW^T). The
+   * product computed directly in the transposed layout (broadcastDotAsMatMul's `after`),
+   * instead of a Transpose pass over every weight gradient.
+   */
+  private transposedDot(x: Atom, perm: number[], out: Var): string | undefined {
+    let at = x;
+    let dot: Eqn | undefined;
+    while (!dot) {
+      if (isLit(at) || this.readers.get(at) !== 1) return undefined;
+      const made = this.producer.get(at);
+      if (made?.primitive === "dot") dot = made;
+      else if (made?.primitive === "reshape") {
+        const source = made.inputs[0]!;
+        const solid = (shape: number[]) => shape.filter((d) => d !== 1);
+        if (isLit(source) || !sameShape(solid(source.aval.shape), solid(at.aval.shape))) return undefined;
+        at = source;
+      } else return undefined;
+    }
+    const product = dot.outBinders[0]!.aval.shape;
+    if (product.includes(1) || isLit(x)) return undefined;
+    // the product's axes in x's non-singleton axes' order, then as the transpose orders them
+    const solidAxes = [...x.aval.shape.keys()].filter((i) => x.aval.shape[i] !== 1);
+    const wanted = perm.filter((p) => x.aval.shape[p] !== 1).map((p) => solidAxes.indexOf(p));
+    const result = this.broadcastDotAsMatMul(dot, wanted);
+    if (!result) return undefined;
+    const shape = wanted.map((d) => product[d]!);
+    return sameShape(shape, out.aval.shape) ? result : this.g.op("Reshape", [result, this.g.int64s(out.aval.shape)]);
   }
 
   /**
@@ -673,8 +758,25 @@ class Lowering {
     const rest = [...r.shape.keys()].filter((i) => !picked.includes(i));
     const perm = [...picked, ...rest];
     let t = r.name;
-    if (!perm.every((p, i) => p === i)) t = this.g.op("Transpose", [t], { perm });
-    const current = perm.map((i) => r.shape[i]!);
+    let current = perm.map((i) => r.shape[i]!);
+    if (!perm.every((p, i) => p === i)) {
+      // Source axes that stay adjacent and in order move as one block: merge them first (a free
+      // reshape), so the Transpose is over fewer axes. dW = X^T dY with X [B, T, D] then moves
+      // [B*T, D] -> [D, B*T], which ONNX Runtime folds into its MatMul (transA), instead of a
+      // strided copy of the activations.
+      const blocks: number[][] = [];
+      for (const p of perm) {
+        const last = blocks[blocks.length - 1];
+        if (last && last[last.length - 1]! + 1 === p) last.push(p);
+        else blocks.push([p]);
+      }
+      if (blocks.length < perm.length) {
+        const bySource = [...blocks].sort((a, b) => a[0]! - b[0]!);
+        t = this.g.op("Reshape", [t, this.g.int64s(bySource.map((b) => b.reduce((n, a) => n * r.shape[a]!, 1)))]);
+        t = this.g.op("Transpose", [t], { perm: blocks.map((b) => bySource.indexOf(b)) });
+        current = blocks.map((b) => b.reduce((n, a) => n * r.shape[a]!, 1));
+      } else t = this.g.op("Transpose", [t], { perm });
+    }
     if (!sameShape(current, shape)) t = this.g.op("Reshape", [t, this.g.int64s(shape)]);
     return t;
   }

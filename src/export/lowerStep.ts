@@ -4,58 +4,106 @@
  * the optimiser update, traced once at the batch's fixed shape (the trainer
  * pads every batch to one size) and lowered with lower.ts.
  *
- * The state crosses the graph boundary flat: `params` [P] and one vector per
- * optimiser slot (`slot0`, `slot1`), in layout order. Inside, the vector is
- * sliced into leaves for the model, the leaf gradients are concatenated back,
- * and clipping and the update run once over the flat vectors (applyUpdateFlat:
- * the per-leaf update elementwise): a few dozen nodes instead of one chain per
- * leaf, and three state tensors per step instead of three per leaf. (jax-js
- * keeps leaves: there concatenate's transpose is slow, see step.ts; here the
- * concatenation is outside the differentiated function.)
+ * How the state crosses the graph boundary (stateGroups): every parameter
+ * leaf of at least `ownStateFrom` elements is its own group, with its own
+ * inputs (`param/<name>`, `slot<k>/<name>`, the leaf's shape); the smaller
+ * leaves share one flat group (`param/*`, `slot<k>/*`). Why not all flat, as
+ * before: splitting one flat vector into leaves for the model and
+ * concatenating the gradient back is two passes over every parameter (a third
+ * of the MLP step's optimiser time). Why not all per leaf: each group's
+ * optimiser update is about a dozen ONNX nodes, and for a small leaf their
+ * fixed cost is more than the copies (LMF, 14 leaves of 8 to 19,200).
+ * Measured with bench:engine, see docs/engine.md.
  *
- * Graph inputs: `params`, `slot<k>`, `lr` and `t` (float32 scalars), `key`
- * (uint32 [2], the jax-js PRNG key of the step: the random stream is lowered bit
- * for bit, see lowerRandomBits), then every batch leaf (`batch.<path>`).
- * Outputs: `next.params`, `next.slot<k>` (one step's outputs are the next one's
- * inputs) and `metrics` (loss first, in `metricNames` order).
+ * Adam and AdamW run as applyFoldedAdam (optim.ts): its per-step scalars
+ * (bias corrections folded with the learning rate) come from the host as
+ * graph inputs, so the graph does no scalar arithmetic per step.
+ *
+ * Graph inputs: the state (params of every group, then each slot's), then the
+ * per-step scalars (`hyperInputs`, float32 scalars, values from
+ * `hyperValues(lr, t)`), `key` (uint32 [2], the jax-js PRNG key of the step:
+ * the random stream is lowered bit for bit, see lowerRandomBits), then every
+ * batch leaf (`batch.<path>`). Outputs: `next/<state input>` (one step's
+ * outputs are the next one's inputs) and `metrics` (loss first, in
+ * `metricNames` order).
  */
 import type { TensorBatch } from "../engine/step.ts";
 import { isHostArray, type ParamLayout } from "../engine/params.ts";
-import { applyUpdateFlat, clipByGlobalNorm, decayMaskOf, optimizerSlots } from "../engine/optim.ts";
+import { applyFoldedAdam, applyUpdate, clipByGlobalNorm, decayedLeaves, foldedAdamScalars, optimizerSlots } from "../engine/optim.ts";
 import { lossAndGradient, stackMetrics, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
 import { concat, constant, type HostArray, type Tensor } from "../engine/tensor.ts";
 import { lowerFixedShape, type FixedInput } from "./lower.ts";
 import { trainOpsetVersion } from "./onnxGraph.ts";
 
+/** Leaves of at least this many elements get their own state tensors (see the header). */
+export const ownStateFrom = 65536;
+
+/** Parameter leaves (layout entry indices) that share state tensors: one leaf, or the flat group of small leaves. */
+export function stateGroups(layout: ParamLayout, threshold = ownStateFrom): number[][] {
+  const own = layout.entries.flatMap((e, i) => (e.size >= threshold ? [[i]] : []));
+  const small = layout.entries.flatMap((e, i) => (e.size < threshold ? [i] : []));
+  return small.length ? [...own, small] : own;
+}
+
 export type LoweredTrainStep = {
   bytes: Uint8Array;
-  /** state inputs: `params`, then one per optimiser slot */
+  /** state groups (stateGroups): the state inputs are every group's params, then every group's slot 0, ... */
+  groups: number[][];
+  /** state inputs, and their shapes, index for index */
   stateInputs: string[];
+  stateShapes: number[][];
   /** the outputs that replace stateInputs, index for index */
   stateOutputs: string[];
+  /** float32 scalar inputs set every step, in hyperValues order */
+  hyperInputs: string[];
+  hyperValues: (lr: number, t: number) => number[];
   /** batch leaves (key paths in a HostBatch, walked in key order) and their graph input names */
   batchPaths: string[][];
   batchInputs: string[];
   metricNames: string[];
 };
 
-export function lowerTrainStep(layout: ParamLayout, lossFn: LossFn, options: TrainStepOptions, exampleBatch: HostBatch): LoweredTrainStep {
+export function lowerTrainStep(
+  layout: ParamLayout,
+  lossFn: LossFn,
+  options: TrainStepOptions,
+  exampleBatch: HostBatch,
+  ownFrom = ownStateFrom,
+): LoweredTrainStep {
   const S = optimizerSlots(options.optimizer);
-  const P = layout.total;
-  const stateInputs = ["params", ...Array.from({ length: S }, (_, k) => `slot${k}`)];
+  // SGD (rare here) keeps every leaf apart: its update reads the layout for weight decay
+  const threshold = options.optimizer.kind === "sgd" ? 0 : ownFrom;
+  const groups = stateGroups(layout, threshold);
+  const G = groups.length;
+  const entries = layout.entries;
+  const groupName = (g: number[]) => (g.length === 1 && entries[g[0]!]!.size >= threshold ? entries[g[0]!]!.name : "*");
+  const groupShape = (g: number[]) => (g.length === 1 && entries[g[0]!]!.size >= threshold ? entries[g[0]!]!.shape : [g.reduce((n, i) => n + entries[i]!.size, 0)]);
+  const stateInputs = ["param", ...Array.from({ length: S }, (_, k) => `slot${k}`)].flatMap((part) => groups.map((g) => `${part}/${groupName(g)}`));
+  const stateShapes = Array.from({ length: S + 1 }, () => groups.map(groupShape)).flat();
+  const cfg = options.optimizer;
+  const hyperInputs = cfg.kind === "sgd" ? ["lr"] : ["alpha", "epsHat", "keep"];
+  const hyperValues = (lr: number, t: number): number[] => {
+    if (cfg.kind === "sgd") return [lr];
+    const s = foldedAdamScalars(cfg, lr, t);
+    return [s.alpha, s.epsHat, s.keep];
+  };
   const batchLeaves = leavesOf(exampleBatch);
   const batchInputs = batchLeaves.map(([path]) => `batch.${path.join(".")}`);
   const inputs: FixedInput[] = [
-    ...stateInputs.map((name): FixedInput => ({ name, dtype: "float32", shape: [P] })),
-    { name: "lr", dtype: "float32", shape: [] },
-    { name: "t", dtype: "float32", shape: [] },
+    ...stateInputs.map((name, i): FixedInput => ({ name, dtype: "float32", shape: stateShapes[i]! })),
+    ...hyperInputs.map((name): FixedInput => ({ name, dtype: "float32", shape: [] })),
     { name: "key", dtype: "uint32", shape: [2] },
     ...batchLeaves.map(([, a], i): FixedInput => ({ name: batchInputs[i]!, dtype: "float32", shape: a.shape })),
   ];
-  const stateOutputs = stateInputs.map((n) => `next.${n}`);
+  const stateOutputs = stateInputs.map((n) => `next/${n}`);
   const metricNames: string[] = [];
   const gradient = lossAndGradient(layout, lossFn);
-  const mask = decayMaskOf(layout);
+  const decays = decayedLeaves(layout);
+  // weight decay per group: the leaf's flag, or a 0/1 mask over the flat group
+  const groupDecay = groups.map((g): boolean | Float32Array =>
+    g.length === 1 && entries[g[0]!]!.size >= threshold ? decays[g[0]!]! : Float32Array.from(g.flatMap((i) => Array(entries[i]!.size).fill(decays[i] ? 1 : 0))),
+  );
+  const H = hyperInputs.length;
   const bytes = lowerFixedShape({
     graphName: "fusionkit_train_step",
     inputs,
@@ -63,23 +111,52 @@ export function lowerTrainStep(layout: ParamLayout, lossFn: LossFn, options: Tra
     opset: trainOpsetVersion,
     purpose: "this train step cannot run in ONNX Runtime",
     fn: (all: Tensor[]) => {
-      const [params, ...rest] = all as [Tensor, ...Tensor[]];
-      const slots = rest.slice(0, S);
-      const [lr, t, key] = [rest[S]!, rest[S + 1]!, rest[S + 2]!];
-      const batch = rebuildLike(exampleBatch, rest.slice(S + 3));
-      const leaves = layout.entries.map((e) => params.slice(0, e.offset, e.offset + e.size).reshape(e.shape));
+      const state = Array.from({ length: S + 1 }, (_, k) => all.slice(G * k, G * (k + 1)));
+      const [params, ...slots] = state as [Tensor[], ...Tensor[][]];
+      const hyper = all.slice(G * (S + 1), G * (S + 1) + H);
+      const key = all[G * (S + 1) + H]!;
+      const batch = rebuildLike(exampleBatch, all.slice(G * (S + 1) + H + 1));
+      // the model's leaves: a group's own tensor, or slices of the flat group
+      const leaves: Tensor[] = [];
+      groups.forEach((g, gi) => {
+        if (!(g.length === 1 && entries[g[0]!]!.size >= threshold)) {
+          let at = 0;
+          for (const i of g) {
+            leaves[i] = params[gi]!.slice(0, at, at + entries[i]!.size).reshape(entries[i]!.shape);
+            at += entries[i]!.size;
+          }
+        } else leaves[g[0]!] = params[gi]!;
+      });
       const { grad, metrics } = gradient(leaves, key, batch as TensorBatch);
-      let flatGrad = concat(grad.map((g) => g.reshape([-1])), 0);
+      let g = groups.map((group) => (group.length === 1 && entries[group[0]!]!.size >= threshold ? grad[group[0]!]! : concat(group.map((i) => grad[i]!.reshape([-1])), 0)));
       if (options.clipNorm) {
-        const clipped = clipByGlobalNorm([flatGrad], options.clipNorm);
-        flatGrad = clipped.grad[0]!;
+        const clipped = clipByGlobalNorm(g, options.clipNorm);
+        g = clipped.grad;
         metrics.gradNorm = clipped.norm;
       }
-      const updated = applyUpdateFlat(options.optimizer, params, flatGrad, slots, lr, t, constant(mask, [P]));
-      return [updated.params, ...updated.slots, stackMetrics(metrics, metricNames)];
+      let updated: { params: Tensor[]; slots: Tensor[][] };
+      if (cfg.kind === "sgd") {
+        // every leaf is its own group (threshold 0 above), in layout order; t is unused by SGD
+        updated = applyUpdate(cfg, layout, params, g, slots, hyper[0]!, hyper[0]!);
+      } else {
+        const decay = groupDecay.map((d, gi) => (d instanceof Float32Array ? constant(d, stateShapes[gi]!) : d));
+        updated = applyFoldedAdam(cfg, decay, params, g, slots, { alpha: hyper[0]!, epsHat: hyper[1]!, keep: hyper[2]! });
+      }
+      return [...updated.params, ...updated.slots.flat(), stackMetrics(metrics, metricNames)];
     },
   });
-  return { bytes, stateInputs, stateOutputs, batchPaths: batchLeaves.map(([path]) => path), batchInputs, metricNames: [...metricNames] };
+  return {
+    bytes,
+    groups,
+    stateInputs,
+    stateShapes,
+    stateOutputs,
+    hyperInputs,
+    hyperValues,
+    batchPaths: batchLeaves.map(([path]) => path),
+    batchInputs,
+    metricNames: [...metricNames],
+  };
 }
 
 /** The leaves of a batch (records of records of arrays) with their key paths. */

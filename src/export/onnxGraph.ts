@@ -98,6 +98,14 @@ export class GraphBuilder {
     return this.constant("int64", [values.length], values);
   }
 
+  /** Renames a value everywhere it is produced or read (a node's output becoming a graph output). */
+  rename(from: string, to: string): void {
+    for (const node of this.nodes) {
+      node.input = (node.input as string[]).map((n) => (n === from ? to : n));
+      node.output = (node.output as string[]).map((n) => (n === from ? to : n));
+    }
+  }
+
   /**
    * Drops nodes whose outputs reach no graph output, and initializers nothing
    * reads (the lowering emits a few, e.g. reshapes a MatMul reads past).

@@ -1,20 +1,20 @@
 /**
  * Train steps run by ONNX Runtime: the graph from lowerStep.ts in one
- * InferenceSession (CPU, intra-op threads = cores), with the same interface
- * as the jax-js TrainStep (src/engine/step.ts).
+ * InferenceSession (CPU), with the same interface as the jax-js TrainStep
+ * (src/engine/step.ts).
  *
- * The state (flat parameters and optimiser slots, see lowerStep.ts) lives in
+ * The state (parameters and optimiser slots in groups of leaves, see lowerStep.ts) lives in
  * two sets of ORT tensors over JS buffers. Each step feeds one set and hands
  * the other to ORT as pre-allocated outputs, so ONNX Runtime writes the new
- * state straight into it; then the two swap. Per step, JavaScript only wraps
- * the batch arrays and three scalars in tensors: no state is copied or
- * converted on the host.
+ * state straight into it; then the two swap. The two feed/fetch records are
+ * built once, and the per-step scalars and the key are written into tensors
+ * that live as long as the step: per step, JavaScript only wraps the batch
+ * arrays in tensors. No state is copied or converted on the host.
  */
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import type { ParamLayout } from "../engine/params.ts";
-import { optimizerSlots } from "../engine/optim.ts";
 import type { HostBatch, LossFn, TrainStepOptions } from "../engine/step.ts";
 
 import { leavesOf, lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
@@ -25,6 +25,8 @@ export type OrtTrainStepOptions = {
    * because fusionkit starts worker threads to use one core each (the bench pool, `fusionkit worker`)
    */
   threads?: number;
+  /** leaves of at least this many elements get their own state tensors (default lowerStep.ts ownStateFrom; bench:engine compares) */
+  ownStateFrom?: number;
 };
 
 let liveSessions = 0;
@@ -37,13 +39,19 @@ export class OrtTrainStep {
   readonly backend = "ort" as const;
   private t = 0;
   private released = false;
+  /** which of the two state sets holds the current state */
+  private side = 0;
 
   private constructor(
     readonly layout: ParamLayout,
-    private readonly session: ort.InferenceSession,
+    private session: ort.InferenceSession | undefined,
     private readonly lowered: LoweredTrainStep,
-    private current: ort.Tensor[],
-    private spare: ort.Tensor[],
+    /** two state sets, each one tensor per state input */
+    private sets: ort.Tensor[][],
+    /** per side: the feeds (state of that side, scalars, key) and the fetches (the other side's state) */
+    private readonly calls: { feeds: Record<string, ort.Tensor>; fetches: Record<string, ort.Tensor | null> }[],
+    private readonly scalars: Float32Array[],
+    private readonly key: Uint32Array,
     private readonly batchShapes: number[][],
   ) {}
 
@@ -63,7 +71,7 @@ export class OrtTrainStep {
     if (initialParams.length !== layout.total) {
       throw new Error(`OrtTrainStep: ${initialParams.length} parameters given, layout has ${layout.total}`);
     }
-    const lowered = lowerTrainStep(layout, lossFn, options, exampleBatch);
+    const lowered = lowerTrainStep(layout, lossFn, options, exampleBatch, runOptions.ownStateFrom);
     const session = await ort.InferenceSession.create(lowered.bytes, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
@@ -73,12 +81,27 @@ export class OrtTrainStep {
       logSeverityLevel: 3,
     });
     liveSessions++;
-    const S = optimizerSlots(options.optimizer);
-    const P = layout.total;
-    const current = [...Array(S + 1).keys()].map((k) => new ort.Tensor("float32", k === 0 ? initialParams.slice() : new Float32Array(P), [P]));
-    const spare = [...Array(S + 1).keys()].map(() => new ort.Tensor("float32", new Float32Array(P), [P]));
+    const G = lowered.groups.length;
+    const sets = [0, 1].map((side) =>
+      lowered.stateShapes.map((shape, i) => {
+        const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        if (side === 0 && i < G) gatherGroup(layout, lowered.groups[i]!, initialParams, data);
+        return new ort.Tensor("float32", data, shape);
+      }),
+    );
+    const scalars = lowered.hyperInputs.map(() => new Float32Array(1));
+    const key = new Uint32Array(2);
+    const fixed: Record<string, ort.Tensor> = { key: new ort.Tensor("uint32", key, [2]) };
+    lowered.hyperInputs.forEach((name, i) => (fixed[name] = new ort.Tensor("float32", scalars[i]!, [])));
+    const calls = [0, 1].map((side) => {
+      const feeds: Record<string, ort.Tensor> = { ...fixed };
+      const fetches: Record<string, ort.Tensor | null> = { metrics: null };
+      lowered.stateInputs.forEach((name, i) => (feeds[name] = sets[side]![i]!));
+      lowered.stateOutputs.forEach((name, i) => (fetches[name] = sets[1 - side]![i]!));
+      return { feeds, fetches };
+    });
     const batchShapes = leavesOf(exampleBatch).map(([, a]) => a.shape);
-    return new OrtTrainStep(layout, session, lowered, current, spare, batchShapes);
+    return new OrtTrainStep(layout, session, lowered, sets, calls, scalars, key, batchShapes);
   }
 
   get metricNames(): string[] {
@@ -87,24 +110,20 @@ export class OrtTrainStep {
 
   /** One optimiser step; returns the step's metrics (loss first). */
   async step(batch: HostBatch, lr: number, seed: number): Promise<Record<string, number>> {
-    if (this.released) throw new Error("OrtTrainStep: step() after dispose()");
+    if (this.released || !this.session) throw new Error("OrtTrainStep: step() after dispose()");
     this.t += 1;
-    const { stateInputs, stateOutputs, batchInputs } = this.lowered;
-    const feeds: Record<string, ort.Tensor> = {};
-    stateInputs.forEach((name, i) => (feeds[name] = this.current[i]!));
-    feeds.lr = new ort.Tensor("float32", new Float32Array([lr]), []);
-    feeds.t = new ort.Tensor("float32", new Float32Array([this.t]), []);
-    feeds.key = new ort.Tensor("uint32", new Uint32Array([0, seed >>> 0]), [2]);
+    this.lowered.hyperValues(lr, this.t).forEach((v, i) => (this.scalars[i]![0] = v));
+    this.key[1] = seed >>> 0;
+    const { feeds, fetches } = this.calls[this.side]!;
+    const { batchInputs } = this.lowered;
     leavesOf(batch).forEach(([path, a], i) => {
       if (!sameShape(a.shape, this.batchShapes[i]!)) {
         throw new Error(`OrtTrainStep: batch leaf ${path.join(".")} has shape [${a.shape}], the step was built for [${this.batchShapes[i]}]`);
       }
       feeds[batchInputs[i]!] = new ort.Tensor("float32", a.data, a.shape);
     });
-    const fetches: Record<string, ort.Tensor | null> = { metrics: null };
-    stateOutputs.forEach((name, i) => (fetches[name] = this.spare[i]!));
     const results = await this.session.run(feeds, fetches);
-    [this.current, this.spare] = [this.spare, this.current];
+    this.side = 1 - this.side;
     const values = results.metrics!.data as Float32Array;
     const out: Record<string, number> = {};
     this.lowered.metricNames.forEach((n, i) => (out[n] = values[i]!));
@@ -113,20 +132,41 @@ export class OrtTrainStep {
 
   /** A host copy of the current parameters, flat in layout order. */
   currentParams(): Float32Array {
-    return (this.current[0]!.data as Float32Array).slice();
+    const flat = new Float32Array(this.layout.total);
+    this.lowered.groups.forEach((group, gi) => {
+      const data = this.sets[this.side]![gi]!.data as Float32Array;
+      let at = 0;
+      for (const i of group) {
+        const e = this.layout.entries[i]!;
+        flat.set(data.subarray(at, at + e.size), e.offset);
+        at += e.size;
+      }
+    });
+    return flat;
   }
 
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
     liveSessions--;
-    await this.session.release();
-    this.current = [];
-    this.spare = [];
+    const session = this.session!;
+    this.session = undefined;
+    this.sets = [];
+    this.calls.length = 0;
+    await session.release();
+  }
+}
+
+/** The leaves of `group`, in order, from the flat layout-order vector into `into`. */
+function gatherGroup(layout: ParamLayout, group: number[], flat: Float32Array, into: Float32Array): void {
+  let at = 0;
+  for (const i of group) {
+    const e = layout.entries[i]!;
+    into.set(flat.subarray(e.offset, e.offset + e.size), at);
+    at += e.size;
   }
 }
 
 function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
-

@@ -20,8 +20,9 @@ import { HostRng, stepKey } from "../../src/engine/random.ts";
 import { TrainStep, type HostBatch, type LossFn, type TrainStepOptions } from "../../src/engine/step.ts";
 import { adopt, takeRows, type Tensor } from "../../src/engine/tensor.ts";
 import { lowerFixedShape, UnsupportedPrimitive } from "../../src/export/lower.ts";
-import { trainOpsetVersion } from "../../src/export/onnxGraph.ts";
-import { liveTrainSessions, OrtTrainStep } from "../../src/export/ortTrainStep.ts";
+import { lowerTrainStep } from "../../src/export/lowerStep.ts";
+import { decodeModel, trainOpsetVersion } from "../../src/export/onnxGraph.ts";
+import { liveTrainSessions, OrtTrainStep, type OrtTrainStepOptions } from "../../src/export/ortTrainStep.ts";
 import { openTrainStep } from "../../src/export/trainBackend.ts";
 import { listMethods } from "../../src/fusion/registry.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
@@ -59,7 +60,7 @@ function worstLeafError(layout: ParamLayout, a: Float32Array, b: Float32Array): 
 }
 
 /** 10 steps on both backends (a full batch and a padded short one, alternating); returns the worst leaf error. */
-async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 10) {
+async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 10, options: TrainStepOptions = stepOptions, runOptions: OrtTrainStepOptions = {}) {
   const spec = buildSpec(dataset, { method, encoderDim: 8 });
   const model = buildModel(spec);
   const { layout, flat } = flattenParams(model.init(new HostRng(1)));
@@ -68,8 +69,8 @@ async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 1
   const batches = [8, 5].map((n, k) =>
     paddedBatch(train, spec.modalities, spec.task, spec.outDim, Array.from({ length: n }, (_, i) => (i + 8 * k) % train.n), 8),
   );
-  const onOrt = await OrtTrainStep.create(layout, flat, lossFn, stepOptions, batches[0]!);
-  const onJax = new TrainStep(layout, flat, lossFn, stepOptions);
+  const onOrt = await OrtTrainStep.create(layout, flat, lossFn, options, batches[0]!, runOptions);
+  const onJax = new TrainStep(layout, flat, lossFn, options);
   try {
     let lossGap = 0;
     for (let s = 0; s < steps; s++) {
@@ -106,6 +107,17 @@ describe("ONNX Runtime train steps match jax-js", () => {
     // no modality with token masks: the batch's tokenMasks record is empty and must still reach the model
     const r = await runBoth(tinyDataset([vectorSpec, tabularSpec], 6), listMethods().find((m) => m.name === "early")!);
     assert.ok(r.error <= 1e-4, `vector + tabular: parameter leaf ${r.leaf} differs by ${r.error}`);
+  });
+
+  it("state in groups: leaves with state tensors of their own beside a flat group (AdamW decay mask), and SGD with momentum and decay", async () => {
+    // the tiny models' leaves are all below ownStateFrom: a threshold of 20 puts the matrices apart
+    const gmu = listMethods().find((m) => m.name === "gmu")!;
+    const grouped = await runBoth(dataset, gmu, 10, stepOptions, { ownStateFrom: 20 });
+    assert.ok(grouped.error <= 1e-4, `grouped state: parameter leaf ${grouped.leaf} differs by ${grouped.error}`);
+    const sgd: TrainStepOptions = { optimizer: { kind: "sgd", momentum: 0.9, nesterov: true, weightDecay: 0.01 }, clipNorm: 1 };
+    const r = await runBoth(dataset, gmu, 10, sgd);
+    assert.ok(r.moved.error > 1e-4, `SGD moved the parameters (${r.moved.error})`);
+    assert.ok(r.error <= 1e-4, `SGD: parameter leaf ${r.leaf} differs by ${r.error}`);
   });
 });
 
@@ -173,6 +185,27 @@ describe("lowering of the random stream and the backward pass's primitives", () 
     } finally {
       await step.dispose();
     }
+  });
+});
+
+describe("what the train-step graph is made of (each node is a pass or a fixed cost per step)", () => {
+  it("the MLP step: big leaves with their own state, no Identity copies, Sub/Div/ReduceSumSquare, no Transpose of a product", () => {
+    const tree = { mlp: initMlp(new HostRng(2), [64, 256, 256, 4]) };
+    const { layout } = flattenParams(tree);
+    const batch: HostBatch = { x: { data: new Float32Array(16 * 64), shape: [16, 64] }, y: { data: new Float32Array(16), shape: [16] } };
+    const lowered = lowerTrainStep(layout, (p, b) => ({ loss: softmaxCrossEntropy(mlp((p as { mlp: Params<MlpParams> }).mlp, b.x as Tensor), b.y as Tensor) }), stepOptions, batch);
+    // the 256x256 weight (65,536 elements) is its own group; the rest share the flat group
+    assert.deepEqual(lowered.stateInputs.slice(0, lowered.groups.length), ["param/mlp.1.w", "param/*"]);
+    const nodes = decodeModel(lowered.bytes).graph.node as { opType: string; input: string[]; output: string[] }[];
+    const producer = new Map(nodes.flatMap((n) => n.output.map((o) => [o, n.opType] as const)));
+    const count = (op: string) => nodes.filter((n) => n.opType === op).length;
+    assert.equal(count("Identity"), 0, "graph outputs are written by the nodes that compute them");
+    assert.equal(nodes.filter((n) => n.opType === "Add" && n.input.some((i) => producer.get(i) === "Neg")).length, 0, "x - y is one Sub");
+    assert.equal(nodes.filter((n) => n.opType === "Mul" && n.input.some((i) => producer.get(i) === "Reciprocal")).length, 0, "x / y is one Div");
+    assert.equal(count("ReduceSumSquare"), lowered.groups.length, "the clipping norm: one ReduceSumSquare per state group");
+    assert.equal(nodes.filter((n) => n.opType === "Transpose" && producer.get(n.input[0]!) === "MatMul").length, 0, "dW is computed in its layout");
+    // Adam's bias corrections come from the host: no Exp/Pow chain on t
+    assert.deepEqual(lowered.hyperInputs, ["alpha", "epsHat", "keep"]);
   });
 });
 
