@@ -1,6 +1,6 @@
 /**
- * Symmetric InfoNCE with in-batch negatives (CLIP, Radford et al., ICML 2021;
- * van den Oord et al. 2018 for InfoNCE):
+ * Alignment's loss: the symmetric InfoNCE of src/engine/losses.ts (CLIP,
+ * Radford et al., ICML 2021; van den Oord et al. 2018 for InfoNCE):
  *
  *   S = s * Z_a Z_b^T                                        [B, B]
  *   L = 1/2 * ( mean_i CE(S_i., i) + mean_j CE(S_.j, j) )
@@ -17,7 +17,8 @@
  *
  * With more than two modalities the loss is the mean over every pair (a, b).
  */
-import { logSumExp, where, type Tensor } from "../engine/tensor.ts";
+import { infoNCE } from "../engine/losses.ts";
+import type { Tensor } from "../engine/tensor.ts";
 
 /**
  * pairMask[i, j] = w_i w_j [i = j or group_i != group_j]: symmetric, so the
@@ -36,25 +37,13 @@ export function pairMask(rowWeight: ArrayLike<number>, groups?: ArrayLike<number
   return mask;
 }
 
-/** Mean over real rows of the symmetric InfoNCE between unit embeddings a, b [B, D]. */
-export function symmetricInfoNCE(a: Tensor, b: Tensor, logitScale: Tensor, mask: Tensor, rowWeight: Tensor): Tensor {
-  const logits = a.matmul(b.swapLastAxes()).mul(logitScale);
-  const positives = a.mul(b).sum(-1).mul(logitScale);
-  // -1e9 rather than -inf: exp underflows to exactly 0 and the max shift in logSumExp stays finite
-  const masked = where(mask, logits, -1e9);
-  const rowLoss = logSumExp(masked, -1).sub(positives);
-  const columnLoss = logSumExp(masked, 0).sub(positives);
-  const perRow = rowLoss.add(columnLoss).mul(0.5);
-  return perRow.mul(rowWeight).sum().div(rowWeight.sum().add(1e-12));
-}
-
-/** Mean of symmetricInfoNCE over every pair of modalities (in `names` order). */
+/** Mean of the symmetric InfoNCE (src/engine/losses.ts) over every pair of modalities (in `names` order), with the pair mask above. */
 export function multiModalInfoNCE(embeddings: Record<string, Tensor>, names: string[], logitScale: Tensor, mask: Tensor, rowWeight: Tensor): Tensor {
   let total: Tensor | undefined;
   let pairs = 0;
   for (let i = 0; i < names.length; i++) {
     for (let j = i + 1; j < names.length; j++) {
-      const l = symmetricInfoNCE(embeddings[names[i]!]!, embeddings[names[j]!]!, logitScale, mask, rowWeight);
+      const l = infoNCE(embeddings[names[i]!]!, embeddings[names[j]!]!, logitScale, { pairMask: mask, rowWeight });
       total = total ? total.add(l) : l;
       pairs++;
     }
