@@ -8,7 +8,7 @@ import type { ParamLayout } from "../engine/params.ts";
 import { EvalStep, type HostBatch } from "../engine/step.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { AlignInputs, AlignModel, AlignParamTree } from "./alignModel.ts";
-import { embedBatch } from "./pairs.ts";
+import { paddedInputs } from "../train/batching.ts";
 
 export class Embedder {
   private readonly steps = new Map<string, EvalStep<AlignParamTree, AlignInputs>>();
@@ -39,7 +39,7 @@ export class Embedder {
   /** Embeddings [rows.length, dim] of `modality` for the given split rows. */
   embed(split: SplitData, modality: string, rows: number[]): Float32Array {
     const spec = this.specOf(modality);
-    return this.embedBatches(modality, rows.length, (start, end) => embedBatch(split, [spec], rows.slice(start, end), this.batchSize));
+    return this.embedBatches(modality, rows.length, (start, end) => paddedInputs(split, [spec], rows.slice(start, end), this.batchSize));
   }
 
   /** Embeddings of a host array of n inputs of `modality` (e.g. tokenised queries), with optional token masks. */
@@ -55,7 +55,7 @@ export class Embedder {
       fields: {},
     };
     return this.embedBatches(modality, n, (start, end) =>
-      embedBatch(split, [spec], Array.from({ length: end - start }, (_, i) => start + i), this.batchSize),
+      paddedInputs(split, [spec], Array.from({ length: end - start }, (_, i) => start + i), this.batchSize),
     );
   }
 

@@ -2,12 +2,14 @@
  * Training pairs for alignment: the rows of a split in which every paired
  * modality is present (a row with its text missing teaches nothing about
  * image-text alignment), with a group id per row for the false-negative mask
- * (loss.ts), and padded host batches in the layout AlignModel.embed reads.
+ * (loss.ts), and padded training batches: the encoders' inputs
+ * (src/train/batching.ts paddedInputs, the layout AlignModel.embed reads)
+ * with the row weights and the pair mask.
  */
 import type { ModalitySpec, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import type { HostBatch } from "../engine/step.ts";
-import type { HostArray } from "../engine/tensor.ts";
+import { paddedInputs } from "../train/batching.ts";
 import { pairMask } from "./loss.ts";
 
 export type PairRows = {
@@ -47,37 +49,13 @@ export function groupIds(split: SplitData, matchField?: string): Int32Array {
   return groups;
 }
 
-function gather(source: Float32Array, width: number, rows: ArrayLike<number>, size: number): Float32Array {
-  const out = new Float32Array(size * width);
-  for (let i = 0; i < size; i++) {
-    const row = i < rows.length ? rows[i]! : rows[0]!;
-    out.set(source.subarray(row * width, (row + 1) * width), i * width);
-  }
-  return out;
-}
-
-/** The embedding inputs of `rows`, padded to `size` rows with copies of the first. */
-export function embedBatch(split: SplitData, specs: ModalitySpec[], rows: ArrayLike<number>, size: number): HostBatch {
-  const inputs: Record<string, HostArray> = {};
-  const tokenMasks: Record<string, HostArray> = {};
-  const present: Record<string, HostArray> = {};
-  for (const spec of specs) {
-    const width = spec.shape.reduce((a, b) => a * b, 1);
-    inputs[spec.name] = { data: gather(split.inputs[spec.name]!, width, rows, size), shape: [size, ...spec.shape] };
-    const mask = split.tokenMasks[spec.name];
-    if (mask) tokenMasks[spec.name] = { data: gather(mask, spec.shape[0]!, rows, size), shape: [size, spec.shape[0]!] };
-    present[spec.name] = { data: gather(split.present[spec.name]!, 1, rows, size), shape: [size] };
-  }
-  return { inputs, tokenMasks, present };
-}
-
 /** A padded training batch: embedding inputs + rowWeight [size] + pairMask [size, size]. */
 export function trainBatch(split: SplitData, specs: ModalitySpec[], pairs: PairRows, rows: number[], size: number): HostBatch {
   const rowWeight = new Float32Array(size);
   rowWeight.fill(1, 0, Math.min(rows.length, size));
   const groups = Array.from({ length: size }, (_, i) => pairs.groups[i < rows.length ? rows[i]! : rows[0]!]!);
   return {
-    ...embedBatch(split, specs, rows, size),
+    ...paddedInputs(split, specs, rows, size),
     rowWeight: { data: rowWeight, shape: [size] },
     pairMask: { data: pairMask(rowWeight, groups), shape: [size, size] },
   };

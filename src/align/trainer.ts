@@ -1,9 +1,12 @@
 /**
  * trainAlignment: contrastive training of two or more modality encoders into
  * one embedding space (CLIP recipe: symmetric InfoNCE, in-batch negatives,
- * learnable clamped temperature; see alignModel.ts and loss.ts), AdamW with
- * warmup + cosine, gradient clipping, and the epoch with the best validation
- * retrieval (mean Recall@1/5/10 over both directions) kept.
+ * learnable clamped temperature; see alignModel.ts and loss.ts). The run's
+ * rules (AdamW with warmup + cosine, gradient clipping, divergence, early
+ * stopping, the best epoch's parameters kept, time budget) are the training
+ * core's, src/train/fit.ts, shared with supervised training; the score that
+ * selects the epoch is validation retrieval (mean Recall@1/5/10 over both
+ * directions).
  *
  * Batch size and accumulation follow open_clip's --batch-size / --accum-freq:
  * `batchSize` rows per micro-batch, `accumulate` micro-batches per update, so
@@ -15,11 +18,10 @@
 import type { ModalitySpec, PreparedDataset } from "../data/types.ts";
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
-import { warmupCosine, type OptimizerConfig } from "../engine/optim.ts";
+import type { OptimizerConfig } from "../engine/optim.ts";
 import { HostRng } from "../engine/random.ts";
 import { TrainStep } from "../engine/step.ts";
 import type { Tensor } from "../engine/tensor.ts";
-import { stepSeed } from "../engine/random.ts";
 import { alignDefaults, buildAlignModel, type AlignInputs, type AlignModel, type AlignParamTree, type AlignSpec } from "./alignModel.ts";
 import { Embedder } from "./embedder.ts";
 import { evaluateRetrieval } from "./evaluate.ts";
@@ -27,8 +29,10 @@ import { applyFilters, type RowFilter } from "./filters.ts";
 import { GradCacheStep, type ContrastiveStepMetrics } from "./gradCache.ts";
 import { multiModalInfoNCE } from "./loss.ts";
 import { pairMask } from "./loss.ts";
-import { embedBatch, pairRows, trainBatch } from "./pairs.ts";
+import { paddedInputs } from "../train/batching.ts";
+import { pairRows, trainBatch } from "./pairs.ts";
 import { meanRecall, type RankSummary } from "./retrieval.ts";
+import { checkFitSettings, fit, stepOptions, type FitResult } from "../train/fit.ts";
 
 export type AlignOptions = {
   /** modality names to align, e.g. ["image", "text"] */
@@ -117,15 +121,12 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   const weightDecay = opts.weightDecay ?? alignTrainDefaults.weightDecay;
   const patience = opts.patience ?? alignTrainDefaults.patience;
   const clipNorm = opts.clipNorm ?? alignTrainDefaults.clipNorm;
-  requirePositiveInteger(epochs, "epochs");
-  requirePositiveInteger(batchSize, "batchSize");
+  checkFitSettings({ epochs, batchSize, patience, lr });
   requirePositiveInteger(accumulate, "accumulate");
-  requirePositiveInteger(patience, "patience");
-  if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`lr must be a positive number, got ${lr}`, { field: "lr" });
   const specs = resolvePair(dataset, opts.pair);
   const trainFilters = opts.trainFilters ?? [];
   const train = applyFilters(dataset.splits.train, trainFilters, "train");
-  const val = dataset.splits.val.n ? applyFilters(dataset.splits.val, trainFilters, "validation") : dataset.splits.val;
+  const valSplit = dataset.splits.val.n ? applyFilters(dataset.splits.val, trainFilters, "validation") : dataset.splits.val;
   const pairs = pairRows(train, specs, opts.matchField);
   const contrastiveBatch = batchSize * accumulate;
   if (pairs.rows.length < 2) {
@@ -146,9 +147,7 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
     throw new FusionkitError("initialParams do not have the layout of this alignment model (other modalities or widths)", { field: "initialParams" });
   }
   const names = specs.map((s) => s.name);
-  const stepsPerEpoch = Math.ceil(pairs.rows.length / contrastiveBatch);
-  const schedule = { lr, warmupSteps: Math.max(1, Math.round(0.05 * epochs * stepsPerEpoch)), totalSteps: epochs * stepsPerEpoch, minLrRatio: 0.05 };
-  const stepOptions = { optimizer: opts.optimizer ?? ({ kind: "adamw", weightDecay } as OptimizerConfig), ...(clipNorm > 0 ? { clipNorm } : {}) };
+  const options = stepOptions({ weightDecay, clipNorm, ...(opts.optimizer ? { optimizer: opts.optimizer } : {}) });
 
   const padded = (rows: number[]) => ({
     rows: Array.from({ length: contrastiveBatch }, (_, i) => (i < rows.length ? rows[i]! : rows[0]!)),
@@ -160,7 +159,7 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
       const scale = model.logitScale(p);
       const loss = multiModalInfoNCE(model.embed(p, batch), names, scale, batch.pairMask, batch.rowWeight);
       return { loss, metrics: { logitScale: scale } };
-    }, stepOptions);
+    }, options);
     runner = {
       step: (rows, stepLr, stepSeedValue) => {
         const m = step.step(trainBatch(train, specs, pairs, rows, contrastiveBatch), stepLr, stepSeedValue);
@@ -170,11 +169,11 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
       dispose: () => step.dispose(),
     };
   } else {
-    const step = new GradCacheStep(layout, flat, model, stepOptions);
+    const step = new GradCacheStep(layout, flat, model, options);
     runner = {
       step: (rows, stepLr) => {
         const full = padded(rows);
-        const micro = Array.from({ length: accumulate }, (_, k) => embedBatch(train, specs, full.rows.slice(k * batchSize, (k + 1) * batchSize), batchSize));
+        const micro = Array.from({ length: accumulate }, (_, k) => paddedInputs(train, specs, full.rows.slice(k * batchSize, (k + 1) * batchSize), batchSize));
         const groups = full.rows.map((r) => pairs.groups[r]!);
         return step.step(micro, full.rowWeight, pairMask(full.rowWeight, groups), stepLr);
       },
@@ -184,45 +183,40 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   }
 
   const embedder = new Embedder(model, layout, flat);
-  const shuffleRng = new HostRng(seed).fork();
   const history: AlignEpoch[] = [];
-  let best = { epoch: 0, score: NaN, params: flat };
-  let stepCount = 0;
+  let run: FitResult<ContrastiveStepMetrics, { score: number; val: Record<string, RankSummary> }>;
   const started = performance.now();
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochStart = performance.now();
-      const order = shuffleRng.shuffle([...pairs.rows]);
-      let lossSum = 0;
-      let logitScale = NaN;
-      for (let start = 0; start < order.length; start += contrastiveBatch) {
-        const rows = order.slice(start, start + contrastiveBatch);
-        const metrics = runner.step(rows, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
-        stepCount++;
-        if (!Number.isFinite(metrics.loss)) {
-          throw new FusionkitError(`alignment training diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${stepCount}. Lower --lr (now ${lr})`, { layer: "InfoNCE" });
-        }
-        opts.onStep?.(metrics);
-        lossSum += metrics.loss * rows.length;
-        logitScale = metrics.logitScale;
-      }
-      const current = runner.currentParams();
-      embedder.setParams(current);
-      const valSummaries = evaluateRetrieval(embedder, val, specs, opts.matchField);
-      const valScore = Object.keys(valSummaries).length ? meanRecall(...Object.values(valSummaries)) : NaN;
-      const record: AlignEpoch = { epoch, trainLoss: lossSum / order.length, logitScale, valScore, val: valSummaries, ms: performance.now() - epochStart };
-      history.push(record);
-      // no validation pairs (NaN score): nothing to select on, so the latest epoch is kept
-      const improved = best.epoch === 0 || valScore > best.score || Number.isNaN(valScore);
-      if (improved) best = { epoch, score: valScore, params: current };
-      opts.onEpoch?.({ ...record, epochs, best: improved });
-      if (epoch - best.epoch >= patience) break;
-      if (opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs) break;
-    }
+    run = await fit(
+      { seed, epochs, batchSize: contrastiveBatch, lr, patience, ...(opts.timeBudgetMs !== undefined ? { timeBudgetMs: opts.timeBudgetMs } : {}) },
+      {
+        rows: pairs.rows,
+        step: (rows, stepLr, stepSeed) => runner.step(rows, stepLr, stepSeed),
+        currentParams: () => runner.currentParams(),
+        validate: (params) => {
+          embedder.setParams(params);
+          const val = evaluateRetrieval(embedder, valSplit, specs, opts.matchField);
+          // no validation pairs: NaN, which the core treats as no evidence (the latest epoch is kept)
+          return { score: Object.keys(val).length ? meanRecall(...Object.values(val)) : NaN, val };
+        },
+        higherIsBetter: true,
+        what: "alignment training",
+        layer: "InfoNCE",
+      },
+      {
+        ...(opts.onStep ? { onStep: opts.onStep } : {}),
+        onEpoch: ({ epoch, trainLoss, lastStep, validation, ms, best }) => {
+          const record: AlignEpoch = { epoch, trainLoss, logitScale: lastStep?.logitScale ?? NaN, valScore: validation.score, val: validation.val, ms };
+          history.push(record);
+          opts.onEpoch?.({ ...record, epochs, best });
+        },
+      },
+    );
   } finally {
     runner.dispose();
     embedder.dispose();
   }
+  const best = { epoch: run.bestEpoch, params: run.bestParams };
   return {
     spec,
     model,

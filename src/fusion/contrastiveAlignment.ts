@@ -4,7 +4,7 @@
  *
  *   e_m = normalise(h_m W_m)                      per-modality linear projection (no bias, as in CLIP) to a shared D-dim space
  *   S   = exp(t) * e_a e_b^T                      for each modality pair (a, b), a < b; exp(t) clamped to <= 100
- *   InfoNCE(a, b) = (CE(S, diag) + CE(S^T, diag)) / 2     in-batch negatives
+ *   InfoNCE(a, b) = (CE(S, diag) + CE(S^T, diag)) / 2     in-batch negatives (src/engine/losses.ts, shared with alignment)
  *   auxLoss = mean over pairs of InfoNCE(a, b)
  *   logits  = [sg e_1; ...; sg e_M] W_probe + b_probe      a linear probe on stop-gradient embeddings
  * t is learnable, initialised to log(1/0.07). CLIP clamps the parameter after each
@@ -21,7 +21,7 @@
  * positive, a mild false negative in that batch's pair loss; the task loss ignores it.
  * A missing modality's embedding is zero, so the probe sees zeros for it.
  *
- * Also exported for retrieval and zero-shot classification: `infoNCE`,
+ * Also exported for retrieval and zero-shot classification:
  * `zeroShotLogits` (logits = 100 * I W^T, w_c = normalise(mean over templates of
  * normalise(text embedding))), `normalise`, `logitScale`.
  */
@@ -29,7 +29,8 @@ import { FusionkitError } from "../errors.ts";
 import { initLinear, linear, type LinearParams } from "../engine/layers.ts";
 import { constantParam, glorotParam } from "../engine/params.ts";
 import type { HostRng } from "../engine/random.ts";
-import { concat, logSumExp, maximum, minimum, stack, stopGradient, where, type HostArray, type Tensor } from "../engine/tensor.ts";
+import { infoNCE } from "../engine/losses.ts";
+import { concat, minimum, stack, stopGradient, type HostArray, type Tensor } from "../engine/tensor.ts";
 import type { EncodedDims } from "../encoders/types.ts";
 import { z } from "zod";
 import { defaultsOf, integer } from "./config.ts";
@@ -55,26 +56,6 @@ export function normalise(x: Tensor): Tensor {
 /** exp(min(t, log 100)): the learnable logits scale with CLIP's clamp. */
 export function logitScale(t: Tensor): Tensor {
   return minimum(t, Math.log(MAX_LOGIT_SCALE)).exp();
-}
-
-/**
- * Symmetric InfoNCE of paired, L2-normalised embeddings a, b [N, D] with in-batch
- * negatives: (CE(S, diag) + CE(S^T, diag)) / 2, S = logitScale * a b^T.
- * mask [N] (1 = the row takes part): masked rows are neither anchors nor
- * negatives; the mean is over the rows that take part (0 if none do).
- */
-export function infoNCE(a: Tensor, b: Tensor, scale: Tensor | number, mask?: Tensor): Tensor {
-  const N = a.shape[0]!;
-  const S = a.matmul(b.swapLastAxes()).mul(scale);
-  const positives = a.mul(b).sum(-1).mul(scale);
-  if (!mask) {
-    const rowLoss = logSumExp(S, 1).sub(positives);
-    const colLoss = logSumExp(S, 0).sub(positives);
-    return rowLoss.add(colLoss).mean().mul(0.5);
-  }
-  const rowLoss = logSumExp(where(mask.reshape([1, N]), S, -1e9), 1).sub(positives);
-  const colLoss = logSumExp(where(mask.reshape([N, 1]), S, -1e9), 0).sub(positives);
-  return rowLoss.add(colLoss).mul(mask).sum().mul(0.5).div(maximum(mask.sum(), 1));
 }
 
 /**
@@ -124,7 +105,7 @@ export const clip: FusionMethod<ClipConfig, ClipParams> = {
     for (let a = 0; a < encoded.length; a++) {
       for (let b = a + 1; b < encoded.length; b++) {
         const both = encoded[a]!.present.mul(encoded[b]!.present);
-        pairLosses.push(infoNCE(embeddings[a]!, embeddings[b]!, scale, both));
+        pairLosses.push(infoNCE(embeddings[a]!, embeddings[b]!, scale, { rowWeight: both }));
         similarities.push(embeddings[a]!.mul(embeddings[b]!).sum(-1));
       }
     }

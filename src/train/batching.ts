@@ -24,19 +24,38 @@ function gather(source: Float32Array, width: number, rows: ArrayLike<number>, ba
   return out;
 }
 
-/**
- * Rows `rows` of `split` as one padded batch of `batchSize`. `transform` may
- * edit the gathered host arrays in place (robustness evaluation: presence
- * overrides, noise) before they become a batch.
- */
-/** A model batch on the host: ModelBatch's layout with HostArrays (it is a HostBatch). */
-export type ModelHostBatch = {
+/** The encoders' inputs of a batch on the host: per modality, its values, token mask (text, sequences) and presence flags. */
+export type InputsHostBatch = {
   inputs: Record<string, HostArray>;
   tokenMasks: Record<string, HostArray>;
   present: Record<string, HostArray>;
+};
+
+/** A model batch on the host: ModelBatch's layout with HostArrays (it is a HostBatch). */
+export type ModelHostBatch = InputsHostBatch & {
   labels: HostArray;
   rowWeight: HostArray;
 };
+
+/**
+ * The inputs of rows `rows` of `split` for the modalities `specs`, padded to
+ * `batchSize` rows with copies of the first: what an encoder reads (the
+ * supervised batches below, and alignment's embedding batches).
+ */
+export function paddedInputs(split: SplitData, specs: ModalitySpec[], rows: ArrayLike<number>, batchSize: number): InputsHostBatch {
+  const inputs: Record<string, HostArray> = {};
+  const tokenMasks: Record<string, HostArray> = {};
+  const present: Record<string, HostArray> = {};
+  for (const spec of specs) {
+    inputs[spec.name] = { data: gather(split.inputs[spec.name]!, rowSize(spec.shape), rows, batchSize), shape: [batchSize, ...spec.shape] };
+    const mask = split.tokenMasks[spec.name];
+    if (mask) tokenMasks[spec.name] = { data: gather(mask, spec.shape[0]!, rows, batchSize), shape: [batchSize, spec.shape[0]!] };
+    present[spec.name] = { data: gather(split.present[spec.name]!, 1, rows, batchSize), shape: [batchSize] };
+  }
+  return { inputs, tokenMasks, present };
+}
+
+/** Rows `rows` of `split` as one padded batch of `batchSize`: the inputs, the labels, and rowWeight 0 on the padding. */
 
 export function paddedBatch(
   split: SplitData,
@@ -46,21 +65,11 @@ export function paddedBatch(
   rows: ArrayLike<number>,
   batchSize: number,
 ): ModelHostBatch {
-  const arr = (data: Float32Array, shape: number[]): HostArray => ({ data, shape });
-  const inputs: Record<string, HostArray> = {};
-  const tokenMasks: Record<string, HostArray> = {};
-  const present: Record<string, HostArray> = {};
-  for (const spec of specs) {
-    inputs[spec.name] = arr(gather(split.inputs[spec.name]!, rowSize(spec.shape), rows, batchSize), [batchSize, ...spec.shape]);
-    const mask = split.tokenMasks[spec.name];
-    if (mask) tokenMasks[spec.name] = arr(gather(mask, spec.shape[0]!, rows, batchSize), [batchSize, spec.shape[0]!]);
-    present[spec.name] = arr(gather(split.present[spec.name]!, 1, rows, batchSize), [batchSize]);
-  }
   const width = labelWidth(task, outDim);
-  const labels = arr(gather(split.labels, width, rows, batchSize), width === 1 ? [batchSize] : [batchSize, width]);
+  const labels = { data: gather(split.labels, width, rows, batchSize), shape: width === 1 ? [batchSize] : [batchSize, width] };
   const rowWeight = new Float32Array(batchSize);
   rowWeight.fill(1, 0, Math.min(rows.length, batchSize));
-  return { inputs, tokenMasks, present, labels, rowWeight: arr(rowWeight, [batchSize]) };
+  return { ...paddedInputs(split, specs, rows, batchSize), labels, rowWeight: { data: rowWeight, shape: [batchSize] } };
 }
 
 /** Row positions in chunks of at most `batchSize`. */

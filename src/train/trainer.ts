@@ -1,28 +1,29 @@
 /**
- * trainModel: dataset + fusion method -> trained parameters, with AdamW,
- * linear warmup + cosine decay, gradient clipping, early stopping on the
- * validation metric, and the best-validation epoch's parameters kept.
- * The trainer never looks inside the method: it builds the model (src/model)
- * and drives one compiled TrainStep over padded batches.
+ * trainModel: dataset + fusion method -> trained parameters. The run's rules
+ * (AdamW, linear warmup + cosine decay, gradient clipping, divergence, early
+ * stopping on the validation metric, the best-validation epoch's parameters
+ * kept, time budget) are the training core's, src/train/fit.ts, shared with
+ * contrastive alignment. The trainer never looks inside the method: it builds
+ * the model (src/model) and gives the core one compiled TrainStep over padded
+ * batches and the validation metric.
  *
  * Determinism: parameter init, shuffling and per-step dropout keys all derive
  * from `seed` (HostRng on the host; the step key is a hash of seed and step),
  * so the same seed gives the same history bit for bit on the same machine.
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
-import { FusionkitError, requirePositiveInteger } from "../errors.ts";
+import { FusionkitError } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree, type Params } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
-import { warmupCosine } from "../engine/optim.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
 import type { Pooling } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
-import { stepSeed } from "../engine/random.ts";
-import { chunks, paddedBatch } from "./batching.ts";
+import { paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
+import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings } from "./fit.ts";
 import { Predictor } from "./predict.ts";
 
 export type EpochRecord = {
@@ -100,86 +101,73 @@ export type TrainedModel = {
 export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: specDefaults.dropout, clipNorm: 1 };
 
 export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel> {
-  const seed = opts.seed ?? trainDefaults.seed;
-  const epochs = opts.epochs ?? trainDefaults.epochs;
-  const batchSize = opts.batchSize ?? trainDefaults.batchSize;
-  const lr = opts.lr ?? trainDefaults.lr;
+  const settings: FitSettings = {
+    seed: opts.seed ?? trainDefaults.seed,
+    epochs: opts.epochs ?? trainDefaults.epochs,
+    batchSize: opts.batchSize ?? trainDefaults.batchSize,
+    lr: opts.lr ?? trainDefaults.lr,
+    patience: opts.patience ?? trainDefaults.patience,
+    ...(opts.timeBudgetMs !== undefined ? { timeBudgetMs: opts.timeBudgetMs } : {}),
+    ...(opts.stopAfterEpochs !== undefined ? { stopAfterEpochs: opts.stopAfterEpochs } : {}),
+  };
+  const { seed, epochs, batchSize, lr, patience } = settings;
   const weightDecay = opts.weightDecay ?? trainDefaults.weightDecay;
-  const patience = opts.patience ?? trainDefaults.patience;
-  requirePositiveInteger(epochs, "epochs");
-  requirePositiveInteger(batchSize, "batchSize");
-  requirePositiveInteger(patience, "patience");
-  if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`lr must be a positive number, got ${lr}`, { field: "lr" });
+  checkFitSettings(settings);
   const train = dataset.splits.train;
   if (train.n === 0) throw new FusionkitError(`the train split of "${dataset.name}" is empty`, { field: "train" });
 
   const spec = buildSpec(dataset, opts);
   const model = buildModel(spec);
   const { layout, flat } = flattenParams(model.init(new HostRng(seed)));
-  const stepsPerEpoch = Math.ceil(train.n / batchSize);
-  const totalSteps = epochs * stepsPerEpoch;
-  const schedule = { lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
-  const clipNorm = opts.clipNorm ?? trainDefaults.clipNorm;
   // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
   const { openTrainStep } = await import("../export/trainBackend.ts");
   const step = await openTrainStep({
     layout,
     params: flat,
     lossFn: (p, b, rng) => model.loss(p as Params<ModelParams>, b as ModelBatch, rng),
-    options: { optimizer: { kind: "adamw", weightDecay }, ...(clipNorm > 0 ? { clipNorm } : {}) },
+    options: stepOptions({ weightDecay, clipNorm: opts.clipNorm ?? trainDefaults.clipNorm }),
     exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
     ...(opts.backend ? { backend: opts.backend } : {}),
     what: spec.method.name,
   });
   const predictor = new Predictor(model, layout, flat, batchSize);
   const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
-  const better = (a: number, b: number) => (higherIsBetter ? a > b : a < b);
 
-  const shuffleRng = new HostRng(seed).fork();
   const history: EpochRecord[] = [];
-  let best = { epoch: 0, metric: NaN, params: flat };
-  let stepCount = 0;
+  let run: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
   const started = performance.now();
-  // checked before every step: a budget can end an epoch early (that epoch is still validated)
-  const outOfTime = () => opts.timeBudgetMs !== undefined && performance.now() - started > opts.timeBudgetMs;
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const epochStart = performance.now();
-      const order = shuffleRng.shuffle(Array.from({ length: train.n }, (_, i) => i));
-      let lossSum = 0;
-      let rowsSeen = 0;
-      for (const rows of chunks(order, batchSize)) {
-        if (stepCount > 0 && outOfTime()) break;
-        const batch = paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize);
-        const metrics = await step.step(batch, warmupCosine(schedule, stepCount), stepSeed(seed, stepCount));
-        stepCount++;
-        if (!Number.isFinite(metrics.loss!)) {
-          throw new FusionkitError(
-            `training diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${stepCount}. Lower the learning rate (--lr, now ${lr})`,
-            { layer: spec.method.name },
-          );
-        }
-        lossSum += metrics.loss! * rows.length;
-        rowsSeen += rows.length;
-      }
-      const current = step.currentParams();
-      predictor.setParams(current);
-      const valMetrics = evaluateSplit(predictor, dataset.splits.val, dataset);
-      const valMetric = valMetrics[metricName]!;
-      const record: EpochRecord = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), valMetric, valMetrics, ms: performance.now() - epochStart };
-      history.push(record);
-      // NaN val metric (an empty val split) never counts as better, so the first epoch is kept
-      const improved = best.epoch === 0 || better(valMetric, best.metric);
-      if (improved) best = { epoch, metric: valMetric, params: current };
-      opts.onEpoch?.({ ...record, epochs, best: improved, metricName, params: () => unflattenHost(layout, current) });
-      if (epoch - best.epoch >= patience) break;
-      if (outOfTime()) break;
-      if (opts.stopAfterEpochs !== undefined && epoch >= opts.stopAfterEpochs) break;
-    }
+    run = await fit(
+      settings,
+      {
+        rows: Array.from({ length: train.n }, (_, i) => i),
+        step: async (rows, stepLr, stepSeed) => {
+          const metrics = await step.step(paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize), stepLr, stepSeed);
+          return { loss: metrics.loss! };
+        },
+        currentParams: () => step.currentParams(),
+        validate: (params) => {
+          predictor.setParams(params);
+          const metrics = evaluateSplit(predictor, dataset.splits.val, dataset);
+          return { score: metrics[metricName]!, metrics };
+        },
+        higherIsBetter,
+        what: "training",
+        layer: spec.method.name,
+      },
+      {
+        onEpoch: ({ epoch, trainLoss, validation, ms, best, params }) => {
+          const record: EpochRecord = { epoch, trainLoss, valMetric: validation.score, valMetrics: validation.metrics, ms };
+          history.push(record);
+          opts.onEpoch?.({ ...record, epochs, best, metricName, params: () => unflattenHost(layout, params) });
+        },
+      },
+    );
   } finally {
     predictor.dispose();
     await step.dispose();
   }
+  const best = { epoch: run.bestEpoch, params: run.bestParams };
   if (spec.method.postFit && opts.secondStage !== false) {
     const folds = typeof model.config.folds === "number" ? model.config.folds : defaultFolds;
     const outOfFold = await outOfFoldPredictions(dataset, { ...opts, secondStage: false }, folds, trainModel);

@@ -9,7 +9,8 @@ import type { Tensor } from "../../src/engine/tensor.ts";
 import { buildAlignModel } from "../../src/align/alignModel.ts";
 import { GradCacheStep } from "../../src/align/gradCache.ts";
 import { multiModalInfoNCE, pairMask } from "../../src/align/loss.ts";
-import { embedBatch, groupIds, pairRows, trainBatch } from "../../src/align/pairs.ts";
+import { groupIds, pairRows, trainBatch } from "../../src/align/pairs.ts";
+import { paddedInputs } from "../../src/train/batching.ts";
 import { toyPairs } from "./synthetic.ts";
 
 before(async () => {
@@ -46,7 +47,7 @@ test("GradCache over 4 micro-batches gives the same update as one step over the 
   const padded = Array.from({ length: 16 }, (_, i) => (i < rows.length ? rows[i]! : rows[0]!));
   const rowWeight = Float32Array.from({ length: 16 }, (_, i) => (i < rows.length ? 1 : 0));
   const groups = groupIds(split, "concept");
-  const micro = [0, 1, 2, 3].map((k) => embedBatch(split, specs, padded.slice(4 * k, 4 * k + 4), 4));
+  const micro = [0, 1, 2, 3].map((k) => paddedInputs(split, specs, padded.slice(4 * k, 4 * k + 4), 4));
   const metrics = cached.step(micro, rowWeight, pairMask(rowWeight, padded.map((r) => groups[r]!)), 1);
   const actual = cached.currentParams();
   cached.dispose();

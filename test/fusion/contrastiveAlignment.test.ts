@@ -8,7 +8,8 @@ import { constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
 import { compile, valueAndGrad } from "../../src/engine/transforms.ts";
 import { numpy as np } from "@jax-js/jax";
 import { FusionkitError } from "../../src/errors.ts";
-import { clip, infoNCE, INITIAL_LOGIT_SCALE, logitScale, normalise, zeroShotLogits } from "../../src/fusion/contrastiveAlignment.ts";
+import { infoNCE } from "../../src/engine/losses.ts";
+import { clip, INITIAL_LOGIT_SCALE, logitScale, normalise, zeroShotLogits } from "../../src/fusion/contrastiveAlignment.ts";
 import { randomArray } from "../engine/gradcheck.ts";
 import { checkGradientAgainst, encodedFrom, ones, tensors, trainFusion, vectorDims, type Split } from "./fusionHarness.ts";
 
@@ -40,7 +41,7 @@ describe("InfoNCE and zero-shot: hand-computed values", () => {
     const out = scoped(() => {
       const n = (x: number[] | Float32Array, rows: number) => normalise(constant(x, [rows, 3]));
       return {
-        masked: infoNCE(n(a, 4), n(b, 4), 5, constant([1, 0, 1, 1], [4])),
+        masked: infoNCE(n(a, 4), n(b, 4), 5, { rowWeight: constant([1, 0, 1, 1], [4]) }),
         subset: infoNCE(n(pick(a), 3), n(pick(b), 3), 5),
       };
     });

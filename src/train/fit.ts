@@ -1,0 +1,171 @@
+/**
+ * fit: the one training loop under supervised training (src/train/trainer.ts)
+ * and contrastive alignment (src/align/trainer.ts). The trainers say what a
+ * step is (a compiled TrainStep, ONNX Runtime's, GradCache's) and how the
+ * validation split scores a set of parameters; every rule of the run lives
+ * here, once:
+ *
+ *  - settings: epochs, batch size and patience positive integers, lr a
+ *    positive number, else one error naming the field;
+ *  - schedule: AdamW steps at a linear warmup over the first 5% of the steps
+ *    to `lr`, then a cosine decay to 5% of it at the last step of `epochs`
+ *    (also when `stopAfterEpochs` ends the run sooner: a learning-rate trial
+ *    sees the first epochs of the very run it stands for);
+ *  - clipping: the global gradient norm clipped at `clipNorm` (0: off), inside
+ *    the step (`stepOptions`);
+ *  - order and keys: the rows reshuffled every epoch by a generator forked
+ *    from `seed`; step k draws its dropout key stepSeed(seed, k), so the same
+ *    seed gives the same run bit for bit;
+ *  - divergence: a loss that is not finite stops the run at once with
+ *    "<what> diverged: the loss became NaN at epoch E, step S. Lower the
+ *    learning rate (--lr, now X)";
+ *  - best parameters: every epoch is scored on validation; the parameters of
+ *    the best-scoring epoch are returned. A NaN score (no validation rows) is
+ *    no evidence: it never displaces a scored epoch, and any later epoch
+ *    displaces it (with no validation at all, the latest epoch is kept);
+ *  - early stopping: `patience` epochs after the best one without a better
+ *    score;
+ *  - time budget: checked before every step but the first, so a run makes at
+ *    least one step and an epoch the budget cuts short is still validated;
+ *  - progress: `onEpoch` after every epoch, `onStep` after every step.
+ */
+import { FusionkitError, requirePositiveInteger } from "../errors.ts";
+import { warmupCosine, type OptimizerConfig } from "../engine/optim.ts";
+import { HostRng, stepSeed } from "../engine/random.ts";
+import type { TrainStepOptions } from "../engine/step.ts";
+import { chunks } from "./batching.ts";
+
+export type FitSettings = {
+  seed: number;
+  epochs: number;
+  /** rows per optimiser step */
+  batchSize: number;
+  /** peak learning rate */
+  lr: number;
+  patience: number;
+  /** stop once this much time has passed (checked before each step but the first) */
+  timeBudgetMs?: number;
+  /** end after this many epochs while the schedule still spans `epochs` */
+  stopAfterEpochs?: number;
+};
+
+/** Refuses settings the loop cannot run, naming the field. */
+export function checkFitSettings(settings: Pick<FitSettings, "epochs" | "batchSize" | "patience" | "lr">): void {
+  requirePositiveInteger(settings.epochs, "epochs");
+  requirePositiveInteger(settings.batchSize, "batchSize");
+  requirePositiveInteger(settings.patience, "patience");
+  if (!(settings.lr > 0 && Number.isFinite(settings.lr))) throw new FusionkitError(`lr must be a positive number, got ${settings.lr}`, { field: "lr" });
+}
+
+/** The step's optimiser and clipping: AdamW with `weightDecay` unless `optimizer` says otherwise; clipNorm 0 turns clipping off. */
+export function stepOptions(options: { weightDecay: number; clipNorm: number; optimizer?: OptimizerConfig }): TrainStepOptions {
+  return { optimizer: options.optimizer ?? { kind: "adamw", weightDecay: options.weightDecay }, ...(options.clipNorm > 0 ? { clipNorm: options.clipNorm } : {}) };
+}
+
+/** What a step reports: at least its loss (mean over the step's real rows). */
+export type StepMetrics = { loss: number };
+
+export type FitLoop<M extends StepMetrics, V extends { score: number }> = {
+  /** the rows an epoch shuffles and cuts into steps of `batchSize` */
+  rows: readonly number[];
+  /** one optimiser step on `rows` at learning rate `lr`, with dropout key `seed` */
+  step(rows: number[], lr: number, seed: number): M | Promise<M>;
+  /** the parameters after the last step (the caller's copy: kept as the best without another copy) */
+  currentParams(): Float32Array;
+  /** the validation of a set of parameters; `score` selects the best epoch */
+  validate(params: Float32Array): V;
+  higherIsBetter: boolean;
+  /** names the run in the divergence error, e.g. "training", "alignment training" */
+  what: string;
+  /** the error's layer: what diverged (the method's name, "InfoNCE") */
+  layer: string;
+};
+
+export type FitEpoch<M, V> = {
+  epoch: number;
+  /** mean step loss over the epoch's rows */
+  trainLoss: number;
+  /** the metrics of the epoch's last step */
+  lastStep: M | undefined;
+  validation: V;
+  ms: number;
+  /** this epoch is the best so far (its parameters are the ones kept) */
+  best: boolean;
+  /** the parameters after this epoch */
+  params: Float32Array;
+};
+
+export type StopReason = "epochs" | "early-stopping" | "time-budget" | "stop-after-epochs";
+
+export type FitResult<M, V> = {
+  history: Omit<FitEpoch<M, V>, "params" | "best">[];
+  bestEpoch: number;
+  bestParams: Float32Array;
+  stoppedBy: StopReason;
+  steps: number;
+};
+
+export type FitHooks<M, V> = {
+  onStep?: (metrics: M) => void;
+  onEpoch?: (epoch: FitEpoch<M, V>) => void;
+};
+
+/** Linear warmup over 5% of the steps, cosine decay to 5% of the peak at the last step of `epochs`. */
+export function fitSchedule(settings: Pick<FitSettings, "lr" | "epochs" | "batchSize">, rows: number) {
+  const totalSteps = settings.epochs * Math.ceil(rows / settings.batchSize);
+  return { lr: settings.lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
+}
+
+export async function fit<M extends StepMetrics, V extends { score: number }>(settings: FitSettings, loop: FitLoop<M, V>, hooks: FitHooks<M, V> = {}): Promise<FitResult<M, V>> {
+  checkFitSettings(settings);
+  const { seed, epochs, batchSize, lr, patience } = settings;
+  const schedule = fitSchedule(settings, loop.rows.length);
+  const better = (a: number, b: number) => (loop.higherIsBetter ? a > b : a < b);
+  const shuffleRng = new HostRng(seed).fork();
+  const history: FitResult<M, V>["history"] = [];
+  let best: { epoch: number; score: number; params: Float32Array } | undefined;
+  let stoppedBy: StopReason = "epochs";
+  let steps = 0;
+  const started = performance.now();
+  const outOfTime = () => settings.timeBudgetMs !== undefined && performance.now() - started > settings.timeBudgetMs;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const epochStart = performance.now();
+    const order = shuffleRng.shuffle([...loop.rows]);
+    let lossSum = 0;
+    let rowsSeen = 0;
+    let lastStep: M | undefined;
+    for (const rows of chunks(order, batchSize)) {
+      if (steps > 0 && outOfTime()) break;
+      const metrics = await loop.step(rows, warmupCosine(schedule, steps), stepSeed(seed, steps));
+      steps++;
+      if (!Number.isFinite(metrics.loss)) {
+        throw new FusionkitError(`${loop.what} diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${steps}. Lower the learning rate (--lr, now ${lr})`, { layer: loop.layer });
+      }
+      hooks.onStep?.(metrics);
+      lossSum += metrics.loss * rows.length;
+      rowsSeen += rows.length;
+      lastStep = metrics;
+    }
+    const params = loop.currentParams();
+    const validation = loop.validate(params);
+    const record = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), lastStep, validation, ms: performance.now() - epochStart };
+    history.push(record);
+    const improved = best === undefined || Number.isNaN(best.score) || better(validation.score, best.score);
+    if (improved) best = { epoch, score: validation.score, params };
+    hooks.onEpoch?.({ ...record, best: improved, params });
+    if (epoch === epochs) break;
+    if (epoch - best!.epoch >= patience) {
+      stoppedBy = "early-stopping";
+      break;
+    }
+    if (outOfTime()) {
+      stoppedBy = "time-budget";
+      break;
+    }
+    if (settings.stopAfterEpochs !== undefined && epoch >= settings.stopAfterEpochs) {
+      stoppedBy = "stop-after-epochs";
+      break;
+    }
+  }
+  return { history, bestEpoch: best!.epoch, bestParams: best!.params, stoppedBy, steps };
+}
