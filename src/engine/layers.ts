@@ -203,28 +203,3 @@ export function maskedMean(x: Tensor, mask: Tensor): Tensor {
   const count = m.sum(1);
   return total.div(maximum(count, 1));
 }
-
-// ---- Small image CNN ------------------------------------------------------------
-export type SmallCnnParams = ConvParams[];
-/** Conv(3x3, stride 2) + ReLU layers, widths `channels` (default two layers: 16, 32). */
-export function initSmallCnn(rng: HostRng, inChannels: number, channels: number[] = [16, 32]): SmallCnnParams {
-  return channels.map((c, i) => initConv2d(rng, i === 0 ? inChannels : channels[i - 1]!, c, 3));
-}
-/**
- * A small 2-D CNN for images [B, H, W, C] (channels last, as datasets store them):
- * each layer halves the resolution. Returns the feature map as tokens
- * [B, H' * W', channels] (one token per spatial cell), ready for pooling or attention.
- * Kept small on purpose: jax-js convolutions are ~5x slower than PyTorch's.
- */
-export function smallCnn(p: Params<SmallCnnParams>, x: Tensor): Tensor {
-  const inCh = p[0].w.shape[1] as number;
-  if (x.ndim !== 4 || x.shape[3] !== inCh) {
-    throw new FusionkitError(`expected images of shape [B, H, W, ${inCh}], received [${x.shape.join(", ")}]`, {
-      layer: `SmallCnn(${p.map((l: any) => l.w.shape[0]).join(", ")})`,
-    });
-  }
-  let h = x.transpose([0, 3, 1, 2]);
-  for (const layer of p) h = conv2d(layer, h, 2).relu();
-  const [B, C, H, W] = h.shape as [number, number, number, number];
-  return h.reshape([B, C, H * W]).transpose([0, 2, 1]);
-}

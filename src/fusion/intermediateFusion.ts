@@ -9,8 +9,8 @@
  *   H_a''= H_a' + FFN( LN(H_a') )                   FFN = Linear(d, k d) - GELU - Linear(k d, d)
  *   MHA(Q, C) = softmax( (Q W_Q)(C W_K)^T / sqrt(d_h) ) (C W_V) W_O, per head of width d_h = d / heads
  *
- * For M = 2, C_a = H_b: exactly the pairwise H_a' = H_a + softmax(...)H_b W_V of
- * /work/shared/docs/methods.md section 2, and symmetrically H_b <- H_a in the same
+ * For M = 2, C_a = H_b: the pairwise co-attention of ViLBERT (Lu et al.,
+ * NeurIPS 2019), H_a' = H_a + softmax(...)H_b W_V, and symmetrically H_b <- H_a in the same
  * block (both read the previous block's states). For M > 2 each modality attends
  * to the concatenation of all other modalities' tokens along the time axis,
  * C_a = [H_b; H_c; ...] (one softmax over all of their real tokens), so the cost

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { startEngine } from "../../src/engine/backend.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
-import { attention, conv1d, conv2d, initSmallCnn, smallCnn, embedding, initAttention, initConv1d, initConv2d, initEmbedding, initLayerNorm, initLinear, initMlp, layerNorm, linear, maskedMean, mlp } from "../../src/engine/layers.ts";
+import { attention, conv1d, conv2d, embedding, initAttention, initConv1d, initConv2d, initEmbedding, initLayerNorm, initLinear, initMlp, layerNorm, linear, maskedMean, mlp } from "../../src/engine/layers.ts";
 import { checkGradient, randomArray } from "./gradcheck.ts";
 
 before(startEngine);
@@ -42,10 +42,6 @@ describe("layers: finite-difference gradients", () => {
   test("Conv2d", () => {
     const p = initConv2d(rng, 2, 3, 3);
     checkGradient((x) => conv2d(tensors(p), x, 2).tanh(), randomArray(1 * 2 * 4 * 4, 7), [1, 2, 4, 4]);
-  });
-  test("small CNN (channels-last images -> spatial tokens)", () => {
-    const p = initSmallCnn(rng, 3, [4, 4]);
-    checkGradient((x) => smallCnn(tensors(p), x).tanh(), randomArray(1 * 8 * 8 * 3, 16), [1, 8, 8, 3]);
   });
   test("Conv1d", () => {
     const p = initConv1d(rng, 3, 4, 3);
@@ -95,19 +91,6 @@ describe("layers: closed forms", () => {
       assert.ok(Math.abs(mean) < 1e-5, `mean ${mean}`);
       assert.ok(Math.abs(variance - 1) < 1e-3, `variance ${variance}`);
     }
-  });
-});
-
-describe("layers: shapes", () => {
-  test("small CNN halves the resolution per layer and returns one token per cell", () => {
-    const p = initSmallCnn(new HostRng(2), 3);
-    const out = scoped(() => smallCnn(tensors(p), constant(randomArray(2 * 32 * 32 * 3, 17), [2, 32, 32, 3])));
-    assert.deepEqual(out.shape, [2, 64, 32]);
-    assert.ok(out.data.every((v) => v >= 0 && Number.isFinite(v)));
-  });
-  test("small CNN refuses channels-first input and names itself", () => {
-    const p = initSmallCnn(new HostRng(2), 3);
-    assert.throws(() => scoped(() => smallCnn(tensors(p), constant(new Float32Array(2 * 3 * 8 * 8), [2, 3, 8, 8]))), /SmallCnn\(16, 32\).*\[B, H, W, 3\]/);
   });
 });
 
