@@ -153,11 +153,12 @@ export async function fit<M extends StepMetrics, V extends { score: number }>(se
     const improved = best === undefined || Number.isNaN(best.score) || better(validation.score, best.score);
     if (improved) best = { epoch, score: validation.score, params };
     hooks.onEpoch?.({ ...record, best: improved, params });
-    if (epoch === epochs) break;
+    // patience first: the cap ended the run only if patience had not run out by then (as the bench reports it)
     if (epoch - best!.epoch >= patience) {
       stoppedBy = "early-stopping";
       break;
     }
+    if (epoch === epochs) break;
     if (outOfTime()) {
       stoppedBy = "time-budget";
       break;

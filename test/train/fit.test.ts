@@ -77,6 +77,13 @@ describe("fit: early stopping and the best parameters", () => {
     assert.equal(result.bestEpoch, 3);
     assert.equal(result.stoppedBy, "epochs");
   });
+
+  test("patience running out at the last epoch is early stopping, not the cap", async () => {
+    const result = await fit({ ...base, epochs: 3 }, scripted(10, [0.9, 0.1, 0.1]).loop);
+    assert.equal(result.bestEpoch, 1);
+    assert.equal(result.history.length, 3);
+    assert.equal(result.stoppedBy, "early-stopping");
+  });
 });
 
 describe("fit: divergence", () => {
