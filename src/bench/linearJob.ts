@@ -20,7 +20,7 @@ function noiseSeed(seed: number, modality: number, level: number): number {
 }
 
 export function runLinearJob(dataset: PreparedDataset, job: BenchJob): JobOutput {
-  const run = fitLinearBaseline(dataset, job.method, job.seed, job.methodConfig ?? {});
+  const run = fitLinearBaseline(dataset, job.method, job.methodConfig ?? {});
   const test = dataset.splits.test;
   const C = dataset.labelNames.length;
   const missing: Record<string, Record<string, number>> = {};
@@ -49,13 +49,14 @@ export function runLinearJob(dataset: PreparedDataset, job: BenchJob): JobOutput
     robustness: { missing, noise },
     latencyMs: { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length },
     bestValMetric: fit.valAccuracy,
-    bestEpoch: fit.bestEpoch,
-    epochsRun: fit.epochsRun,
-    stoppedBy: fit.hitCap ? "epochs" : "early-stopping",
+    // a convex fit has no epochs: both count the chosen grid point's L-BFGS iterations
+    bestEpoch: fit.iterations,
+    epochsRun: fit.iterations,
+    stoppedBy: fit.hitCap ? "iterations" : fit.stop === "line-search" ? "no-progress" : "converged",
     trainMs: run.trainMs,
     paramCount: fit.w.length + fit.b.length,
     history: [],
-    chosen: { l2: fit.l2, grid: fit.grid, features: dim },
+    chosen: { l2: fit.l2, grid: fit.grid, features: dim, iterations: fit.iterations, stop: fit.stop, products: fit.products },
   };
   return { result };
 }

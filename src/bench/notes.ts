@@ -72,10 +72,10 @@ export function benchNotes(results: BenchResults): string[] {
   }
   const linear = results.methods.filter((m) => m.family === "linear");
   if (linear.length) {
-    const chosen = linear.flatMap((m) => m.runs.map((r) => `${m.name} seed ${r.seed}: L2 ${(r.chosen as { l2?: number } | undefined)?.l2}`));
+    const chosen = linear.flatMap((m) => m.runs.map((r) => `${m.name}: L2 ${(r.chosen as { l2?: number } | undefined)?.l2} (${r.epochsRun} iterations, ${r.stoppedBy})`));
     notes.push(
       `Classical baselines (${linear.map((m) => m.name).join(", ")}): multinomial logistic regression on the standardised raw features (flattened pixels; per-channel mean, std, min, max of audio and sequence frames; TF-IDF of the text tokens; tabular columns as prepared with categoricals one-hot), ` +
-        `same splits, fitted once per bench (a convex fit: its seed only orders the minibatches) and paired with every seed of the other methods in the significance tests; L2 strength chosen on validation from ${JSON.stringify(linear[0]!.config.l2Grid)}, early stopping on validation accuracy (patience ${linear[0]!.config.patience}, at most ${linear[0]!.config.maxEpochs} epochs). Chosen: ${chosen.join("; ")}.`,
+        `same splits, fitted once per bench (a convex problem: no seed) and paired with every seed of the other methods in the significance tests; linear:concat's blocks scaled to equal mean squared row norm on train; each L2 strength of ${JSON.stringify(linear[0]!.config.l2Grid)} solved to convergence by full-batch L-BFGS (max |gradient| <= ${linear[0]!.config.gtol} or relative loss change <= ${linear[0]!.config.ftol}, at most ${linear[0]!.config.maxIterations} iterations), the one with the best validation accuracy kept. Chosen: ${chosen.join("; ")}.`,
     );
   }
   if (results.methods.some((m) => m.name === "late_stacking")) {

@@ -36,8 +36,8 @@ export type RunResult = {
   bestValMetric: number;
   bestEpoch: number;
   epochsRun: number;
-  /** why training ended */
-  stoppedBy: "early-stopping" | "epochs" | "time-budget";
+  /** why training ended: neural runs: early-stopping, epochs (the cap) or time-budget; linear: rows: converged (tolerance met), iterations (L-BFGS cap) or no-progress (flat to float precision) */
+  stoppedBy: "early-stopping" | "epochs" | "time-budget" | "converged" | "iterations" | "no-progress";
   trainMs: number;
   paramCount: number;
   /** single-row inference wall time over `latencySamples` test rows (after one warm-up row) */

@@ -40,8 +40,10 @@ describe("raw features of the classical baselines", () => {
     ds.splits.train.inputs.s!.set([1, 3, 100, 3, 7, 100]);
     const f = modalityFeatures(ds, "s");
     assert.equal(f.dim, 4);
-    // raw train rows: [mean 2, std 1, min 1, max 3] and [5, 2, 3, 7]; standardised over the two rows: -1 and +1 each
-    assert.deepEqual(Array.from(f.splits.train), [-1, -1, -1, -1, 1, 1, 1, 1]);
+    // raw train rows: [mean 2, std 1, min 1, max 3] and [5, 2, 3, 7]; standardised over the two rows: -1 and +1 each;
+    // each row's squared norm is then 4, so the balancing factor is 1/2
+    assert.deepEqual(Array.from(f.splits.train), [-0.5, -0.5, -0.5, -0.5, 0.5, 0.5, 0.5, 0.5]);
+    assert.equal(f.blocks[0]!.scale, 0.5);
   });
 
   test("text: TF-IDF with smooth idf, rows L2-normalised", () => {
@@ -60,6 +62,29 @@ describe("raw features of the classical baselines", () => {
     assert.ok(Math.abs(f.splits.train[2]! - 0.5 / norm) < 1e-6);
     assert.ok(Math.abs(f.splits.train[3]! - (0.5 * i3) / norm) < 1e-6);
     assert.deepEqual(Array.from(f.splits.train.subarray(4, 8)), [0, 0, 1, 0]);
+  });
+
+  test("block balance: every block of linear:concat has mean squared row norm 1 on train, whatever its width", () => {
+    const ds = makeDataset({
+      labelNames: ["x", "y"],
+      modalities: [
+        { name: "img", type: "image", shape: [4, 4, 3] },
+        { name: "t", type: "text", shape: [4], vocabSize: 9 },
+      ],
+      sizes: { train: 40, val: 10, test: 10 },
+      seed: 5,
+      row: (rng) => ({ inputs: { img: Array.from({ length: 48 }, () => rng.normal()), t: [1 + rng.int(8), 1 + rng.int(8), 0, 0] }, tokenMasks: { t: [1, 1, 0, 0] }, label: rng.int(2) }),
+    });
+    const f = concatFeatures(ds);
+    assert.deepEqual(f.blocks.map((b) => [b.name, b.offset, b.dim]), [["img", 0, 48], ["t", 48, 9]]);
+    // standardised pixels: 48 unit-variance columns (squared norm ~48) scaled by ~1/sqrt(48); TF-IDF rows already have norm 1
+    assert.ok(Math.abs(f.blocks[0]!.scale - 1 / Math.sqrt(48)) < 1e-6, `image scale ${f.blocks[0]!.scale}`);
+    assert.ok(Math.abs(f.blocks[1]!.scale - 1) < 1e-6, `text scale ${f.blocks[1]!.scale}`);
+    for (const b of f.blocks) {
+      let sum = 0;
+      for (let r = 0; r < ds.splits.train.n; r++) for (let j = 0; j < b.dim; j++) sum += f.splits.train[r * f.dim + b.offset + j]! ** 2;
+      assert.ok(Math.abs(sum / ds.splits.train.n - 1) < 1e-5, `${b.name}: mean squared row norm ${sum / ds.splits.train.n}`);
+    }
   });
 
   test("concat joins the blocks; a missing modality is zeros plus a presence flag", () => {
@@ -85,7 +110,7 @@ describe("linear: baselines", () => {
 
   test("linear:concat learns the additive rule (>= 0.93) that either modality alone cannot (<= 0.85)", () => {
     const ds = additive(4);
-    const acc = (name: string) => linearMetrics(ds, fitLinearBaseline(ds, name, 0, { l2Grid: [1e-4, 1e-2] }).testProbs, ds.splits.test).accuracy!;
+    const acc = (name: string) => linearMetrics(ds, fitLinearBaseline(ds, name, { l2Grid: [1e-4, 1e-2] }).testProbs, ds.splits.test).accuracy!;
     const concat = acc("linear:concat");
     const a = acc("linear:a");
     const b = acc("linear:b");

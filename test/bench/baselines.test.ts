@@ -40,13 +40,18 @@ before(async () => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("bench: classical baselines and significance", () => {
-  test("linear rows: family linear, one convex fit each, complete, with the chosen L2 and per-row test predictions", () => {
+  test("linear rows: family linear, one convex fit each, converged, with the chosen L2 and per-row test predictions", () => {
     for (const name of ["linear:a", "linear:concat"]) {
       const m = results.methods.find((x) => x.name === name)!;
       assert.equal(m.family, "linear");
       assert.equal(m.status, "complete");
       assert.equal(m.runs.length, 1);
-      assert.ok([1e-4, 1e-3, 1e-2].includes((m.runs[0]!.chosen as { l2: number }).l2));
+      const chosen = m.runs[0]!.chosen as { l2: number; grid: { l2: number; stop: string }[] };
+      assert.ok([1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2].includes(chosen.l2));
+      assert.deepEqual(chosen.grid.map((p) => p.l2), [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "the path from the strongest penalty down");
+      // solved to the tolerance, not stopped by the iteration cap
+      assert.equal(m.runs[0]!.stoppedBy, "converged");
+      assert.ok(m.runs[0]!.epochsRun >= 1);
       assert.equal(m.runs[0]!.testPredictions!.length, results.dataset.rows.test);
       // the label is a linear function of a: the logistic regression gets it
       assert.ok(m.runs[0]!.metrics.accuracy! >= 0.85, `${name} ${m.runs[0]!.metrics.accuracy}`);
