@@ -28,6 +28,8 @@ export type BenchJob = {
   lrGrid: number[];
   /** epochs each learning-rate trial trains */
   lrTrialEpochs: number;
+  /** the bench's modality dropout for this method (null: the method's own, or none) */
+  modalityDropout: number | null;
   patience: number;
   encoderDim: number;
   /** null: no time limit (epochs and early stopping only) */
@@ -75,6 +77,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     lr: job.lr,
     patience: job.patience,
     encoderDim: job.encoderDim,
+    ...(job.modalityDropout !== null ? { modalityDropout: job.modalityDropout } : {}),
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
     onEpoch: (info) => {
       // only a method that had gates at initialisation reads its parameters back each epoch

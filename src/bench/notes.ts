@@ -17,6 +17,14 @@ export function benchNotes(results: BenchResults): string[] {
       `The test split is used only for the reported figures.`,
   );
   if (searched) notes.push(learningRateNote(results));
+  if (c.modalityDropout > 0 && d.modalities.length > 1) {
+    const own = results.methods.filter((m) => m.configNotes.some((n) => n.startsWith("modality dropout") && n.includes("part of the method"))).map((m) => m.name);
+    notes.push(
+      `Modality dropout (ModDrop, Neverova et al., IEEE TPAMI 2016): every method that reads several modalities trained with each modality of a row dropped (marked missing) with probability ${c.modalityDropout}, never all of them, ` +
+        `so no method learns to lean on one modality and ignore the rest (why, and what it changed on emoji: docs/fair-comparison.md). Unimodal and linear rows read one block and get none.` +
+        (own.length ? ` ${own.join(", ")} ${own.length === 1 ? "uses its" : "use their"} own, as part of the method.` : ""),
+    );
+  }
   notes.push(`Seeds (${c.seeds.join(", ")}) change parameter initialisation, batch order and dropout; the split stays the same, so the ± is training variance, not split variance.`);
   notes.push(
     `Cached: the prepared dataset (decoded and resized images, tokenised text, standardisation fitted on train) ${d.cacheHit ? "came from the on-disk cache" : "was prepared and written to the on-disk cache"} ` +

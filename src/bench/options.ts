@@ -27,6 +27,12 @@ export type BenchOptions = {
   lrGrid: number[];
   /** epochs each learning-rate trial trains */
   lrTrialEpochs: number;
+  /**
+   * modality dropout for every multimodal method during training (ModDrop): each
+   * row's modalities are dropped with this probability, never all of them; a
+   * method that defines its own (adaptive fusion) keeps its own. 0 turns it off.
+   */
+  modalityDropout: number;
   patience: number;
   encoderDim: number;
   /** per-method config overrides, method name -> config fields */
@@ -71,6 +77,7 @@ export const benchDefaults = {
   batchSize: 32,
   lr: 2e-3,
   lrTrialEpochs: 2,
+  modalityDropout: 0.3,
   patience: 3,
   encoderDim: 32,
   noiseLevels: [0.5, 1, 2],
@@ -97,6 +104,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     lr: partial.lr ?? benchDefaults.lr,
     lrGrid: partial.lrGrid ?? defaultLrGrid(partial.lr ?? benchDefaults.lr),
     lrTrialEpochs: partial.lrTrialEpochs ?? benchDefaults.lrTrialEpochs,
+    modalityDropout: partial.modalityDropout ?? benchDefaults.modalityDropout,
     patience: partial.patience ?? benchDefaults.patience,
     encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,
     methodConfigs: partial.methodConfigs ?? {},
@@ -126,6 +134,9 @@ export function checkOptions(options: BenchOptions): void {
   if (options.workers !== undefined) requirePositiveInteger(options.workers, "--workers");
   if (!(options.lr > 0 && Number.isFinite(options.lr))) throw new FusionkitError(`--lr must be a positive number, got ${options.lr}`, { field: "--lr" });
   requirePositiveInteger(options.lrTrialEpochs, "--lr-trial-epochs");
+  if (!(options.modalityDropout >= 0 && options.modalityDropout < 1)) {
+    throw new FusionkitError(`--modality-dropout must be in [0, 1), got ${options.modalityDropout}`, { field: "--modality-dropout" });
+  }
   if (options.lrGrid.length === 0) throw new FusionkitError("--lr-grid lists no learning rate; give one or more positive numbers separated by commas", { field: "--lr-grid" });
   for (const lr of options.lrGrid) {
     if (!(lr > 0 && Number.isFinite(lr))) throw new FusionkitError(`--lr-grid values must be positive numbers, got ${lr}`, { field: "--lr-grid" });

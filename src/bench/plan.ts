@@ -32,6 +32,16 @@ export type BenchPlan = {
   perRunBudgetMs: number | null;
 };
 
+/**
+ * The modality dropout a bench trains `method` with: the bench's for every
+ * method that reads several modalities and has none of its own; null (the
+ * method's own, or none) for unimodal and linear rows and one-modality data.
+ */
+export function benchModalityDropout(method: Pick<FusionMethod, "family" | "modalityDropout">, modalities: number, p: number): number | null {
+  if (method.family === "unimodal" || method.family === "linear" || modalities < 2 || method.modalityDropout !== undefined) return null;
+  return p;
+}
+
 function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
   const chosen = options.methods
     ? options.methods.map((name) => getMethod(name, dataset.modalities))
@@ -106,6 +116,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         lrGrid: method.family === "linear" ? [options.lr] : options.lrGrid,
         // a trial is the start of a run, so never longer than the run
         lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
+        modalityDropout: benchModalityDropout(method, dataset.modalities.length, options.modalityDropout),
         patience: options.patience,
         encoderDim: options.encoderDim,
         timeBudgetMs: perRunBudgetMs,

@@ -177,6 +177,8 @@ export type BenchResults = {
     /** learning rates each neural run tried on validation (one value: no search), and the epochs of each trial */
     lrGrid: number[];
     lrTrialEpochs: number;
+    /** modality dropout the bench gave every multimodal method without its own (0: none) */
+    modalityDropout: number;
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

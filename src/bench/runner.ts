@@ -206,6 +206,7 @@ function assembleResults(
       lr: options.lr,
       lrGrid: options.lrGrid,
       lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
+      modalityDropout: options.modalityDropout,
       patience: options.patience,
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,

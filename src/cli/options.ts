@@ -33,6 +33,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A probability in [0, 1): modality dropout and the like. */
+export function probability(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError("expected a number in [0, 1), e.g. 0.3.");
+  return n;
+}
+
 export function jsonObject(value: string): Record<string, unknown> {
   let parsed: unknown;
   try {

@@ -97,6 +97,11 @@ describe("bench: classical baselines and significance", () => {
     assert.equal((results.methods.find((m) => m.name === "linear:a")!.runs[0]!.chosen as { lrTrials?: unknown }).lrTrials, undefined);
   });
 
+  test("modality dropout: the bench's for the fusion method, none for unimodal and linear rows, said in the notes", () => {
+    assert.equal(results.config.modalityDropout, 0.3);
+    assert.ok(results.notes.some((n) => /^Modality dropout \(ModDrop.*probability 0\.3, never all of them/.test(n)));
+  });
+
   test("the report shows the linear rows in their own colour", () => {
     const html = readFileSync(join(dir, "out", "report.html"), "utf8");
     // (assert.ok, not match: a failing match would print the whole inlined vega build)

@@ -63,3 +63,15 @@ describe("learning-rate choice", () => {
     }
   });
 });
+
+describe("bench modality dropout", () => {
+  test("every multimodal method without its own gets the bench's; unimodal, linear and one-modality data get none", async () => {
+    const { benchModalityDropout } = await import("../../src/bench/plan.ts");
+    assert.equal(benchModalityDropout({ family: "early" }, 2, 0.3), 0.3);
+    assert.equal(benchModalityDropout({ family: "low-rank" }, 3, 0.2), 0.2);
+    assert.equal(benchModalityDropout({ family: "hybrid", modalityDropout: 0.3 }, 2, 0.1), null, "the method's own stays");
+    assert.equal(benchModalityDropout({ family: "unimodal" }, 2, 0.3), null);
+    assert.equal(benchModalityDropout({ family: "linear" }, 2, 0.3), null);
+    assert.equal(benchModalityDropout({ family: "early" }, 1, 0.3), null);
+  });
+});
