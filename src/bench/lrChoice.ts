@@ -33,11 +33,6 @@ export type LrChoice = {
   searchMs: number;
 };
 
-/** The default grid around the bench's --lr: a third, itself, three times. */
-export function defaultLrGrid(lr: number): number[] {
-  return [lr / 3, lr, lr * 3].map((x) => Number(x.toPrecision(3)));
-}
-
 /**
  * Tries every learning rate of `grid` for `trialEpochs` epochs of `base`'s run
  * and returns the best on validation (ties: the one nearest `base.lr` on a log

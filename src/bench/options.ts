@@ -5,7 +5,6 @@
  * under 5 minutes on a 2-core machine: see README and the report header.
  */
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
-import { defaultLrGrid } from "./lrChoice.ts";
 
 export type BenchOptions = {
   /** dataset directory or built-in name */
@@ -93,6 +92,15 @@ export const benchDefaults = {
  * default bench under 5 minutes (see benchDefaults).
  */
 export const defaultMaxRows: Record<string, number> = { emoji: 4000 };
+
+/**
+ * The default learning-rate grid around the bench's --lr (src/bench/lrChoice.ts):
+ * a third, itself, three times. Here, not in lrChoice.ts: `fusionkit --help`
+ * reads this file and must not load the trainer.
+ */
+export function defaultLrGrid(lr: number): number[] {
+  return [lr / 3, lr, lr * 3].map((x) => Number(x.toPrecision(3)));
+}
 
 export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
   const data = partial.data ?? benchDefaults.data;
