@@ -69,7 +69,7 @@ export function plainReporter(write: (line: string) => void = (line) => process.
       const r = outcome.result;
       const metric = plan?.metricName ?? Object.keys(r.metrics)[0]!;
       write(
-        `${prefix}: test ${metric} ${(r.metrics[metric] ?? NaN).toFixed(4)} (best epoch ${r.bestEpoch}/${r.epochsRun}, ${r.stoppedBy}, train ${(r.trainMs / 1000).toFixed(1)} s) ETA ${eta(started, finished, total)}`,
+        `${prefix}: test ${metric} ${(r.metrics[metric] ?? NaN).toFixed(4)} (${r.stoppedBy === "converged" || r.stoppedBy === "iterations" || r.stoppedBy === "no-progress" ? `${r.epochsRun} L-BFGS iterations` : `best epoch ${r.bestEpoch}/${r.epochsRun}`}, ${r.stoppedBy}, train ${(r.trainMs / 1000).toFixed(1)} s) ETA ${eta(started, finished, total)}`,
       );
     },
     stop() {},

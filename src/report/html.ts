@@ -57,7 +57,7 @@ function leaderboardTable(results: BenchResults): string {
   if (results.leaderboard.length === 0) return "<p>No run finished, so there is no leaderboard.</p>";
   const byName = new Map(results.methods.map((m) => [m.name, m]));
   const metricNames = [...new Set(results.methods.flatMap((m) => Object.keys(m.aggregate?.metrics ?? {})))];
-  const header = ["#", "method", "family", ...metricNames, "params", "train s", "epochs", "latency p50 ms", "latency p95 ms", "seeds"];
+  const header = ["#", "method", "family", ...metricNames, "params", "train s", "epochs (linear: L-BFGS iterations)", "latency p50 ms", "latency p95 ms", "seeds"];
   const rows = results.leaderboard.map((r) => {
     const a = byName.get(r.method)!.aggregate!;
     return [
