@@ -9,7 +9,8 @@
  * descent direction; if it is not (round-off), the step falls back to -g.
  *
  * Stops, in this order of checking, when
- *   "gradient"    max_i |g_i| <= gtol                              (converged)
+ *   "gradient"    max_i |g_i| <= gtol, or the caller's own gradient test
+ *                 (options.gradientTest) holds                       (converged)
  *   "loss"        f_prev - f <= ftol * max(|f_prev|, |f|, 1)       (converged)
  *   "line-search" 30 halvings found no decrease: the objective is flat along
  *                 the direction to the precision it is evaluated in
@@ -17,7 +18,14 @@
  */
 export type Objective = (x: Float64Array) => { f: number; g: Float64Array };
 
-export type LbfgsOptions = { gtol: number; ftol: number; maxIterations: number; memory: number };
+export type LbfgsOptions = {
+  gtol: number;
+  ftol: number;
+  maxIterations: number;
+  memory: number;
+  /** replaces max_i |g_i| <= gtol when given: true when the gradient g at x says x is close enough to the optimum */
+  gradientTest?: (x: Float64Array, g: Float64Array) => boolean;
+};
 
 export const lbfgsDefaults: LbfgsOptions = { gtol: 1e-5, ftol: 1e-10, maxIterations: 1000, memory: 10 };
 
@@ -47,6 +55,7 @@ const maxAbs = (a: Float64Array) => {
 
 export function minimiseLbfgs(objective: Objective, x0: Float64Array, options: Partial<LbfgsOptions> = {}): LbfgsResult {
   const o = { ...lbfgsDefaults, ...options };
+  const small = o.gradientTest ?? ((_x: Float64Array, g: Float64Array) => maxAbs(g) <= o.gtol);
   const n = x0.length;
   let x = Float64Array.from(x0);
   let { f, g } = objective(x);
@@ -59,7 +68,7 @@ export function minimiseLbfgs(objective: Objective, x0: Float64Array, options: P
   let iterations = 0;
   let stop: LbfgsStop = "iterations";
   while (true) {
-    if (maxAbs(g) <= o.gtol) {
+    if (small(x, g)) {
       stop = "gradient";
       break;
     }
@@ -132,7 +141,7 @@ export function minimiseLbfgs(objective: Objective, x0: Float64Array, options: P
     f = next.f;
     g = next.g;
     if (previous - f <= o.ftol * Math.max(Math.abs(previous), Math.abs(f), 1)) {
-      stop = maxAbs(g) <= o.gtol ? "gradient" : "loss";
+      stop = small(x, g) ? "gradient" : "loss";
       break;
     }
   }

@@ -30,7 +30,7 @@ const linearConfig = z.strictObject({
   l2Grid: z.array(atLeast(0)).min(1, { error: "must be a non-empty list of numbers >= 0" }).default([...logisticDefaults.l2Grid]),
   /** L-BFGS iterations per grid point before giving up on the tolerance (the fit is then reported as not converged) */
   maxIterations: integer(1).default(logisticDefaults.maxIterations),
-  /** converged when every gradient entry is at most this in magnitude */
+  /** converged when ||gradient||_2 <= gtol * l2 * max(1, ||W||_2): W within gtol * ||W|| of the optimum (strong convexity) */
   gtol: z.number().positive({ error: "must be a number > 0" }).default(logisticDefaults.gtol),
   /** or when an iteration lowers the loss by at most this fraction of it */
   ftol: z.number().positive({ error: "must be a number > 0" }).default(logisticDefaults.ftol),

@@ -4,9 +4,14 @@
  *   minimise f(W, b) = (1/N) sum_n CE(p(. | x_n), y_n) + (l2 / 2) ||W||^2
  * A strictly convex problem (for l2 > 0), so the baseline is its optimum, not
  * an early-stopped approximation: each L2 strength is solved to convergence by
- * full-batch L-BFGS (src/baselines/lbfgs.ts, float64 on the host) with
- *   max_i |grad_i| <= gtol = 1e-5, or relative loss change <= ftol = 1e-10,
- * at most maxIterations = 1000 iterations. The grid is solved from the strongest
+ * full-batch L-BFGS (src/baselines/lbfgs.ts, float64 on the host) until
+ *   ||grad||_2 <= gtol * l2 * max(1, ||W||_2)   (gtol = 1e-2)
+ * or the relative loss change of an iteration is <= ftol = 1e-10, at most
+ * maxIterations = 1000 iterations. Why relative to l2: f is l2-strongly convex
+ * in W, so ||W - W*||_2 <= ||grad||_2 / l2, and the test bounds the distance to
+ * the optimum by 1% of ||W||. An absolute test (max |grad| <= 1e-5) was met at
+ * l2 = 1e-7 by the warm start itself, 0 iterations, far from that optimum
+ * (emoji text: validation 0.788 instead of 0.795). l2 = 0 uses 1e-9 in the test. The grid is solved from the strongest
  * penalty down, each point warm-started from the previous solution (the
  * regularisation path), and the point with the best validation accuracy wins,
  * ties broken by validation cross-entropy, then by the stronger penalty. Test
@@ -35,7 +40,7 @@ export type LogisticOptions = {
   blocks?: Block[];
 };
 
-export const logisticDefaults = { l2Grid: [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2], maxIterations: lbfgsDefaults.maxIterations, gtol: lbfgsDefaults.gtol, ftol: lbfgsDefaults.ftol };
+export const logisticDefaults = { l2Grid: [1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2], maxIterations: lbfgsDefaults.maxIterations, gtol: 1e-2, ftol: lbfgsDefaults.ftol };
 
 export type GridPoint = { l2: number; valAccuracy: number; valLoss: number; iterations: number; evaluations: number; stop: LbfgsStop; gradMax: number; ms: number };
 
@@ -133,6 +138,8 @@ function accuracyAndLoss(x: Float32Array, labels: Float32Array, dim: number, w: 
   return { accuracy: hits / Math.max(1, n), loss: loss / Math.max(1, n) };
 }
 
+const norm = (v: Float64Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+
 /** Solves every grid point to convergence (warm-started along the path); keeps the best on validation. */
 export function fitLogistic(
   train: { x: Float32Array; y: Float32Array },
@@ -148,7 +155,11 @@ export function fitLogistic(
     let theta: Float64Array = new Float64Array(dim * C + C);
     for (const l2 of [...options.l2Grid].sort((a, b) => b - a)) {
       const started = performance.now();
-      const result = minimiseLbfgs(logisticObjective(design, train.y, n, dim, C, l2), theta, { gtol: options.gtol, ftol: options.ftol, maxIterations: options.maxIterations });
+      const result = minimiseLbfgs(logisticObjective(design, train.y, n, dim, C, l2), theta, {
+        ftol: options.ftol,
+        maxIterations: options.maxIterations,
+        gradientTest: (x, g) => norm(g) <= options.gtol * Math.max(l2, 1e-9) * Math.max(1, norm(x.subarray(0, dim * C))),
+      });
       theta = result.x;
       const w = Float32Array.from(theta.subarray(0, dim * C));
       const b = Float32Array.from(theta.subarray(dim * C));
