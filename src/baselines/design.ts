@@ -22,8 +22,12 @@ export type Design = {
   where: string;
 };
 
-/** Below this many entries a dense block's host products take a few ms: not worth an engine round trip. */
-export const engineMinEntries = 1_000_000;
+/**
+ * Below this many entries a dense block's host products take a few ms: not worth an engine round
+ * trip. Measured on the AV-MNIST-style audio block (2000 x 96, dense), whole linear:audio fit: host
+ * 22-29 s, engine 5-7 s (2 cores under load ~15, 2026-12-02).
+ */
+export const engineMinEntries = 50_000;
 const engineMinDensity = 0.25;
 
 type Part = { offset: number; dim: number; scores(w: Float64Array, c: number, out: Float64Array): void; adjoint(r: Float64Array, c: number, out: Float64Array): void; dispose(): void };
