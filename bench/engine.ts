@@ -11,7 +11,13 @@
  * (bench/engine_torch.py, configured as issue 12 asks: OpenBLAS with its
  * CORETYPE/L2_SIZE overrides unset, glibc malloc thresholds, 2 threads), in
  * alternating rounds in one sitting; the BLAS kernel PyTorch loaded is printed.
- * Usage: npm run bench:engine [-- --steps 30 --batches 32,256 --rounds 3 --no-torch]
+ * Before the first round every ORT and jax-js step runs `--warmup` untimed steps:
+ * on this 2-core machine the first 20-40 ORT steps of a new session ran 5-30x
+ * slower than the rest (measured under load), so a median over 2 rounds of 30
+ * steps was mostly warm-up. Also printed: the CPU time per step (user + system
+ * of the process, less sensitive to other jobs than wall time), the time to
+ * lower the step and open its session, and the process's peak RSS.
+ * Usage: npm run bench:engine [-- --steps 30 --batches 32,256 --rounds 3 --warmup 40 --threads N --no-torch]
  */
 import os from "node:os";
 import { execFileSync } from "node:child_process";
@@ -31,12 +37,13 @@ const opt = (name: string, dflt: string) => {
 const steps = Number(opt("steps", "30"));
 const batches = opt("batches", "32,256").split(",").map(Number);
 const rounds = Number(opt("rounds", "3"));
+const warmup = Number(opt("warmup", "40"));
 const withTorch = !args.includes("--no-torch");
 /** ONNX Runtime intra-op threads (default: one per core) */
 const ortThreads = Number(opt("threads", "0"));
 
 await startEngine();
-console.log(`fusionkit bench:engine — ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}`);
+console.log(`fusionkit bench:engine — ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, Node ${process.version}, ${new Date().toISOString()}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 
 /** One PyTorch round (a fresh process, as configured in the header): medians by "workload batch", and its header lines. */
 function torchRound(): { medians: Map<string, number>; header: string[] } {
@@ -55,7 +62,7 @@ function torchRound(): { medians: Map<string, number>; header: string[] } {
 const torchKey = ["mlp", "lmf", "cross-attention"];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rng = new HostRng(0);
-type Cell = { name: string; B: number; ort: number[]; jax: number[]; torch: number[] };
+type Cell = { name: string; B: number; ort: number[]; jax: number[]; torch: number[]; ortCpu: number[]; jaxCpu: number[]; openMs: number };
 const cells: Cell[] = [];
 const runs: { cell: Cell; ort: OrtTrainStep; jax: TrainStep; batch: HostBatch }[] = [];
 for (const [wi, w] of workloads(rng).entries()) {
@@ -63,19 +70,31 @@ for (const [wi, w] of workloads(rng).entries()) {
     const { layout, flat } = flattenParams(w.tree);
     const loss = (p: any, b: any) => ({ loss: w.loss(p, b) });
     const batch = w.batch(B, rng);
-    const cell: Cell = { name: `${w.name}|${torchKey[wi]} ${B}`, B, ort: [], jax: [], torch: [] };
+    const t0 = performance.now();
+    const ort = await OrtTrainStep.create(layout, flat, loss, { optimizer: { kind: "adam" } }, batch, ortThreads ? { threads: ortThreads } : {});
+    const cell: Cell = { name: `${w.name}|${torchKey[wi]} ${B}`, B, ort: [], jax: [], torch: [], ortCpu: [], jaxCpu: [], openMs: performance.now() - t0 };
     cells.push(cell);
-    runs.push({ cell, ort: await OrtTrainStep.create(layout, flat, loss, { optimizer: { kind: "adam" } }, batch, ortThreads ? { threads: ortThreads } : {}), jax: new TrainStep(layout, flat, loss, { optimizer: { kind: "adam" } }), batch });
+    const jax = new TrainStep(layout, flat, loss, { optimizer: { kind: "adam" } });
+    for (let i = 0; i < warmup; i++) {
+      await ort.step(batch, 1e-3, i);
+      jax.step(batch, 1e-3, i);
+    }
+    runs.push({ cell, ort, jax, batch });
   }
 }
 let torchHeader: string[] = [];
 for (let round = 0; round < rounds; round++) {
   for (const r of runs) {
-    for (const [engine, times] of [["ort", r.cell.ort], ["jax", r.cell.jax]] as const) {
+    for (const [engine, times, cpu] of [["ort", r.cell.ort, r.cell.ortCpu], ["jax", r.cell.jax, r.cell.jaxCpu]] as const) {
       for (let i = 0; i < steps + 3; i++) {
         const t0 = performance.now();
+        const c0 = process.cpuUsage();
         const m = engine === "ort" ? await r.ort.step(r.batch, 1e-3, i) : r.jax.step(r.batch, 1e-3, i);
-        if (i >= 3) times.push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        if (i >= 3) {
+          times.push(performance.now() - t0);
+          cpu.push((c.user + c.system) / 1000);
+        }
         if (!Number.isFinite(m.loss!)) throw new Error(`${r.cell.name}: loss is not finite on ${engine}`);
       }
     }
@@ -116,6 +135,13 @@ for (const c of cells) {
   const t = c.torch.length ? median(c.torch) : NaN;
   console.log(`| ${c.name.split("|")[0]} | ${c.B} | ${o.toFixed(2)} | ${j.toFixed(2)} | ${Number.isNaN(t) ? "-" : t.toFixed(2)} | ${Number.isNaN(t) ? "-" : (o / t).toFixed(2)}x | ${(j / o).toFixed(1)}x |`);
 }
+console.log(`\nCPU time per step (process user + system, median ms; ORT ${ortThreads || os.availableParallelism()} intra-op threads), and lowering + session open:`);
+console.log("| workload | batch | ORT cpu | jax-js cpu | jax / ORT cpu | ORT lower + open s |");
+console.log("|---|--:|--:|--:|--:|--:|");
+for (const c of cells) {
+  console.log(`| ${c.name.split("|")[0]} | ${c.B} | ${median(c.ortCpu).toFixed(2)} | ${median(c.jaxCpu).toFixed(2)} | ${(median(c.jaxCpu) / median(c.ortCpu)).toFixed(1)}x | ${(c.openMs / 1000).toFixed(2)} |`);
+}
+console.log(`peak RSS of this process: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB; load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 
 // Why parameters cross the jit boundary as leaves and not as one flat vector:
 // a flat vector must be split into leaves and the update concatenated back,

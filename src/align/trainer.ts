@@ -20,7 +20,8 @@ import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import type { OptimizerConfig } from "../engine/optim.ts";
 import { HostRng } from "../engine/random.ts";
-import { TrainStep } from "../engine/step.ts";
+import type { LossFn } from "../engine/step.ts";
+import type { BackendChoice } from "../export/trainBackend.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import { alignDefaults, buildAlignModel, type AlignInputs, type AlignModel, type AlignParamTree, type AlignSpec } from "./alignModel.ts";
 import { Embedder } from "./embedder.ts";
@@ -64,6 +65,8 @@ export type AlignOptions = {
   /** default AdamW with `weightDecay` */
   optimizer?: OptimizerConfig;
   timeBudgetMs?: number;
+  /** train-step engine (src/export/trainBackend.ts): default FUSIONKIT_BACKEND, else "auto" (ONNX Runtime where the step lowers) */
+  backend?: BackendChoice;
   onEpoch?: (info: AlignEpoch & { epochs: number; best: boolean }) => void;
   /** called after every optimiser step (tests watch the temperature) */
   onStep?: (metrics: ContrastiveStepMetrics) => void;
@@ -110,7 +113,11 @@ export function resolvePair(dataset: Pick<PreparedDataset, "name" | "modalities"
   });
 }
 
-type StepRunner = { step(rows: number[], lr: number, seed: number): ContrastiveStepMetrics; currentParams(): Float32Array; dispose(): void };
+type StepRunner = {
+  step(rows: number[], lr: number, seed: number): ContrastiveStepMetrics | Promise<ContrastiveStepMetrics>;
+  currentParams(): Float32Array;
+  dispose(): void | Promise<void>;
+};
 
 export async function trainAlignment(dataset: PreparedDataset, opts: AlignOptions): Promise<AlignedModel> {
   const seed = opts.seed ?? alignTrainDefaults.seed;
@@ -155,14 +162,26 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   });
   let runner: StepRunner;
   if (accumulate === 1) {
-    const step = new TrainStep<AlignParamTree, AlignInputs & { pairMask: Tensor; rowWeight: Tensor }>(layout, flat, (p, batch) => {
+    const lossFn: LossFn<AlignParamTree, AlignInputs & { pairMask: Tensor; rowWeight: Tensor }> = (p, batch) => {
       const scale = model.logitScale(p);
       const loss = multiModalInfoNCE(model.embed(p, batch), names, scale, batch.pairMask, batch.rowWeight);
       return { loss, metrics: { logitScale: scale } };
-    }, options);
+    };
+    // ONNX Runtime where the step lowers, else jax-js (src/export/trainBackend.ts); loaded here so
+    // `fusionkit align --help` does not load ONNX Runtime
+    const { openTrainStep } = await import("../export/trainBackend.ts");
+    const step = await openTrainStep({
+      layout,
+      params: flat,
+      lossFn: lossFn as unknown as LossFn,
+      options,
+      exampleBatch: trainBatch(train, specs, pairs, pairs.rows.slice(0, contrastiveBatch), contrastiveBatch),
+      ...(opts.backend ? { backend: opts.backend } : {}),
+      what: "the alignment model",
+    });
     runner = {
-      step: (rows, stepLr, stepSeedValue) => {
-        const m = step.step(trainBatch(train, specs, pairs, rows, contrastiveBatch), stepLr, stepSeedValue);
+      step: async (rows, stepLr, stepSeedValue) => {
+        const m = await step.step(trainBatch(train, specs, pairs, rows, contrastiveBatch), stepLr, stepSeedValue);
         return { loss: m.loss!, logitScale: m.logitScale!, ...(m.gradNorm !== undefined ? { gradNorm: m.gradNorm } : {}) };
       },
       currentParams: () => step.currentParams(),
@@ -213,7 +232,7 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
       },
     );
   } finally {
-    runner.dispose();
+    await runner.dispose();
     embedder.dispose();
   }
   const best = { epoch: run.bestEpoch, params: run.bestParams };

@@ -1,20 +1,19 @@
 /**
  * Which engine runs the train steps. "ort" lowers the whole step to one ONNX
  * graph and runs it in ONNX Runtime (ortTrainStep.ts); "jax" is the jax-js
- * TrainStep, the reference. "auto" takes ONNX Runtime whenever the step
- * lowers, and otherwise falls back to jax-js with one log line naming the
- * reason (the primitive with no lowering).
+ * TrainStep, the reference. "auto", the default, takes ONNX Runtime whenever
+ * the step lowers, and otherwise falls back to jax-js with one log line naming
+ * the reason (the primitive with no lowering).
  *
- * The default is "jax" for now: measured on the 2-core machine (2026-12-02,
- * `npm run bench:engine -- --threads 1`), the ORT step was slower than jax-js
- * on the MLP at batch 32 (19.3 vs 11.4 ms) and level on LMF (6.6 vs 6.6 ms),
- * and opening a session for a large graph takes seconds (MulT: 26 s), so
- * "auto" would make the default bench slower, not faster. It becomes the
- * default once bench:engine shows it ahead on a quiet machine. Both compute the same function
- * (test/export/trainStep.test.ts: 10 steps of every method agree within 1e-4).
+ * Why "auto": measured on the 2-core machine (2026-12-02, docs/engine.md
+ * "ONNX Runtime training backend"), the ORT step takes 2-5x less CPU than the
+ * jax-js step for every method of the default bench at its shapes (width 32,
+ * batch 32, image + text), and opening a session costs 0.2-2 s per run. Both
+ * compute the same function (test/export/trainStep.test.ts: 10 steps of every
+ * method agree within 1e-4).
  *
  * The choice comes from the caller (`--backend` in the CLI), else from
- * FUSIONKIT_BACKEND (so bench workers inherit the CLI's choice), else "jax".
+ * FUSIONKIT_BACKEND (so bench workers inherit the CLI's choice), else "auto".
  */
 import { z } from "zod";
 import type { ParamLayout } from "../engine/params.ts";
@@ -28,8 +27,8 @@ export type BackendChoice = z.infer<typeof backendChoice>;
 export type BackendName = "ort" | "jax";
 
 export const backendEnvVar = "FUSIONKIT_BACKEND";
-/** See the header for why this is not yet "auto". */
-export const defaultBackend: BackendChoice = "jax";
+/** See the header for why. */
+export const defaultBackend: BackendChoice = "auto";
 
 /** One train-step runner, whichever engine is behind it. */
 export type StepRunner = {

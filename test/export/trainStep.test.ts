@@ -236,10 +236,10 @@ describe("backend choice and session lifetime", () => {
     assert.equal(ortRunner.backend, "ort");
     assert.deepEqual(quiet, []);
     await ortRunner.dispose();
-    // nothing asked for: jax-js until ORT is measured ahead (src/export/trainBackend.ts header)
+    // nothing asked for: ONNX Runtime where the step lowers (src/export/trainBackend.ts header)
     if (!process.env.FUSIONKIT_BACKEND) {
       const plain = await openTrainStep({ layout, params: flat, lossFn: mlpLoss, options: stepOptions, exampleBatch: batch });
-      assert.equal(plain.backend, "jax");
+      assert.equal(plain.backend, "ort");
       await plain.dispose();
     }
   });
