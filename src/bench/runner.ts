@@ -117,7 +117,7 @@ function subsampleNote(options: BenchOptions): string {
   const sized = options.maxRows === defaultMaxRows[options.data] && partialDefaults(options);
   return (
     `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)` +
-    (sized ? `. This is the default for "${options.data}", with encoder width ${options.encoderDim} and ${options.epochs} epochs, sized so the default bench finishes in under 5 minutes on a 2-core machine; --max-rows 100000 --encoder-dim 64 runs the full dataset` : "")
+    (sized ? `. This is the default sample for "${options.data}", taken to halve the default bench's time; --max-rows 100000 runs the full dataset` : "")
   );
 }
 
