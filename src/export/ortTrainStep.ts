@@ -25,6 +25,13 @@ export type OrtTrainStepOptions = {
    * because fusionkit starts worker threads to use one core each (the bench pool, `fusionkit worker`)
    */
   threads?: number;
+  /**
+   * let idle intra-op threads spin for work (ONNX Runtime's default). Default false: on the
+   * shared 2-core machine (load average 12-16) 2 spinning threads made steps 2-7x slower than
+   * 2 threads that sleep (MLP batch 256: 61.7 vs 21.9 ms; LMF batch 32: 3.86 vs 0.76 ms),
+   * which were level with 1 thread or better (docs/engine.md)
+   */
+  spinning?: boolean;
   /** leaves of at least this many elements get their own state tensors (default lowerStep.ts ownStateFrom; bench:engine compares) */
   ownStateFrom?: number;
 };
@@ -79,6 +86,7 @@ export class OrtTrainStep {
       interOpNumThreads: 1,
       executionMode: "sequential",
       logSeverityLevel: 3,
+      ...(runOptions.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
     });
     liveSessions++;
     const G = lowered.groups.length;
