@@ -54,21 +54,25 @@ function valueAt(raw: unknown, path: PropertyKey[]): unknown {
 
 /**
  * The method's defaults merged with `raw` and validated; a bad or unknown field
- * throws a FusionkitError naming the method and the field.
+ * throws a FusionkitError naming the method and the field. `flag` names where the
+ * settings came from on the command line (`--config`): the message then starts with it.
  */
-export function parseMethodConfig<C>(method: { name: string; config: z.ZodType<C> }, raw: unknown): C {
+export function parseMethodConfig<C>(method: { name: string; config: z.ZodType<C> }, raw: unknown, flag?: string): C {
   const result = method.config.safeParse(raw ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
+  const fail = (message: string, where?: { field: string; layer: string }): never => {
+    throw flag ? new FusionkitError(`${flag}: ${FusionkitError.format(message, where)}`) : new FusionkitError(message, where);
+  };
   if (issue.code === "unrecognized_keys") {
-    const key = issue.keys[0]!;
     const known = method.config instanceof z.ZodObject ? Object.keys(method.config.shape).join(", ") : "";
-    throw new FusionkitError(`method "${method.name}" has no setting "${key}"; its settings: ${known || "(none)"}`, { field: key, layer: method.name });
+    // the message names the method and every unknown key, so it carries no field/layer prefix
+    return fail(`method "${method.name}" has no setting ${issue.keys.map((k) => `"${k}"`).join(", ")}; its settings: ${known || "(none)"}`);
   }
   const field = issue.path.map(String).join(".");
   // Refinements word their whole message; the field helpers above say what the field must be.
   const message = issue.code === "custom" ? issue.message : `${field} ${issue.message}, got ${JSON.stringify(valueAt(raw, issue.path))}`;
-  throw new FusionkitError(message, { field, layer: method.name });
+  return fail(message, { field, layer: method.name });
 }
 
 /**

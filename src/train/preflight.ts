@@ -2,8 +2,8 @@
  * Checks run before any training, each failing with one line that says what is
  * wrong and what to do, instead of a run that trains on nonsense or ends in
  * "loss became NaN":
- *   - method config overrides: unknown keys are refused, naming the method and
- *     its settings (the method's defaults are the schema);
+ *   - method config overrides: parsed by the method's zod schema, so an unknown
+ *     key or a bad value is refused naming the method, the field and the flag;
  *   - the prepared data: a value whose square overflows float32 (|x| above
  *     sqrt(3.4e38) = 1.8e19, after standardisation: every loss and norm squares
  *     its inputs), a classification train split with one class, a modality
@@ -13,16 +13,16 @@
  */
 import type { PreparedDataset, SplitName } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
+import { parseMethodConfig } from "../fusion/config.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 
-/** Refuses override keys the method does not have: the typo `{"rnak": 8}` must not train with the default rank. */
-export function checkMethodConfig(method: Pick<FusionMethod, "name" | "defaults">, overrides: Record<string, unknown>, flag = "--config"): void {
-  const valid = Object.keys(method.defaults);
-  const unknown = Object.keys(overrides).filter((key) => !valid.includes(key));
-  if (unknown.length) {
-    const keys = unknown.map((k) => `"${k}"`).join(", ");
-    throw new FusionkitError(`${flag}: method "${method.name}" has no setting ${keys}. Its settings: ${valid.join(", ") || "(none)"}`);
-  }
+/**
+ * The overrides through the method's own schema (src/fusion/config.ts) before any
+ * data is loaded: the typo `{"rnak": 8}` must not train with the default rank, nor
+ * `{"rank": 0}` fail after an hour of loading. The message starts with the flag.
+ */
+export function checkMethodConfig(method: Pick<FusionMethod, "name" | "config">, overrides: Record<string, unknown>, flag = "--config"): void {
+  parseMethodConfig(method, overrides, flag);
 }
 
 /** The largest |x| whose square is a finite float32: sqrt(3.4028235e38). */

@@ -5,6 +5,7 @@ import type { EncodedDims } from "../../src/encoders/types.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { parseMethodConfig, resolveMethodConfig } from "../../src/fusion/config.ts";
 import { defaultMethodsFor } from "../../src/fusion/registry.ts";
+import { checkMethodConfig } from "../../src/train/preflight.ts";
 
 const dims: EncodedDims[] = [
   { name: "image", type: "image", dim: 8, tokens: 4 },
@@ -61,5 +62,12 @@ describe("method configs: one zod schema per method", () => {
     fails(() => parseMethodConfig(byName.late_stacking!, { l2: -1 }), /l2 must be a number >= 0, got -1/);
     fails(() => parseMethodConfig(byName.late_mean!, { l2: 1 }), /method "late_mean" has no setting "l2"/);
     fails(() => parseMethodConfig(byName.flamingo!, { heads: 16, dim: 8 }), /heads must be an integer in 1\.\.8, got 16/);
+  });
+
+  test("the CLI's check (preflight) is the schema's, prefixed with the flag: unknown keys and bad values alike", () => {
+    const lmf = methods.find((m) => m.name === "lmf")!;
+    fails(() => checkMethodConfig(lmf, { rnak: 8, colour: 1 }), /^--config: method "lmf" has no setting "rnak", "colour"; its settings: dim, rank$/);
+    fails(() => checkMethodConfig(lmf, { rank: 0 }), /^--config: field "rank", layer lmf: rank must be an integer >= 1, got 0$/);
+    assert.doesNotThrow(() => checkMethodConfig(lmf, { rank: 2 }));
   });
 });

@@ -142,9 +142,9 @@ describe("training-time checks", () => {
 describe("strict flags", () => {
   test("--config keys the method does not have are refused, naming the method and its settings", async () => {
     const run = await fusionkit(dir, ["train", "--data", "toy", "--method", "lmf", "--config", '{"rnak":8}', "--out", "never"]);
-    assert.equal(errorLine(run), '--config: method "lmf" has no setting "rnak". Its settings: dim, rank');
+    assert.equal(errorLine(run), '--config: method "lmf" has no setting "rnak"; its settings: dim, rank');
     const bench = await fusionkit(dir, ["bench", "--data", "toy", "--methods", "lmf", "--config", '{"lmf":{"rnak":8}}', "--out", "never"]);
-    assert.equal(errorLine(bench), '--config: method "lmf" has no setting "rnak". Its settings: dim, rank');
+    assert.equal(errorLine(bench), '--config: method "lmf" has no setting "rnak"; its settings: dim, rank');
   });
 
   test("--seed must be a non-negative integer: abc, -5 and 1.5 are refused", async () => {
