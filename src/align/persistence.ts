@@ -18,7 +18,7 @@ import { loadCheckpoint, saveCheckpoint } from "../engine/checkpoint.ts";
 import { fillSkeleton, flattenParams, layoutOf, namedLeaves, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import type { HostArray } from "../engine/tensor.ts";
-import { buildAlignModel, type AlignModel, type AlignSpec } from "./alignModel.ts";
+import { buildAlignModel, type AlignModel, type AlignParamTree, type AlignSpec } from "./alignModel.ts";
 import type { AlignedModel, AlignEpoch } from "./trainer.ts";
 
 export const alignFormat = "fusionkit-align";
@@ -45,8 +45,8 @@ export type AlignConfigFile = {
 export type LoadedAlignedModel = {
   spec: AlignSpec;
   model: AlignModel;
-  params: ParamTree;
-  layout: ParamLayout;
+  params: AlignParamTree;
+  layout: ParamLayout<AlignParamTree>;
   flat: Float32Array;
   config: AlignConfigFile;
   dir: string;
@@ -94,10 +94,8 @@ export function modelFingerprint(dir: string): string {
   return createHash("sha256").update(readFileSync(weights)).digest("hex");
 }
 
-export function loadAligned(dir: string): LoadedAlignedModel {
-  const { config: raw, tensors } = loadCheckpoint(dir);
-  const configPath = join(dir, "config.json");
-  const config = raw as unknown as AlignConfigFile;
+/** What a config.json must have before it is read as an AlignConfigFile: the format, its version and the fields the pair cannot be rebuilt without. */
+function checkAlignConfigFile(config: Record<string, unknown>, configPath: string): asserts config is AlignConfigFile {
   if (config.format !== alignFormat) {
     const hint = config.format === "fusionkit-model" ? ` (this is a "fusionkit train" model; search needs one written by "fusionkit align")` : "";
     throw new FusionkitError(`not an aligned model (format ${JSON.stringify(config.format)})${hint}`, { file: configPath, field: "format" });
@@ -108,6 +106,11 @@ export function loadAligned(dir: string): LoadedAlignedModel {
   for (const field of ["modalities", "encoderDim", "embedDim"] as const) {
     if (config[field] === undefined) throw new FusionkitError(`missing "${field}"; the config is damaged, retrain or restore it`, { file: configPath, field });
   }
+}
+
+export function loadAligned(dir: string): LoadedAlignedModel {
+  const { config, tensors } = loadCheckpoint(dir);
+  checkAlignConfigFile(config, join(dir, "config.json"));
   const spec: AlignSpec = { modalities: config.modalities, encoderDim: config.encoderDim, embedDim: config.embedDim, initLogitScale: config.initLogitScale ?? 1 / 0.07, ...(config.head ? { head: config.head } : {}) };
   const model = buildAlignModel(spec);
   const layout = layoutOf(model.init(new HostRng(0)));
@@ -120,6 +123,6 @@ export function loadAligned(dir: string): LoadedAlignedModel {
     }
     return t;
   });
-  const params = fillSkeleton(layout.skeleton, leaves) as ParamTree;
+  const params = fillSkeleton<AlignParamTree>(layout.skeleton, leaves);
   return { spec, model, params, layout, flat: flattenParams(params).flat, config, dir, fingerprint: modelFingerprint(dir) };
 }

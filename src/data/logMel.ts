@@ -100,10 +100,12 @@ export function decodeWavBytes(bytes: Uint8Array, sampleRate: number): Float64Ar
   wav.toBitDepth("32f");
   const format = wav.fmt as { sampleRate: number; numChannels: number };
   if (format.sampleRate !== sampleRate) wav.toSampleRate(sampleRate);
-  const samples = wav.getSamples(false, Float64Array) as unknown as Float64Array | Float64Array[];
-  if (!Array.isArray(samples)) return samples;
-  const mono = new Float64Array(samples[0].length);
-  for (const channel of samples) for (let i = 0; i < mono.length; i++) mono[i] += channel[i] / samples.length;
+  // interleaved: one Float64Array whatever the channel count (frame i = samples[i * channels .. + channels])
+  const samples = wav.getSamples(true, Float64Array);
+  const channels = Math.max(1, format.numChannels);
+  if (channels === 1) return samples;
+  const mono = new Float64Array(Math.floor(samples.length / channels));
+  for (let c = 0; c < channels; c++) for (let i = 0; i < mono.length; i++) mono[i] += samples[i * channels + c]! / channels;
   return mono;
 }
 

@@ -89,7 +89,7 @@ export function parseCsvRows(text: string, file: string, maxRows = Infinity): Ro
   const rows: RawRow[] = [];
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parseCsv(text, {
+    records = parseCsv<{ record: Record<string, string>; info: { lines: number } }>(text, {
       columns: true,
       bom: true,
       info: true,
@@ -100,7 +100,7 @@ export function parseCsvRows(text: string, file: string, maxRows = Infinity): Ro
         if (!error) return;
         rows.push({ file, line: error.lines ?? 0, index: -1, values: null, textual: true, problem: { reason: `malformed CSV record: ${error.message}` } });
       },
-    }) as unknown as typeof records;
+    });
   } catch (error) {
     const lines = (error as { lines?: number }).lines;
     throw new FusionkitError(`cannot parse CSV: ${(error as Error).message}. Fix the file (check quotes and the header line).`, { file, line: lines });

@@ -57,7 +57,7 @@ export function methodNames(modalities: (ModalitySpec | string)[] = []): string[
  */
 export function getMethod(name: string, modalities: (ModalitySpec | string)[] = []): FusionMethod {
   const names = modalityNames(modalities);
-  if (isLinearBaseline(name)) return linearBaselineMethod(name, names) as unknown as FusionMethod;
+  if (isLinearBaseline(name)) return linearBaselineMethod(name, names);
   if (name.startsWith(unimodalPrefix)) {
     const modality = name.slice(unimodalPrefix.length);
     if (names.length === 0 || names.includes(modality)) return unimodalMethod(modality);

@@ -69,12 +69,13 @@ export function rowSchema(fields: ModalityFields[], rules: RowRules = { passThro
       for (const c of columns.categorical) shape[c] = z.union([z.string(), finite]).nullable().optional();
     } else shape[field] = cellSchema(spec).nullable().optional();
   }
-  if (rules.ignoreUnknownFields) return z.looseObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  if (rules.ignoreUnknownFields) return z.looseObject(shape);
   for (const key of rules.passThrough) if (!(key in shape)) shape[key] = z.unknown().optional();
-  return z.strictObject(shape) as unknown as z.ZodType<Record<string, unknown>>;
+  return z.strictObject(shape);
 }
 
-export type PredictRequest = { rows: Record<string, unknown>[]; explain?: boolean };
+/** rows stay unknown here: each is checked against rowSchema separately (see requestSchema) */
+export type PredictRequest = { rows: unknown[]; explain?: boolean };
 
 /**
  * The request envelope; each row is checked separately with `rowSchema`
@@ -85,7 +86,7 @@ export function requestSchema(maxRows: number): z.ZodType<PredictRequest> {
   return z.strictObject({
     rows: z.array(z.unknown()).min(1, "send at least one row").max(maxRows, `at most ${maxRows} rows per request`),
     explain: z.boolean().optional(),
-  }) as unknown as z.ZodType<PredictRequest>;
+  });
 }
 
 /** The first problem as { field: "rows[3].image", message }; an unknown key names itself and the fields a row may carry. */

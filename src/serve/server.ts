@@ -168,6 +168,8 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
       return sendError(reply, 400, `${field}: ${message}`, field);
     }
     const body: PredictRequest = parsed.data;
+    // the rows as rowSchema parsed them, one slice at a time
+    const checked: Record<string, unknown>[] = new Array(body.rows.length);
     try {
       return await limiter.run(async () => {
         await inSlices(body.rows.length, rowSlicer, (from, to) => {
@@ -177,24 +179,24 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
               const { field, message } = firstIssue(row.error, model.fields, rules, ["rows", i]);
               throw new RequestError(field, message);
             }
-            body.rows[i] = row.data;
+            checked[i] = row.data;
           }
         });
-        const rows = await checkFilePaths(body.rows, model.fields, model.root);
+        const rows = await checkFilePaths(checked, model.fields, model.root);
         if (body.explain) checkExplainable(body.rows.length, metadata.modalities.length, maxExplainRows);
         const split = await prepareRequestRows(rows, model.fields, model.root);
         const { logits, scores } = await model.predict(split);
         const overflowed = [firstNonFiniteRow(logits, split.n), firstNonFiniteRow(scores, split.n)].filter((i) => i >= 0);
         if (overflowed.length) {
           const row = Math.min(...overflowed);
-          return unprocessable(reply, body.rows, row, "the model's output for this row is not a finite number (a value too large for float32 arithmetic overflowed inside the model); check the row's values");
+          return unprocessable(reply, checked, row, "the model's output for this row is not a finite number (a value too large for float32 arithmetic overflowed inside the model); check the row's values");
         }
         const explanation = body.explain ? await model.explain(split, scores) : undefined;
         if (explanation) {
           const row = firstNonFiniteRow(explanation.phi, split.n);
-          if (row >= 0) return unprocessable(reply, body.rows, row, "the explanation of this row is not finite (a value overflowed inside the model with some modalities removed); check the row's values");
+          if (row >= 0) return unprocessable(reply, checked, row, "the explanation of this row is not finite (a value overflowed inside the model with some modalities removed); check the row's values");
         }
-            return { predictions: formatPredictions(model, body.rows, split, scores, explanation) };
+            return { predictions: formatPredictions(model, checked, split, scores, explanation) };
       });
     } catch (error) {
       if (error instanceof ServerBusy) {

@@ -100,10 +100,8 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
 
 export type LoadedModel = TrainedModel & { config: ModelConfigFile; dir: string; fingerprint: string };
 
-export function loadModel(dir: string): LoadedModel {
-  const { config: raw, tensors, fingerprint } = loadCheckpoint(dir);
-  const configPath = join(dir, "config.json");
-  const config = raw as unknown as ModelConfigFile;
+/** What a config.json must have before it is read as a ModelConfigFile: the format, its version and the fields no model can be rebuilt without. */
+function checkModelConfigFile(config: Record<string, unknown>, configPath: string): asserts config is ModelConfigFile {
   if (config.format !== modelFormat) {
     throw new FusionkitError(`not a fusionkit model config (format ${JSON.stringify(config.format)}); point --model at a directory written by "fusionkit train"`, { file: configPath, field: "format" });
   }
@@ -113,6 +111,11 @@ export function loadModel(dir: string): LoadedModel {
   for (const field of ["method", "task", "outDim", "modalities", "labelNames", "encoderDim"] as const) {
     if (config[field] === undefined) throw new FusionkitError(`missing "${field}"; the config is damaged, retrain or restore it`, { file: configPath, field });
   }
+}
+
+export function loadModel(dir: string): LoadedModel {
+  const { config, tensors, fingerprint } = loadCheckpoint(dir);
+  checkModelConfigFile(config, join(dir, "config.json"));
   const method = getMethod(config.method, config.modalities);
   const spec: ModelSpec = {
     modalities: config.modalities,

@@ -48,7 +48,8 @@ export function encoderThreads(): number | undefined {
 
 function modelClass(t: Transformers, modelType: string, modality: "text" | "image"): { from_pretrained: (path: string, options: object) => Promise<any> } {
   const name = towerClasses[modelType]?.[modality];
-  return name ? ((t as unknown as Record<string, any>)[name] ?? t.AutoModel) : t.AutoModel;
+  // the tower class by its exported name (CLIPTextModelWithProjection, ...): a lookup on the module namespace
+  return name ? (Reflect.get(t, name) ?? t.AutoModel) : t.AutoModel;
 }
 
 /** Fetches a model id's files into the models directory (the layout resolve.ts reads). */
@@ -57,7 +58,9 @@ export async function downloadModel(hubId: string, modality: "text" | "image", m
   t.env.allowRemoteModels = true;
   try {
     const options = { cache_dir: modelsDir };
-    const config = (await t.AutoConfig.from_pretrained(hubId, options)) as unknown as { model_type: string };
+    const { model_type: modelType } = await t.AutoConfig.from_pretrained(hubId, options);
+    if (!modelType) throw new Error(`its config.json names no model_type`);
+    const config = { model_type: modelType };
     const { modelFileFor } = await import("./resolve.ts");
     if (modality === "text") await t.AutoTokenizer.from_pretrained(hubId, options);
     else await t.AutoImageProcessor.from_pretrained(hubId, options);
