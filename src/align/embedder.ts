@@ -14,7 +14,7 @@ export class Embedder {
   private readonly steps = new Map<string, EvalStep<AlignParamTree, AlignInputs>>();
   private flat: Float32Array;
 
-  constructor(readonly model: AlignModel, readonly layout: ParamLayout, flat: Float32Array, readonly batchSize = 64) {
+  constructor(readonly model: AlignModel, readonly layout: ParamLayout<AlignParamTree>, flat: Float32Array, readonly batchSize = 64) {
     this.flat = flat;
   }
 

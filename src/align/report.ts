@@ -11,7 +11,7 @@
 import type { ModalitySpec, PreparedDataset, SplitData } from "../data/types.ts";
 import { HostRng } from "../engine/random.ts";
 import { imageDataUri } from "../explain/inputs.ts";
-import type { AlignModel } from "./alignModel.ts";
+import type { AlignModel, AlignParamTree } from "./alignModel.ts";
 import type { ParamLayout } from "../engine/params.ts";
 import { Embedder } from "./embedder.ts";
 import { embedSplitItems, retrievalFromEmbeddings } from "./evaluate.ts";
@@ -68,7 +68,7 @@ async function describeItem(spec: ModalitySpec, split: SplitData, items: ItemSet
  * of the dataset it was trained on.
  */
 export async function retrievalForReport(
-  aligned: { model: AlignModel; layout: ParamLayout; flat: Float32Array; matchField?: string },
+  aligned: { model: AlignModel; layout: ParamLayout<AlignParamTree>; flat: Float32Array; matchField?: string },
   dataset: PreparedDataset,
   opts: RetrievalReportOptions = {},
 ): Promise<RetrievalReport> {

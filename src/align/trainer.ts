@@ -87,7 +87,7 @@ export type AlignedModel = {
   spec: AlignSpec;
   model: AlignModel;
   params: ParamTree;
-  layout: ParamLayout;
+  layout: ParamLayout<AlignParamTree>;
   flat: Float32Array;
   history: AlignEpoch[];
   bestEpoch: number;
@@ -149,8 +149,11 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
   };
   const model = buildAlignModel(spec);
   const fresh = flattenParams(model.init(new HostRng(seed)));
-  const { layout, flat } = opts.initialParams ? flattenParams(opts.initialParams) : fresh;
-  if (opts.initialParams && JSON.stringify(layout.entries) !== JSON.stringify(fresh.layout.entries)) {
+  const given = opts.initialParams ? flattenParams(opts.initialParams) : fresh;
+  // the given tree must have this model's layout; from here on it is read through the model's own (typed) layout
+  const { layout } = fresh;
+  const { flat } = given;
+  if (JSON.stringify(given.layout.entries) !== JSON.stringify(fresh.layout.entries)) {
     throw new FusionkitError("initialParams do not have the layout of this alignment model (other modalities or widths)", { field: "initialParams" });
   }
   const names = specs.map((s) => s.name);

@@ -16,10 +16,9 @@ import { retrievalForReport } from "../align/report.ts";
 import { trainAlignment } from "../align/trainer.ts";
 import type { PreparedDataset } from "../data/types.ts";
 import { HostRng } from "../engine/random.ts";
-import type { ParamTree } from "../engine/params.ts";
 import { explainForReport } from "../explain/report.ts";
 import { gateParameters } from "../explain/views.ts";
-import type { Model } from "../model/model.ts";
+import type { Model, ModelParams } from "../model/model.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import type { BenchRetrieval, GateEpoch, MethodExplanations } from "./results.ts";
 
@@ -36,16 +35,16 @@ const builtinMatchFields: Record<string, string> = { emoji: "emoji" };
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** tanh of every gate in a parameter tree, or undefined for a method without gates. */
-export function gateEpoch(epoch: number, params: ParamTree): GateEpoch | undefined {
-  const gates = gateParameters(params);
+/** tanh of every gate the model's method names in its parameters, or undefined for a method without gates. */
+export function gateEpoch(model: Pick<Model, "gates">, epoch: number, params: ModelParams): GateEpoch | undefined {
+  const gates = gateParameters(model, params);
   if (gates.length === 0) return undefined;
   return { epoch, tanh: Object.fromEntries(gates.map((g) => [g.name, g.tanh])) };
 }
 
 /** The gates of the initial parameters: trainModel initialises with model.init(new HostRng(seed)), so this is its epoch 0. */
 export function initialGates(model: Model, seed: number): GateEpoch | undefined {
-  return gateEpoch(0, model.init(new HostRng(seed)));
+  return gateEpoch(model, 0, model.init(new HostRng(seed)));
 }
 
 export async function explainTrained(trained: TrainedModel, dataset: PreparedDataset, seed: number, request: ExplainRequest): Promise<MethodExplanations> {

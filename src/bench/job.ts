@@ -7,7 +7,7 @@
 import type { PreparedDataset } from "../data/types.ts";
 import { countParams, type ParamTree } from "../engine/params.ts";
 import { getMethod } from "../fusion/registry.ts";
-import { buildModel } from "../model/model.ts";
+import { buildModel, type Model } from "../model/model.ts";
 import { buildSpec } from "../model/spec.ts";
 import { trainModel, type EpochInfo, type TrainOptions } from "../train/trainer.ts";
 import { evaluateTrained } from "./evaluate.ts";
@@ -68,6 +68,8 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     return runLinearJob(dataset, job);
   }
   const gates: GateEpoch[] = [];
+  // the model trainModel builds (same spec): it names its method's gate parameters
+  let gateModel: Model | undefined;
   const options: TrainOptions = {
     method,
     methodConfig: job.methodConfig,
@@ -81,7 +83,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
     onEpoch: (info) => {
       // only a method that had gates at initialisation reads its parameters back each epoch
-      if (gates.length) gates.push(gateEpoch(info.epoch, info.params())!);
+      if (gateModel && gates.length) gates.push(gateEpoch(gateModel, info.epoch, info.params())!);
       onEpoch?.({ epoch: info.epoch, epochs: info.epochs, trainLoss: info.trainLoss, valMetric: info.valMetric, ms: info.ms, best: info.best });
     },
   };
@@ -93,7 +95,8 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     options.lr = job.lrGrid[0]!;
   }
   // epoch 0: trainModel initialises this very model with this seed (building it again is cheap: no engine work)
-  const initial = initialGates(buildModel(buildSpec(dataset, options)), job.seed);
+  gateModel = buildModel(buildSpec(dataset, options));
+  const initial = initialGates(gateModel, job.seed);
   if (initial) gates.push(initial);
   const trained = await trainModel(dataset, options);
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));

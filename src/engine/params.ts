@@ -24,7 +24,12 @@ export type Params<T = ParamTree> = T extends HostArray
     : { [K in keyof T]: Params<T[K]> };
 
 export type LayoutEntry = { name: string; shape: number[]; offset: number; size: number };
-export type ParamLayout = { entries: LayoutEntry[]; total: number; skeleton: unknown };
+/**
+ * Where each leaf of a tree sits in the flat vector. `T` is the tree type the layout
+ * was made from (a phantom: nothing is stored), so unflattening gives that type back
+ * and a step built on the layout hands its loss function `Params<T>` without a cast.
+ */
+export type ParamLayout<T = ParamTree> = { entries: LayoutEntry[]; total: number; skeleton: unknown; readonly tree?: T };
 
 export function isHostArray(x: unknown): x is HostArray {
   return x !== null && typeof x === "object" && (x as HostArray).data instanceof Float32Array && Array.isArray((x as HostArray).shape);
@@ -47,7 +52,7 @@ function skeletonOf(tree: unknown, counter: { i: number }): unknown {
   return out;
 }
 
-export function layoutOf(tree: ParamTree): ParamLayout {
+export function layoutOf<T extends ParamTree>(tree: T): ParamLayout<T> {
   let offset = 0;
   const entries = namedLeaves(tree).map(([name, a]) => {
     const size = a.data.length;
@@ -58,7 +63,7 @@ export function layoutOf(tree: ParamTree): ParamLayout {
   return { entries, total: offset, skeleton: skeletonOf(tree, { i: 0 }) };
 }
 
-export function flattenParams(tree: ParamTree): { layout: ParamLayout; flat: Float32Array } {
+export function flattenParams<T extends ParamTree>(tree: T): { layout: ParamLayout<T>; flat: Float32Array } {
   const layout = layoutOf(tree);
   const flat = new Float32Array(layout.total);
   for (const [i, [, a]] of namedLeaves(tree).entries()) flat.set(a.data, layout.entries[i]!.offset);
@@ -82,13 +87,13 @@ function fill(skeleton: unknown, leaves: unknown[]): unknown {
 }
 
 /** Host flat vector -> host tree (copies). */
-export function unflattenHost(layout: ParamLayout, flat: Float32Array): ParamTree {
+export function unflattenHost<T = ParamTree>(layout: ParamLayout<T>, flat: Float32Array): T {
   const leaves = layout.entries.map((e) => ({ data: flat.slice(e.offset, e.offset + e.size), shape: e.shape }));
-  return fillSkeleton<ParamTree>(layout.skeleton, leaves);
+  return fillSkeleton<T>(layout.skeleton, leaves);
 }
 
 /** Flat engine vector -> tree of Tensors, in one split op (its transpose is one concatenate). */
-export function unflatten<T extends ParamTree = ParamTree>(layout: ParamLayout, flat: Tensor): Params<T> {
+export function unflatten<T = ParamTree>(layout: ParamLayout<T>, flat: Tensor): Params<T> {
   if (layout.entries.length === 0) return fillSkeleton<Params<T>>(layout.skeleton, []);
   const cuts = layout.entries.slice(1).map((e) => e.offset);
   const parts = np.split(flat.borrow, cuts).map((r) => adopt(r));

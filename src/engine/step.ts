@@ -54,7 +54,7 @@ function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
  * Loss, metrics and gradient over parameter leaves: the differentiated part of a
  * train step, shared by the jax-js step and the ONNX Runtime step (src/export/lowerStep.ts).
  */
-export function lossAndGradient<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout, lossFn: LossFn<P, B>) {
+export function lossAndGradient<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout<P>, lossFn: LossFn<P, B>) {
   return (leaves: Tensor[], key: Tensor, batch: B): { grad: Tensor[]; metrics: Record<string, Tensor> } => {
     const rng = new Rng(key);
     const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
@@ -77,7 +77,7 @@ export function stackMetrics(metrics: Record<string, Tensor>, names: string[]): 
  *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
  * `metricNames` is filled with the metric order while the function is traced.
  */
-export function trainStepFunction<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout, lossFn: LossFn<P, B>, options: TrainStepOptions, metricNames: string[]) {
+export function trainStepFunction<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout<P>, lossFn: LossFn<P, B>, options: TrainStepOptions, metricNames: string[]) {
   const gradient = lossAndGradient(layout, lossFn);
   return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: B) => {
     const { grad, metrics } = gradient(leaves, key, batch);
@@ -102,7 +102,7 @@ export class TrainStep<P extends ParamTree = ParamTree, B = TensorBatch> {
   private readonly compiled: (...args: any[]) => any;
 
   constructor(
-    readonly layout: ParamLayout,
+    readonly layout: ParamLayout<P>,
     initialParams: Float32Array,
     lossFn: LossFn<P, B>,
     readonly options: TrainStepOptions,
@@ -156,7 +156,7 @@ export class EvalStep<P extends ParamTree = ParamTree, B = TensorBatch> {
   private params: RawArray[];
   private readonly compiled: (...args: any[]) => any;
 
-  constructor(readonly layout: ParamLayout, params: Float32Array, readonly applyFn: ApplyFn<P, B>) {
+  constructor(readonly layout: ParamLayout<P>, params: Float32Array, readonly applyFn: ApplyFn<P, B>) {
     this.params = uploadLeaves(layout, params);
     this.compiled = compile((leaves: Tensor[], batch: B) => applyFn(fillSkeleton<Params<P>>(layout.skeleton, leaves), batch));
   }

@@ -41,8 +41,8 @@ export function formatView(view: MethodView, maxQueries = 4): string[] {
       return [`${view.key} (${view.modality} alone): ${Object.entries(view.scores).map(([c, p]) => `${c} ${p.toFixed(3)}`).join(", ")}`];
     case "perModality":
       return [`${view.key}: ${Object.entries(view.values).map(([m, v]) => `${m} mean ${(v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(3)} over ${v.length}`).join(", ")}`];
-    case "classScores":
-      return [`${view.key}: ${Object.entries(view.scores).map(([c, p]) => `${c} ${p.toFixed(3)}`).join(", ")}`];
+    case "pairs":
+      return [`${view.key}: ${Object.entries(view.scores).map(([pair, s]) => `${pair} ${s.toFixed(3)}`).join(", ")}`];
     case "scalar":
       return [`${view.key}: ${view.value.toFixed(4)}`];
     case "other":

@@ -122,6 +122,6 @@ export async function explainForReport(
     meanEmpty: overall.meanEmpty,
     perClass: attributionByClass(attr, trained.labelNames).map((c) => ({ className: c.className, rows: c.rows, bar: bar(c) })),
     samples,
-    gates: gateParameters(trained.params),
+    gates: gateParameters(trained.model, trained.params),
   };
 }

@@ -85,7 +85,7 @@ export function describeRows(trained: ExplainableModel, split: SplitData, attr: 
       empty: round(attr.empty[i]!),
       attribution: Object.fromEntries(attr.modalities.map((m, k) => [m, round(attr.phi[i * M + k]!)])),
       missing: attr.modalities.filter((m) => split.present[m]![i]! < 0.5),
-      views: rowViews(attr.explain, i, { specs: spec.modalities, dims: inputDims, split, classNames: names }),
+      views: rowViews(attr.explain, trained.model.explains, i, { specs: spec.modalities, dims: inputDims, split, classNames: names }),
     };
   });
 }
@@ -101,7 +101,7 @@ export function attributionForRows(trained: ExplainableModel, split: SplitData, 
     modalities: attribution.modalities,
     value: attribution.value,
     rows: describeRows(trained, split, attribution),
-    gates: gateParameters(trained.params),
+    gates: gateParameters(trained.model, trained.params),
     attribution,
   };
 }

@@ -44,6 +44,7 @@ import type { HostRng } from "../engine/random.ts";
 import { concat, softmax, stack, where, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { defaultsOf, headsDivide, integer, requireModalities } from "./config.ts";
+import { modalityNames } from "./explain.ts";
 import type { FusionMethod } from "./types.ts";
 
 const gmuConfig = z.strictObject({
@@ -116,6 +117,10 @@ export const gmu: FusionMethod<GmuConfig, GmuParams> = {
     const gates = presentSoftmax(gateLogits, present);
     return { fused: gates.mul(experts).sum(1), explain: { gates, weights: gates.mean(2) } };
   },
+  explains: (inputs, _outDim, config) => ({
+    gates: { kind: "perModality", modalities: modalityNames(inputs), width: config.dim },
+    weights: { kind: "modalityWeights", modalities: modalityNames(inputs) },
+  }),
   fusedDim: (_inputs, config) => config.dim,
 };
 
@@ -148,6 +153,10 @@ export const attentionFusion: FusionMethod<AttentionFusionConfig, AttentionFusio
     const fused = projected.mul(headWeights.reshape([B, M, heads, 1])).sum(1).reshape([B, dim]);
     return { fused, explain: { weights: headWeights.mean(2), headWeights } };
   },
+  explains: (inputs, _outDim, config) => ({
+    weights: { kind: "modalityWeights", modalities: modalityNames(inputs) },
+    headWeights: { kind: "perModality", modalities: modalityNames(inputs), width: config.heads },
+  }),
   fusedDim: (_inputs, config) => config.dim,
 };
 

@@ -34,6 +34,7 @@ import { concat, minimum, stack, stopGradient, type HostArray, type Tensor } fro
 import type { EncodedDims } from "../encoders/types.ts";
 import { z } from "zod";
 import { defaultsOf, integer } from "./config.ts";
+import type { ExplainSpec } from "./explain.ts";
 import type { FusionMethod } from "./types.ts";
 
 const clipConfig = z.strictObject({
@@ -116,6 +117,9 @@ export const clip: FusionMethod<ClipConfig, ClipParams> = {
     // pairSimilarity [B, pairs]: cosine similarity per modality pair, pairs in (0,1), (0,2), ..., (1,2), ... order; 0 where one is missing.
     return { logits, auxLoss, explain: { pairSimilarity: stack(similarities, 1) } };
   },
+  explains: (inputs): ExplainSpec => ({
+    pairSimilarity: { kind: "pairSimilarity", pairs: inputs.flatMap((a, i) => inputs.slice(i + 1).map((b): [string, string] => [a.name, b.name])) },
+  }),
 };
 
 export const contrastiveMethods: FusionMethod[] = [clip];

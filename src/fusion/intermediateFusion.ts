@@ -60,6 +60,7 @@ import { concat, type Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { z } from "zod";
 import { defaultsOf, headsDivide, integer, rate, requireModalities } from "./config.ts";
+import { attentionKey, othersOf, type ExplainSpec } from "./explain.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
 
 // ---- building blocks ------------------------------------------------------------
@@ -129,9 +130,6 @@ export function othersContext(states: Tensor[], masks: Tensor[], skip: number): 
   return { tokens: concat(keep.map((i) => states[i]!), 1), mask: concat(keep.map((i) => masks[i]!), 1) };
 }
 
-export function otherNames(encoded: { name: string }[], skip: number): string {
-  return encoded.filter((_, i) => i !== skip).map((e) => e.name).join("+");
-}
 
 // ---- cross-attention fusion -----------------------------------------------------
 
@@ -192,12 +190,20 @@ export const crossAttentionFusion: FusionMethod<CrossAttentionConfig, CrossAtten
       states = states.map((x, a) => {
         const context = othersContext(states, masks, a);
         const block = attentionBlock(p.layers[l][a], x, context.tokens, context.mask, config.heads, drop);
-        explain[`${CROSS_ATTENTION}/layer${l + 1}/${encoded[a]!.name}<-${otherNames(encoded, a)}`] = block.weights.mean(1);
+        explain[attentionKey(`${CROSS_ATTENTION}/layer${l + 1}`, encoded[a]!.name, othersOf(encoded, a))] = block.weights.mean(1);
         return block.out;
       });
     }
     const pooled = states.map((x, m) => maskedMean(x, masks[m]!));
     return { fused: linear(p.output, concat(pooled, -1)), explain };
+  },
+
+  explains(inputs, _outDim, config) {
+    const spec: ExplainSpec = {};
+    for (let l = 0; l < config.layers; l++) {
+      inputs.forEach((m, a) => (spec[attentionKey(`${CROSS_ATTENTION}/layer${l + 1}`, m.name, othersOf(inputs, a))] = { kind: "attention", query: m.name, context: othersOf(inputs, a) }));
+    }
+    return spec;
   },
 };
 

@@ -50,6 +50,7 @@ import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { fitStacking } from "./stacking.ts";
 import { z } from "zod";
 import { atLeast, defaultsOf, integer, requireModalities } from "./config.ts";
+import { modalityNames, type ExplainSpec } from "./explain.ts";
 import type { FusionMethod, FusionOutput, PostFitData } from "./types.ts";
 
 const lateFusionConfig = z.strictObject({
@@ -223,6 +224,13 @@ function lateFusionMethod(combiner: Combiner, summary: string): FusionMethod<Lat
         aux = aux ? aux.add(consistency) : consistency;
       });
       return { logits, auxLoss: aux!.sub(stopGradient(aux!)), explain };
+    },
+    explains(inputs) {
+      const modalities = modalityNames(inputs);
+      const spec: ExplainSpec = { probabilities: { kind: "modalityPredictions", modalities }, present: { kind: "presence", modalities } };
+      if (combiner === "mean" || combiner === "weighted") spec.weights = { kind: "modalityWeights", modalities };
+      if (combiner === "vote") spec.votes = { kind: "modalityVotes", modalities };
+      return spec;
     },
   };
   if (combiner === "stacking") {

@@ -74,6 +74,7 @@ import type { Encoded, EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { z } from "zod";
 import { defaultsOf, integer, oneOf, requireModalities } from "./config.ts";
+import type { ExplainSpec } from "./explain.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
 
 /** h [B, d] with rows of missing modalities zeroed. */
@@ -99,6 +100,9 @@ type ProgressiveParams = {
 };
 
 const PROGRESSIVE = "progressive";
+
+/** The explain key of round t's change of z (apply and explains share it). */
+const changeKey = (t: number) => `${PROGRESSIVE}/round${t}/change`;
 
 
 export const progressiveFusion: FusionMethod<ProgressiveConfig, ProgressiveParams> = {
@@ -131,16 +135,22 @@ export const progressiveFusion: FusionMethod<ProgressiveConfig, ProgressiveParam
     const fuse = (h: Encoded[]) => linear(p.fusion, concat(h.map((e) => e.pooled), -1)).relu();
     let z = fuse(encoded);
     const explain: Record<string, Tensor> = {};
-    explain[`${PROGRESSIVE}/round1/change`] = z.square().sum(-1).sqrt();
+    explain[changeKey(1)] = z.square().sum(-1).sqrt();
     for (let t = 2; t <= config.rounds; t++) {
       // Backward connections: G_m(z^{t-1}) enters encoder m's input stage; encoders mask missing rows to zero as always.
       const h = ctx.encoders!.encode(encoded.map((_, m) => z.matmul(p.feedback[m].w)));
       const next = fuse(h);
       // How much round t moved the fused vector: ||z^t - z^{t-1}|| per row (the feedback's effect).
-      explain[`${PROGRESSIVE}/round${t}/change`] = next.sub(z).square().sum(-1).sqrt();
+      explain[changeKey(t)] = next.sub(z).square().sum(-1).sqrt();
       z = next;
     }
     return { fused: z, explain };
+  },
+
+  explains(_inputs, _outDim, config) {
+    const spec: ExplainSpec = { [changeKey(1)]: { kind: "scalar", what: "||z^1||, the first round's fused vector" } };
+    for (let t = 2; t <= config.rounds; t++) spec[changeKey(t)] = { kind: "scalar", what: `||z^${t} - z^${t - 1}||, how far the backward connection moved z` };
+    return spec;
   },
 };
 

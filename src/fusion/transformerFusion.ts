@@ -79,13 +79,13 @@ import {
   attentionBlock,
   dropoutStream,
   initAttentionBlock,
-  otherNames,
   othersContext,
   realTokenMask,
   type AttentionBlockParams,
 } from "./intermediateFusion.ts";
 import { z } from "zod";
 import { defaultsOf, headsDivide, integer, oneOf, rate, requireModalities } from "./config.ts";
+import { attentionKey, othersOf, type ExplainSpec } from "./explain.ts";
 import type { FusionContext, FusionMethod, FusionOutput } from "./types.ts";
 
 // ---- shared helpers ---------------------------------------------------------------
@@ -187,7 +187,7 @@ export const multimodalTransformer: FusionMethod<MultConfig, MultParams> = {
         let z = low[a]!;
         for (let l = 0; l < config.layers; l++) {
           const block = attentionBlock(p.crossmodal[a][j][l], z, low[b], masks[b]!, config.heads, drop);
-          explain[`${MULT}/layer${l + 1}/${target.name}<-${encoded[b]!.name}`] = block.weights.mean(1);
+          explain[attentionKey(`${MULT}/layer${l + 1}`, target.name, [encoded[b]!.name])] = block.weights.mean(1);
           z = block.out;
         }
         return z;
@@ -198,6 +198,16 @@ export const multimodalTransformer: FusionMethod<MultConfig, MultParams> = {
       return config.pool === "last" ? lastRealToken(z, masks[a]!) : maskedMean(z, masks[a]!);
     });
     return { fused: concat(pooled, -1), explain };
+  },
+
+  explains(inputs, _outDim, config) {
+    const spec: ExplainSpec = {};
+    inputs.forEach((target, a) => {
+      for (const source of othersOf(inputs, a)) {
+        for (let l = 0; l < config.layers; l++) spec[attentionKey(`${MULT}/layer${l + 1}`, target.name, [source])] = { kind: "attention", query: target.name, context: [source] };
+      }
+    });
+    return spec;
   },
 };
 
@@ -321,12 +331,30 @@ export const gatedCrossAttention: FusionMethod<FlamingoConfig, FlamingoParams> =
       x = x.add(drop(mlp(g.ffn, layerNorm(g.ffnNorm, x), { act: "gelu" })).mul(tanhBeta));
       x = languageModelLayer(layer.languageModel, x, languageMask, config.heads, drop);
       const prefix = `${FLAMINGO}/layer${l + 1}`;
-      explain[`${prefix}/${language.name}<-${otherNames(encoded, q)}`] = crossed.weights.mean(1);
+      explain[attentionKey(prefix, language.name, othersOf(encoded, q))] = crossed.weights.mean(1);
       explain[`${prefix}/tanh_alpha`] = tanhAlpha.broadcastTo([B]);
       explain[`${prefix}/tanh_beta`] = tanhBeta.broadcastTo([B]);
     });
     return { fused: maskedMean(layerNorm(p.finalNorm, x), languageMask), explain };
   },
+
+  explains(inputs, _outDim, config) {
+    const q = queryIndex(inputs, config.query);
+    const spec: ExplainSpec = {};
+    for (let l = 0; l < config.layers; l++) {
+      const prefix = `${FLAMINGO}/layer${l + 1}`;
+      spec[attentionKey(prefix, inputs[q]!.name, othersOf(inputs, q))] = { kind: "attention", query: inputs[q]!.name, context: othersOf(inputs, q) };
+      spec[`${prefix}/tanh_alpha`] = { kind: "gate", parameter: `layers.${l}.gated.alpha` };
+      spec[`${prefix}/tanh_beta`] = { kind: "gate", parameter: `layers.${l}.gated.beta` };
+    }
+    return spec;
+  },
+
+  gates: (params) =>
+    params.layers.flatMap((layer, l) => [
+      { name: `layers.${l}.gated.alpha`, value: layer.gated.alpha },
+      { name: `layers.${l}.gated.beta`, value: layer.gated.beta },
+    ]),
 };
 
 export const transformerMethods: FusionMethod[] = [

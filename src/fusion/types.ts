@@ -14,6 +14,7 @@ import type { HostRng, Rng } from "../engine/random.ts";
 import type { ParamTree, Params } from "../engine/params.ts";
 import type { HostArray, Tensor } from "../engine/tensor.ts";
 import type { Encoded, EncodedDims } from "../encoders/types.ts";
+import type { ExplainSpec, GateLeaf } from "./explain.ts";
 
 export type Family =
   | "unimodal"
@@ -83,6 +84,15 @@ export interface FusionMethod<Config extends object = Record<string, unknown>, P
   apply(params: Params<P>, encoded: Encoded[], ctx: FusionContext, config: Config): FusionOutput;
   /** output width when the method returns `fused` (the model sizes its head from it). */
   fusedDim?(inputs: EncodedDims[], config: Config): number;
+  /**
+   * What each of `apply`'s explain tensors is (src/fusion/explain.ts): exactly the keys
+   * `apply` returns, each with its kind, the modalities it is about and (implied) its
+   * per-row shape. Required when `apply` returns `explain`; explain/, the report and the
+   * web page read this instead of guessing from keys and shapes.
+   */
+  explains?(inputs: EncodedDims[], outDim: number, config: Config): ExplainSpec;
+  /** The gate leaves of the method's own tree (Flamingo's alpha, beta: y = x + tanh(g) f(x)), paths below the method's subtree. */
+  gates?(params: P, config: Config): GateLeaf[];
   /**
    * Optional second stage after training (late fusion's stacking meta-classifier):
    * fits extra parameters on the host from out-of-fold predictions of the TRAIN

@@ -23,6 +23,7 @@ import type { HostRng, Rng } from "../engine/random.ts";
 import { maximum, type Tensor } from "../engine/tensor.ts";
 import type { LossOutput } from "../engine/step.ts";
 import { resolveMethodConfig } from "../fusion/config.ts";
+import type { ExplainSpec, GateLeaf } from "../fusion/explain.ts";
 import type { EncoderStage, FusionMethod } from "../fusion/types.ts";
 
 export type ModelSpec = {
@@ -67,6 +68,10 @@ export type Model = {
   config: Record<string, unknown>;
   encoders: ModalityEncoder[];
   inputDims: EncodedDims[];
+  /** what each explain tensor of `apply` is, as the method declares it (src/fusion/explain.ts); {} for a method without any */
+  explains: ExplainSpec;
+  /** the method's gate leaves in a model tree, named by their path from the root ("fusion.layers.0.gated.alpha") */
+  gates(params: ModelParams): GateLeaf[];
   init(rng: HostRng): ModelParams;
   apply(params: Params<ModelParams>, batch: ModelBatch, ctx: ModelContext): ModelOutput;
   /** task loss + auxLoss, weighted by rowWeight; the TrainStep's LossFn. */
@@ -82,6 +87,8 @@ export function buildModel(spec: ModelSpec): Model {
   const config = resolveMethodConfig(method, spec.methodConfig, inputDims);
   const fusedDim = method.fusedDim?.(inputDims, config);
   const modalityDropout = spec.modalityDropout ?? method.modalityDropout ?? 0;
+  const explains = method.explains?.(inputDims, spec.outDim, config) ?? {};
+  const gates = (params: ModelParams): GateLeaf[] => (method.gates?.(params.fusion, config) ?? []).map((g) => ({ ...g, name: `fusion.${g.name}` }));
 
   function init(rng: HostRng): ModelParams {
     const encoderParams: Record<string, ParamTree> = {};
@@ -130,7 +137,7 @@ export function buildModel(spec: ModelSpec): Model {
     return { loss: total, metrics: out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {} };
   }
 
-  return { spec, config, encoders, inputDims, init, apply, loss };
+  return { spec, config, encoders, inputDims, explains, gates, init, apply, loss };
 }
 
 export function lossForTask(spec: Pick<ModelSpec, "task" | "targetStats">, logits: Tensor, labels: Tensor, rowWeight: Tensor): Tensor {

@@ -216,7 +216,7 @@ function viewLines(sample: ReportSample): string[] {
   return sample.views.flatMap((v) => {
     if (v.kind === "modalityWeights") return [`${v.key}: ${Object.entries(v.weights).map(([k, w]) => `${k} ${fmt(w)}`).join(", ")}`];
     if (v.kind === "scalar") return [`${v.key} = ${fmt(v.value)}`];
-    if (v.kind === "votes" || v.kind === "classScores") return [`${v.key}: ${Object.entries(v.scores).map(([k, w]) => `${k} ${fmt(w)}`).join(", ")}`];
+    if (v.kind === "votes" || v.kind === "pairs") return [`${v.key}: ${Object.entries(v.scores).map(([k, w]) => `${k} ${fmt(w)}`).join(", ")}`];
     return [];
   });
 }

@@ -36,7 +36,7 @@ export type Predictions = {
 export class Predictor {
   private readonly step: EvalStep<ModelParams, ModelBatch>;
 
-  constructor(readonly model: Model, layout: ParamLayout, flat: Float32Array, readonly batchSize = 64) {
+  constructor(readonly model: Model, layout: ParamLayout<ModelParams>, flat: Float32Array, readonly batchSize = 64) {
     this.step = new EvalStep<ModelParams, ModelBatch>(layout, flat, (params, batch) => {
       const out = model.apply(params, batch, { train: false });
       return { logits: out.logits, explain: out.explain ?? {} };

@@ -41,7 +41,7 @@ export type EpochInfo = EpochRecord & {
   best: boolean;
   metricName: string;
   /** the parameters after this epoch as a host tree; lazy, so a callback that does not read them costs nothing */
-  params: () => ParamTree;
+  params: () => ModelParams;
 };
 
 export type TrainOptions = {
@@ -86,8 +86,8 @@ export type TrainedModel = {
   spec: ModelSpec;
   model: Model;
   /** host parameters of the best-validation epoch */
-  params: ParamTree;
-  layout: ParamLayout;
+  params: ModelParams;
+  layout: ParamLayout<ModelParams>;
   history: EpochRecord[];
   bestEpoch: number;
   trainMs: number;

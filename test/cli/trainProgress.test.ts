@@ -4,7 +4,7 @@ import { epochEta, formatEpochLine, plainProgress, terminalProgress, trainProgre
 import type { EpochInfo } from "../../src/train/trainer.ts";
 
 function epoch(n: number, best: boolean, loss: number): EpochInfo {
-  return { epoch: n, epochs: 3, trainLoss: loss, valMetric: 0.5 + n / 10, valMetrics: { accuracy: 0.5 + n / 10, macroF1: 0.4 }, ms: 120, best, metricName: "accuracy", params: () => ({}) } as EpochInfo;
+  return { epoch: n, epochs: 3, trainLoss: loss, valMetric: 0.5 + n / 10, valMetrics: { accuracy: 0.5 + n / 10, macroF1: 0.4 }, ms: 120, best, metricName: "accuracy", params: () => ({ encoders: {}, fusion: {} }) };
 }
 
 /** A terminal stand-in: what cli-progress calls on a TTY stream, with the text it writes kept. */

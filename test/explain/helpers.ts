@@ -75,5 +75,5 @@ export function mirroredEarlyFusion(d: number, seed: number): ExplainableModel {
   const width = w.shape[1]!;
   w.data.copyWithin(p * width, 0, p * width);
   w.data.copyWithin((2 * p + 1) * width, 2 * p * width, (2 * p + 1) * width);
-  return { model, layout: layoutOf(params as ParamTree), params: params as ParamTree, labelNames: ["x", "y", "z"], options: { seed: 0, epochs: 0, batchSize: 16, lr: 0, weightDecay: 0, patience: 0 } };
+  return { model, layout: layoutOf(params), params, labelNames: ["x", "y", "z"], options: { seed: 0, epochs: 0, batchSize: 16, lr: 0, weightDecay: 0, patience: 0 } };
 }

@@ -82,7 +82,7 @@ describe("explainForReport", () => {
     const dataset = mixedDataset();
     const model = buildModel({ modalities: specs, task: "classification", outDim: 3, method: earlyFusion as unknown as FusionMethod, methodConfig: { projectDim: 8, hidden: [16], dropout: 0 }, encoderDim: 8, dropout: 0 });
     const params = model.init(new HostRng(2));
-    const trained = { model, params, layout: layoutOf(params as ParamTree), labelNames: dataset.labelNames, options: { seed: 0, epochs: 0, batchSize: 16, lr: 0, weightDecay: 0, patience: 0 } };
+    const trained = { model, params, layout: layoutOf(params), labelNames: dataset.labelNames, options: { seed: 0, epochs: 0, batchSize: 16, lr: 0, weightDecay: 0, patience: 0 } };
     const report = await explainForReport(trained, dataset, { maxRows: 30, samples: 4 });
     // it must survive JSON (the report embeds it)
     const roundTrip = JSON.parse(JSON.stringify(report));

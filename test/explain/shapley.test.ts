@@ -195,7 +195,7 @@ describe("refusing more than 10 modalities", () => {
     const modalities = Array.from({ length: 11 }, (_, i) => ({ name: `m${i}`, type: "vector" as const, shape: [2] }));
     const model = buildModel({ modalities, task: "classification", outDim: 2, method: earlyFusion as unknown as FusionMethod, methodConfig: { projectDim: 4, hidden: [4], dropout: 0 }, encoderDim: 4, dropout: 0 });
     const params = model.init(new HostRng(0));
-    const explainable = { model, params, layout: layoutOf(params as ParamTree), labelNames: ["a", "b"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } };
+    const explainable = { model, params, layout: layoutOf(params), labelNames: ["a", "b"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } };
     const split = {
       n: 1,
       ids: ["x"],
@@ -237,7 +237,7 @@ describe("regression and multilabel outputs", () => {
       labels: new Float32Array(n * (task === "multilabel" ? outDim : 1)),
       fields: {},
     };
-    const explainable = { model, params, layout: layoutOf(params as ParamTree), labelNames: task === "multilabel" ? ["p", "q", "r"] : [], options: { seed: 0, epochs: 0, batchSize: 8, lr: 0, weightDecay: 0, patience: 0 } };
+    const explainable = { model, params, layout: layoutOf(params), labelNames: task === "multilabel" ? ["p", "q", "r"] : [], options: { seed: 0, epochs: 0, batchSize: 8, lr: 0, weightDecay: 0, patience: 0 } };
     return { explainable, split };
   }
 

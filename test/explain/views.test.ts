@@ -8,6 +8,7 @@ import { HostRng } from "../../src/engine/random.ts";
 import { constant, scoped, type HostArray } from "../../src/engine/tensor.ts";
 import { attributionForRows } from "../../src/explain/rows.ts";
 import { gateParameters, rowViews, type AttentionView } from "../../src/explain/views.ts";
+import type { ExplainSpec } from "../../src/fusion/explain.ts";
 import { crossAttentionFusion } from "../../src/fusion/intermediateFusion.ts";
 import { listMethods } from "../../src/fusion/registry.ts";
 import type { FusionMethod } from "../../src/fusion/types.ts";
@@ -82,7 +83,7 @@ describe("attention maps", () => {
       const { specs, split } = mixedSplit();
       const model = buildModel({ modalities: specs, task: "classification", outDim: 2, method, methodConfig: { ...method.defaults }, encoderDim: 8, dropout: 0 });
       const params = model.init(new HostRng(5));
-      const explainable = { model, params, layout: layoutOf(params as ParamTree), labelNames: ["no", "yes"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } };
+      const explainable = { model, params, layout: layoutOf(params), labelNames: ["no", "yes"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } };
       const result = attributionForRows(explainable, split);
       const raw = result.attribution.explain ?? {};
       let checkedMaps = 0;
@@ -128,7 +129,7 @@ describe("attention maps", () => {
   }
 });
 
-describe("views recognised from explain tensors by name and shape", () => {
+describe("views read from the method's declaration (FusionMethod.explains), not from keys or shapes", () => {
   const specs: ModalitySpec[] = [
     { name: "A", type: "vector", shape: [2] },
     { name: "B", type: "vector", shape: [2] },
@@ -145,24 +146,45 @@ describe("views recognised from explain tensors by name and shape", () => {
   };
   const dims = specs.map((s) => ({ name: s.name, type: s.type, dim: 4, tokens: 1 }));
   const ctx = { specs, dims, split, classNames: ["lo", "hi"] };
+  const modalities = ["A", "B", "C"];
 
-  test("[M] weights, [M, C] per-modality probabilities, [M, H] gates, [C] votes, per-row scalars", () => {
+  test("weights [M], per-modality probabilities and votes [M, C], gates [M, H], tanh gates, pair similarities", () => {
     const explain: Record<string, HostArray> = {
       weights: { data: new Float32Array([0.2, 0.3, 0.5, 0.6, 0, 0.4]), shape: [2, 3] },
       probabilities: { data: new Float32Array([0.9, 0.1, 0.4, 0.6, 0.5, 0.5, 0, 0, 0, 0, 0, 0]), shape: [2, 3, 2] },
+      votes: { data: new Float32Array([1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]), shape: [2, 3, 2] },
       gates: { data: new Float32Array(2 * 3 * 4).map((_, i) => i), shape: [2, 3, 4] },
-      votes: { data: new Float32Array([2, 1, 0, 2]), shape: [2, 2] },
       "flamingo/layer1/tanh_alpha": { data: new Float32Array([0.25, 0.25]), shape: [2] },
+      pairSimilarity: { data: new Float32Array([0.5, -0.25, 1, 0, 0, 0]), shape: [2, 3] },
     };
-    const views = rowViews(explain, 0, ctx);
+    const declared: ExplainSpec = {
+      weights: { kind: "modalityWeights", modalities },
+      probabilities: { kind: "modalityPredictions", modalities },
+      votes: { kind: "modalityVotes", modalities },
+      gates: { kind: "perModality", modalities, width: 4 },
+      "flamingo/layer1/tanh_alpha": { kind: "gate", parameter: "layers.0.gated.alpha" },
+      pairSimilarity: { kind: "pairSimilarity", pairs: [["A", "B"], ["A", "C"], ["B", "C"]] },
+    };
+    const views = rowViews(explain, declared, 0, ctx);
     assert.deepEqual(views.find((v) => v.key === "weights"), { kind: "modalityWeights", key: "weights", weights: { A: 0.2, B: 0.3, C: 0.5 } });
-    const votes = views.filter((v) => v.kind === "votes");
-    assert.deepEqual(votes.map((v) => v.kind === "votes" && [v.modality, v.scores]), [["A", { lo: 0.9, hi: 0.1 }], ["B", { lo: 0.4, hi: 0.6 }], ["C", { lo: 0.5, hi: 0.5 }]]);
+    const byModality = (key: string) => views.filter((v) => v.key === key).map((v) => v.kind === "votes" && [v.modality, v.scores]);
+    assert.deepEqual(byModality("probabilities"), [["A", { lo: 0.9, hi: 0.1 }], ["B", { lo: 0.4, hi: 0.6 }], ["C", { lo: 0.5, hi: 0.5 }]]);
+    assert.deepEqual(byModality("votes"), [["A", { lo: 1, hi: 0 }], ["B", { lo: 0, hi: 1 }], ["C", { lo: 1, hi: 0 }]]);
     assert.deepEqual(views.find((v) => v.key === "gates"), { kind: "perModality", key: "gates", values: { A: [0, 1, 2, 3], B: [4, 5, 6, 7], C: [8, 9, 10, 11] } });
-    assert.deepEqual(views.find((v) => v.key === "votes"), { kind: "classScores", key: "votes", scores: { lo: 2, hi: 1 } });
     assert.deepEqual(views.find((v) => v.key.endsWith("tanh_alpha")), { kind: "scalar", key: "flamingo/layer1/tanh_alpha", value: 0.25 });
+    assert.deepEqual(views.find((v) => v.key === "pairSimilarity"), { kind: "pairs", key: "pairSimilarity", scores: { "A~B": 0.5, "A~C": -0.25, "B~C": 1 } });
     // the second row reads its own slice
-    assert.deepEqual(rowViews(explain, 1, ctx).find((v) => v.key === "weights"), { kind: "modalityWeights", key: "weights", weights: { A: 0.6, B: 0, C: 0.4 } });
+    assert.deepEqual(rowViews(explain, declared, 1, ctx).find((v) => v.key === "weights"), { kind: "modalityWeights", key: "weights", weights: { A: 0.6, B: 0, C: 0.4 } });
+  });
+
+  test("the declaration decides: the same [M] tensor is weights when declared so, and passed through when undeclared", () => {
+    const explain: Record<string, HostArray> = { weights: { data: new Float32Array([0.2, 0.3, 0.5, 0.6, 0, 0.4]), shape: [2, 3] } };
+    assert.deepEqual(rowViews(explain, {}, 0, ctx), [{ kind: "other", key: "weights", shape: [3], values: [0.2, 0.3, 0.5] }]);
+    // [M, C] with M = C is per-modality probabilities only because the method says so
+    const square: Record<string, HostArray> = { p: { data: new Float32Array([0.9, 0.1, 0.3, 0.7]), shape: [1, 2, 2] } };
+    const twoCtx = { ...ctx, specs: specs.slice(0, 2), dims: dims.slice(0, 2) };
+    const views = rowViews(square, { p: { kind: "modalityPredictions", modalities: ["A", "B"] } }, 0, twoCtx);
+    assert.deepEqual(views.map((v) => v.kind === "votes" && v.modality), ["A", "B"]);
   });
 
   test("[H, Tq, Tk] maps are averaged over heads; a missing context modality's key is zeroed", () => {
@@ -173,52 +195,63 @@ describe("views recognised from explain tensors by name and shape", () => {
     ];
     const data = new Float32Array(2 * 2 * 1 * 2);
     for (let r = 0; r < 2; r++) for (let h = 0; h < 2; h++) data.set(heads[h]!, (r * 2 + h) * 2);
-    const view = rowViews({ "x/A<-B+C": { data, shape: [2, 2, 1, 2] } }, 1, ctx)[0] as AttentionView;
+    const declared: ExplainSpec = { "x/A<-B+C": { kind: "attention", query: "A", context: ["B", "C"] } };
+    const view = rowViews({ "x/A<-B+C": { data, shape: [2, 2, 1, 2] } }, declared, 1, ctx)[0] as AttentionView;
     assert.equal(view.kind, "attention");
     assert.deepEqual(view.context, ["B", "C"]);
     assert.deepEqual(view.keyLabels, ["B", "C"]);
     assert.deepEqual(view.keyMask, [0, 1]);
     assert.deepEqual(view.weights, [[0, 0.7]]);
-    const first = rowViews({ "x/A<-B+C": { data, shape: [2, 2, 1, 2] } }, 0, ctx)[0] as AttentionView;
+    const first = rowViews({ "x/A<-B+C": { data, shape: [2, 2, 1, 2] } }, declared, 0, ctx)[0] as AttentionView;
     assert.deepEqual(first.weights, [[0.3, 0.7]]);
     assert.deepEqual(first.massByModality, { B: 0.3, C: 0.7 });
   });
 
-  test("every registered method with alpha/beta gate parameters reports tanh of them in its explain outputs too", () => {
-    const { specs: mixed, split: rows } = mixedSplit();
-    for (const method of listMethods()) {
-      const model = buildModel({ modalities: mixed, task: "classification", outDim: 2, method, methodConfig: { ...method.defaults }, encoderDim: 8, dropout: 0 });
-      const params = model.init(new HostRng(5));
-      if (gateParameters(params).length === 0) continue;
-      // open the gates (they start at 0, where tanh is 0 whatever the code does)
-      const opened = structuredClone(params);
-      const gates = gateParameters(opened);
-      let k = 0;
-      const setGates = (node: any) => {
-        if (!node || typeof node !== "object" || node.data instanceof Float32Array) return;
-        if (node.alpha?.data instanceof Float32Array) {
-          node.alpha.data.fill(0.3 + 0.1 * k++);
-          if (node.beta?.data instanceof Float32Array) node.beta.data.fill(-0.2);
-        }
-        for (const v of Object.values(node)) setGates(v);
-      };
-      setGates(opened);
-      const fromParams = gateParameters(opened);
-      assert.equal(fromParams.length, gates.length);
-      const result = attributionForRows({ model, params: opened, layout: layoutOf(opened), labelNames: ["no", "yes"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } }, rows);
-      const scalars = result.rows[0]!.views.filter((v) => v.kind === "scalar" && /tanh_(alpha|beta)$/.test(v.key)).map((v) => (v as { value: number }).value);
-      assert.deepEqual(scalars.sort(), fromParams.flatMap((g) => g.tanh).sort(), method.name);
-    }
+  test("a map whose shape contradicts its declaration is refused, not relabelled", () => {
+    const declared: ExplainSpec = { m: { kind: "attention", query: "A", context: ["B", "C"] } };
+    assert.throws(() => rowViews({ m: { data: new Float32Array(6), shape: [2, 1, 3] } }, declared, 0, ctx), /declared as A \(1 tokens\) over B\+C \(2\) but has per-row shape \[1,3\]/);
   });
 
-  test("Flamingo gates are read from the parameters as tanh(alpha), tanh(beta); a layer norm's beta is not a gate", () => {
-    const params = {
-      fusion: { layers: [{ gate: { alpha: { data: new Float32Array([0.5]), shape: [1] }, beta: { data: new Float32Array([-1]), shape: [1] } } }] },
-      head: { w: { data: new Float32Array(4), shape: [2, 2] } },
-      norm: { gamma: { data: new Float32Array([1, 1]), shape: [2] }, beta: { data: new Float32Array([0.5, 0.5]), shape: [2] } },
-    } as unknown as ParamTree;
-    const gates = gateParameters(params);
-    assert.deepEqual(gates.map((g) => g.name), ["fusion.layers.0.gate.alpha", "fusion.layers.0.gate.beta"]);
-    assert.ok(Math.abs(gates[0]!.tanh[0]! - Math.tanh(0.5)) < 1e-6 && Math.abs(gates[1]!.tanh[0]! - Math.tanh(-1)) < 1e-6);
+  test("every registered method with gate parameters reports tanh of them in its explain outputs too", () => {
+    const { specs: mixed, split: rows } = mixedSplit();
+    let checked = 0;
+    for (const method of listMethods()) {
+      const model = buildModel({ modalities: mixed, task: "classification", outDim: 2, method, methodConfig: { ...method.defaults }, encoderDim: 8, dropout: 0 });
+      const opened = model.init(new HostRng(5));
+      const leaves = model.gates(opened);
+      if (leaves.length === 0) continue;
+      // open the gates (they start at 0, where tanh is 0 whatever the code does): the leaves are the tree's own arrays
+      leaves.forEach((g, k) => g.value.data.fill(k % 2 === 0 ? 0.3 + 0.1 * k : -0.2));
+      const fromParams = gateParameters(model, opened);
+      const result = attributionForRows({ model, params: opened, layout: layoutOf(opened), labelNames: ["no", "yes"], options: { seed: 0, epochs: 0, batchSize: 4, lr: 0, weightDecay: 0, patience: 0 } }, rows);
+      const declaredGates = Object.entries(model.explains).filter(([, d]) => d.kind === "gate");
+      const scalars = result.rows[0]!.views.filter((v) => v.kind === "scalar" && declaredGates.some(([key]) => key === v.key)).map((v) => (v as { value: number }).value);
+      assert.deepEqual(scalars.sort(), fromParams.flatMap((g) => g.tanh).sort(), method.name);
+      // each declared gate output names the parameter it is the tanh of
+      for (const [key, d] of declaredGates) {
+        const gate = fromParams.find((g) => d.kind === "gate" && g.name === `fusion.${d.parameter}`);
+        assert.ok(gate, `${method.name}: ${key} names a parameter the method does not report as a gate`);
+      }
+      checked++;
+    }
+    assert.ok(checked >= 1, "flamingo declares gates");
+  });
+
+  test("gates are the leaves the method names: Flamingo's alpha and beta, not a layer norm's beta", () => {
+    const { specs: mixed } = mixedSplit();
+    const build = (name: string) => {
+      const method = listMethods().find((m) => m.name === name)!;
+      return buildModel({ modalities: mixed, task: "classification", outDim: 2, method, methodConfig: { ...method.defaults }, encoderDim: 8, dropout: 0 });
+    };
+    const flamingo = build("flamingo");
+    const params = flamingo.init(new HostRng(1));
+    params.fusion = structuredClone(params.fusion);
+    const gates = gateParameters(flamingo, params);
+    assert.deepEqual(gates.map((g) => g.name), ["fusion.layers.0.gated.alpha", "fusion.layers.0.gated.beta"]);
+    flamingo.gates(params)[0]!.value.data.fill(0.5);
+    assert.ok(Math.abs(gateParameters(flamingo, params)[0]!.tanh[0]! - Math.tanh(0.5)) < 1e-6);
+    // cross_attention has layer norms (gamma, beta) and no gates
+    const cross = build("cross_attention");
+    assert.deepEqual(gateParameters(cross, cross.init(new HostRng(1))), []);
   });
 });

@@ -23,6 +23,7 @@ import { loadModel } from "../../train/persistence.ts";
 import type { TrainedModel } from "../../train/trainer.ts";
 import type { EncodedDims } from "../../encoders/types.ts";
 import { gateParameters, type GateParameter } from "../../explain/views.ts";
+import type { ExplainSpec } from "../../fusion/explain.ts";
 import { scoreOutputName, type ExportMetadata, type ExportSource } from "../exportModel.ts";
 import { lowerPageGraph } from "./graph.ts";
 import { withMetadataProps } from "../onnxGraph.ts";
@@ -50,6 +51,8 @@ export type PageMetadata = ExportMetadata & {
     gates: GateParameter[];
     /** graph outputs that carry the method's explain tensors, by key */
     explainOutputs: string[];
+    /** what each of those outputs is, as the method declares it (src/fusion/explain.ts) */
+    explains: ExplainSpec;
   };
 };
 
@@ -101,7 +104,12 @@ export async function writeWebPage(trained: ExportSource & Pick<TrainedModel, "l
   const metadata: PageMetadata = {
     ...lowered.metadata,
     verification,
-    page: { inputDims: trained.model.inputDims, gates: gateParameters(trained.params), explainOutputs: lowered.explainOutputs },
+    page: {
+      inputDims: trained.model.inputDims,
+      gates: gateParameters(trained.model, trained.params),
+      explainOutputs: lowered.explainOutputs,
+      explains: Object.fromEntries(lowered.explainOutputs.map((key) => [key, trained.model.explains[key]!])),
+    },
   };
   const bytes = withMetadataProps(lowered.bytes, { fusionkit: JSON.stringify(metadata) });
   const dir = resolve(outDir);

@@ -95,7 +95,7 @@ export function start(options: PageOptions): PageApi {
         }
         const outputs = await run!(coalitionFeeds(metadata, row));
         const result = explainOutputs(metadata, row, outputs);
-        const views = pageViews(metadata, metadata.page?.inputDims ?? [], row, result.extras);
+        const views = pageViews(metadata, metadata.page?.inputDims ?? [], metadata.page?.explains ?? {}, row, result.extras);
         const ms = performance.now() - started;
         renderResult(resultBox, metadata, result, ms);
         renderViews(resultBox, views, metadata.page?.gates ?? []);

@@ -10,6 +10,7 @@
  */
 import type { SplitData } from "../../../data/types.ts";
 import type { EncodedDims } from "../../../encoders/types.ts";
+import type { ExplainSpec } from "../../../fusion/explain.ts";
 import { rowViews, type GateParameter, type MethodView } from "../../../explain/views.ts";
 import type { ExportMetadata } from "../../exportModel.ts";
 import type { Feed } from "./explain.ts";
@@ -18,7 +19,7 @@ import type { PreparedRow } from "./prepare.ts";
 export const explainOutputPrefix = "explain:";
 
 /** The views of the row, from the graph's explain outputs (none when the graph has none). */
-export function pageViews(metadata: ExportMetadata, inputDims: EncodedDims[], row: PreparedRow, extras: Record<string, Feed>): MethodView[] {
+export function pageViews(metadata: ExportMetadata, inputDims: EncodedDims[], explains: ExplainSpec, row: PreparedRow, extras: Record<string, Feed>): MethodView[] {
   const explain = Object.fromEntries(
     Object.entries(extras)
       .filter(([name]) => name.startsWith(explainOutputPrefix))
@@ -34,7 +35,7 @@ export function pageViews(metadata: ExportMetadata, inputDims: EncodedDims[], ro
     labels: new Float32Array(1),
     fields: {},
   };
-  return rowViews(explain, 0, { specs: metadata.modalities, dims: inputDims, split, classNames: metadata.labelNames });
+  return rowViews(explain, explains, 0, { specs: metadata.modalities, dims: inputDims, split, classNames: metadata.labelNames });
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
@@ -120,8 +121,8 @@ export function renderViews(container: HTMLElement, views: MethodView[], gates: 
       case "votes":
         section.append(barRows(`${view.modality} alone (${view.key}): top classes`, topClasses(view.scores), view.key, view));
         break;
-      case "classScores":
-        section.append(barRows(`${view.key}: top classes`, topClasses(view.scores), view.key, view));
+      case "pairs":
+        section.append(barRows(`Similarity of each modality pair (${view.key})`, Object.entries(view.scores), view.key, view));
         break;
       case "scalar":
         section.append(barRows(view.key, [[view.key, view.value]], view.key, view));
