@@ -25,7 +25,7 @@ import { applyUpdate, clipByGlobalNorm, optimizerSlots } from "../engine/optim.t
 import { toRaw, type HostBatch, type TrainStepOptions } from "../engine/step.ts";
 import type { RawArray, Tensor } from "../engine/tensor.ts";
 import { compile, valueAndGrad } from "../engine/transforms.ts";
-import type { AlignModel, AlignParamTree } from "./alignModel.ts";
+import type { AlignInputs, AlignModel, AlignParamTree } from "./alignModel.ts";
 import { multiModalInfoNCE } from "./loss.ts";
 
 export type ContrastiveStepMetrics = { loss: number; logitScale: number; gradNorm?: number };
@@ -59,7 +59,7 @@ export class GradCacheStep {
     const names = this.names;
     const fill = (leaves: Tensor[]) => fillSkeleton<Params<AlignParamTree>>(layout.skeleton, leaves);
 
-    this.embedFn = compile((leaves: Tensor[], batch: any) => model.embed(fill(leaves), batch));
+    this.embedFn = compile((leaves: Tensor[], batch: AlignInputs) => model.embed(fill(leaves), batch));
 
     this.lossGradFn = compile((scaleLeaf: Tensor, embeddings: Record<string, Tensor>, mask: Tensor, rowWeight: Tensor) => {
       const { value, grad, aux } = valueAndGrad(
@@ -72,7 +72,7 @@ export class GradCacheStep {
       return [value, grad[0], grad[1], (aux as { scale: Tensor }).scale];
     });
 
-    this.microGradFn = compile((leaves: Tensor[], accumulated: Tensor[], batch: any, cached: Record<string, Tensor>) => {
+    this.microGradFn = compile((leaves: Tensor[], accumulated: Tensor[], batch: AlignInputs, cached: Record<string, Tensor>) => {
       const { grad } = valueAndGrad((p: Tensor[]) => {
         const z = model.embed(fill(p), batch);
         let surrogate = z[names[0]!]!.mul(cached[names[0]!]!).sum();

@@ -129,7 +129,7 @@ export function initAttention(rng: HostRng, queryDim: number, keyDim: number, di
  * Returns the output [B, Tq, dim] and the weights [B, heads, Tq, Tk].
  */
 export function attention(
-  p: any,
+  p: Params<AttentionParams>,
   query: Tensor,
   context: Tensor,
   opts: { heads: number; keyMask?: Tensor },

@@ -5,34 +5,28 @@
  * predictions...), named `explain:<key>`, so the page shows the same method
  * views as `fusionkit explain` (src/explain/views.ts runs in the page).
  *
- * Which tensors a method explains with, and their per-row shapes, are read
- * from one jax-js pass over synthetic rows. A method whose explain tensors the
+ * Which tensors a method explains with, and their per-row shapes, are the
+ * method's own declaration (`model.explains`, src/fusion/explain.ts). A method whose explain tensors the
  * lowering cannot express keeps the plain graph (the page then shows the
  * prediction and the Shapley values only); the first output names stay
  * `logits` and `probabilities`/`prediction` either way.
  */
-import { fillSkeleton, flattenParams, layoutOf, namedLeaves, type Params } from "../../engine/params.ts";
+import { fillSkeleton, layoutOf, namedLeaves, type Params } from "../../engine/params.ts";
 import { softmax, type Tensor } from "../../engine/tensor.ts";
 import { FusionkitError } from "../../errors.ts";
-import { Predictor } from "../../train/predict.ts";
+import { explainRowShape } from "../../fusion/explain.ts";
 import type { ModelParams } from "../../model/model.ts";
 import type { TrainedModel } from "../../train/trainer.ts";
 import { lowerTrainedModel, type ExportMetadata, type ExportSource } from "../exportModel.ts";
 import { lowerToOnnx } from "../lower.ts";
-import { syntheticSplit } from "../verify.ts";
 import { explainOutputPrefix } from "./client/views.ts";
 
 export type PageGraph = { bytes: Uint8Array; metadata: ExportMetadata; explainOutputs: string[]; explainSkipped?: string };
 
-/** Per explain key, its per-row shape, from one jax-js pass over two synthetic rows. */
-function explainShapes(trained: ExportSource & Pick<TrainedModel, "layout">): Record<string, number[]> {
-  const predictor = new Predictor(trained.model, trained.layout, flattenParams(trained.params).flat, 2);
-  try {
-    const out = predictor.predict(syntheticSplit(trained.spec.modalities, 2));
-    return Object.fromEntries(Object.entries(out.explain ?? {}).map(([key, value]) => [key, value.shape.slice(1)]));
-  } finally {
-    predictor.dispose();
-  }
+/** Per explain key, its per-row shape, as the method declares it. */
+function explainShapes(trained: ExportSource): Record<string, number[]> {
+  const { model, spec } = trained;
+  return Object.fromEntries(Object.entries(model.explains).map(([key, declared]) => [key, explainRowShape(declared, model.inputDims, spec.outDim)]));
 }
 
 export function lowerPageGraph(trained: ExportSource & Pick<TrainedModel, "layout">): PageGraph {
@@ -45,7 +39,7 @@ export function lowerPageGraph(trained: ExportSource & Pick<TrainedModel, "layou
     ...plain.metadata,
     outputs: [
       ...plain.metadata.outputs,
-      ...keys.map((key) => ({ name: `${explainOutputPrefix}${key}`, shape: ["batch" as const, ...shapes[key]!], dtype: "float32" as const, meaning: `the method's own "${key}" (src/explain/views.ts)` })),
+      ...keys.map((key) => ({ name: `${explainOutputPrefix}${key}`, shape: ["batch" as const, ...shapes[key]!], dtype: "float32" as const, meaning: `the method's own "${key}": ${model.explains[key]!.kind} (src/fusion/explain.ts)` })),
     ],
   };
   const layout = layoutOf(trained.params);
