@@ -176,7 +176,7 @@ export async function trainAlignment(dataset: PreparedDataset, opts: AlignOption
     const step = await openTrainStep({
       layout,
       params: flat,
-      lossFn: lossFn as unknown as LossFn,
+      lossFn,
       options,
       exampleBatch: trainBatch(train, specs, pairs, pairs.rows.slice(0, contrastiveBatch), contrastiveBatch),
       ...(opts.backend ? { backend: opts.backend } : {}),

@@ -28,7 +28,7 @@
  * `metricNames` order).
  */
 import type { TensorBatch } from "../engine/step.ts";
-import { isHostArray, type ParamLayout } from "../engine/params.ts";
+import { isHostArray, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { applyFoldedAdam, applyUpdate, clipByGlobalNorm, decayedLeaves, foldedAdamScalars, optimizerSlots } from "../engine/optim.ts";
 import { lossAndGradient, stackMetrics, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
 import { concat, constant, type HostArray, type Tensor } from "../engine/tensor.ts";
@@ -63,9 +63,9 @@ export type LoweredTrainStep = {
   metricNames: string[];
 };
 
-export function lowerTrainStep(
-  layout: ParamLayout,
-  lossFn: LossFn,
+export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>(
+  layout: ParamLayout<P>,
+  lossFn: LossFn<P, B>,
   options: TrainStepOptions,
   exampleBatch: HostBatch,
   ownFrom = ownStateFrom,
@@ -127,7 +127,8 @@ export function lowerTrainStep(
           }
         } else leaves[g[0]!] = params[gi]!;
       });
-      const { grad, metrics } = gradient(leaves, key, batch as TensorBatch);
+      // the batch rebuilt in exampleBatch's structure: the loss function's own batch type
+      const { grad, metrics } = gradient(leaves, key, batch as B);
       let g = groups.map((group) => (group.length === 1 && entries[group[0]!]!.size >= threshold ? grad[group[0]!]! : concat(group.map((i) => grad[i]!.reshape([-1])), 0)));
       if (options.clipNorm) {
         const clipped = clipByGlobalNorm(g, options.clipNorm);

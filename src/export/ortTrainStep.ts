@@ -14,8 +14,8 @@
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
-import type { ParamLayout } from "../engine/params.ts";
-import type { HostBatch, LossFn, TrainStepOptions } from "../engine/step.ts";
+import type { ParamLayout, ParamTree } from "../engine/params.ts";
+import type { HostBatch, LossFn, TensorBatch, TrainStepOptions } from "../engine/step.ts";
 
 import { leavesOf, lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
 
@@ -67,10 +67,10 @@ export class OrtTrainStep {
    * and opens the session. Throws UnsupportedPrimitive (lower.ts) when the step
    * uses a primitive with no lowering.
    */
-  static async create(
-    layout: ParamLayout,
+  static async create<P extends ParamTree = ParamTree, B = TensorBatch>(
+    layout: ParamLayout<P>,
     initialParams: Float32Array,
-    lossFn: LossFn,
+    lossFn: LossFn<P, B>,
     options: TrainStepOptions,
     exampleBatch: HostBatch,
     runOptions: OrtTrainStepOptions = {},

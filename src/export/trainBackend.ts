@@ -16,8 +16,8 @@
  * FUSIONKIT_BACKEND (so bench workers inherit the CLI's choice), else "auto".
  */
 import { z } from "zod";
-import type { ParamLayout } from "../engine/params.ts";
-import { TrainStep, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
+import type { ParamLayout, ParamTree } from "../engine/params.ts";
+import { TrainStep, type HostBatch, type LossFn, type TensorBatch, type TrainStepOptions } from "../engine/step.ts";
 import { FusionkitError } from "../errors.ts";
 import { UnsupportedPrimitive } from "./lower.ts";
 import { OrtTrainStep } from "./ortTrainStep.ts";
@@ -50,10 +50,10 @@ export function requestedBackend(explicit?: BackendChoice): BackendChoice {
   return parsed.data;
 }
 
-export type OpenTrainStep = {
-  layout: ParamLayout;
+export type OpenTrainStep<P extends ParamTree = ParamTree, B = TensorBatch> = {
+  layout: ParamLayout<P>;
   params: Float32Array;
-  lossFn: LossFn;
+  lossFn: LossFn<P, B>;
   options: TrainStepOptions;
   /** a batch with the shapes every step will have (the trainer pads batches to one size) */
   exampleBatch: HostBatch;
@@ -65,7 +65,7 @@ export type OpenTrainStep = {
 };
 
 /** The train-step runner for `req.backend` (see the header for "auto"). */
-export async function openTrainStep(req: OpenTrainStep): Promise<StepRunner> {
+export async function openTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>(req: OpenTrainStep<P, B>): Promise<StepRunner> {
   const choice = requestedBackend(req.backend);
   const jax = () => new TrainStep(req.layout, req.params, req.lossFn, req.options);
   if (choice === "jax") return jax();

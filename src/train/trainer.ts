@@ -13,7 +13,7 @@
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { flattenParams, unflattenHost, type ParamLayout, type ParamTree, type Params } from "../engine/params.ts";
+import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
@@ -124,7 +124,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const step = await openTrainStep({
     layout,
     params: flat,
-    lossFn: (p, b, rng) => model.loss(p as Params<ModelParams>, b as ModelBatch, rng),
+    lossFn: (p, b: ModelBatch, rng) => model.loss(p, b, rng),
     options: stepOptions({ weightDecay, clipNorm: opts.clipNorm ?? trainDefaults.clipNorm }),
     exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
     ...(opts.backend ? { backend: opts.backend } : {}),
