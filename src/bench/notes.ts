@@ -18,7 +18,7 @@ export function benchNotes(results: BenchResults): string[] {
   );
   if (searched) notes.push(learningRateNote(results));
   if (c.modalityDropout > 0 && d.modalities.length > 1) {
-    const own = results.methods.filter((m) => m.configNotes.some((n) => n.startsWith("modality dropout") && n.includes("part of the method"))).map((m) => m.name);
+    const own = results.methods.filter((m) => m.modalityDropout?.from === "method").map((m) => m.name);
     notes.push(
       `Modality dropout (ModDrop, Neverova et al., IEEE TPAMI 2016): every method that reads several modalities trained with each modality of a row dropped (marked missing) with probability ${c.modalityDropout}, never all of them, ` +
         `so no method learns to lean on one modality and ignore the rest (why, and what it changed on emoji: docs/fair-comparison.md). Unimodal and linear rows read one block and get none.` +

@@ -114,7 +114,8 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     batchSize: partial.batchSize ?? benchDefaults.batchSize,
     lr: partial.lr ?? benchDefaults.lr,
     lrGrid: partial.lrGrid ?? defaultLrGrid(partial.lr ?? benchDefaults.lr),
-    lrTrialEpochs: partial.lrTrialEpochs ?? benchDefaults.lrTrialEpochs,
+    // a trial is the start of a run, so never longer than the run
+    lrTrialEpochs: Math.min(partial.lrTrialEpochs ?? benchDefaults.lrTrialEpochs, partial.epochs ?? benchDefaults.epochs),
     modalityDropout: partial.modalityDropout ?? benchDefaults.modalityDropout,
     patience: partial.patience ?? benchDefaults.patience,
     encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,

@@ -114,8 +114,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         lr: options.lr,
         // the logistic regressions choose their own L2 on validation (src/baselines/logistic.ts)
         lrGrid: method.family === "linear" ? [options.lr] : options.lrGrid,
-        // a trial is the start of a run, so never longer than the run
-        lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
+        lrTrialEpochs: options.lrTrialEpochs,
         modalityDropout: benchModalityDropout(method, dataset.modalities.length, options.modalityDropout),
         patience: options.patience,
         encoderDim: options.encoderDim,

@@ -104,6 +104,8 @@ export type MethodResult = {
   config: Record<string, unknown>;
   /** hyperparameters this method trains with that differ from the shared ones, with the reason */
   configNotes: string[];
+  /** the modality dropout it trained with, and whose it is: the method's own, or the bench's (--modality-dropout); absent: none */
+  modalityDropout?: { p: number; from: "method" | "bench" };
   /**
    * "complete": every seed ran (a seed may have failed, see errors); "partial": interrupted after some seeds;
    * "not-run": interrupted before any; "failed": every seed failed

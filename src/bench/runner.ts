@@ -18,7 +18,7 @@ import { localExecutor, type ExecutionInfo, type JobExecutor } from "./executor.
 import type { BenchJob } from "./job.ts";
 import { benchNotes } from "./notes.ts";
 import { benchDefaults, defaultMaxRows, withDefaults, type BenchOptions } from "./options.ts";
-import { planBench, type BenchPlan } from "./plan.ts";
+import { benchModalityDropout, planBench, type BenchPlan } from "./plan.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
 import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
 import { buildLeaderboard, summariseRuns } from "./summary.ts";
@@ -146,7 +146,10 @@ function assembleResults(
     const errors = mine.flatMap((f) => (f.error !== undefined ? [{ seed: f.job.seed, message: f.error }] : []));
     const explanations = mine.find((f) => f.explanations)?.explanations;
     const configNotes = Object.entries(overrides).map(([k, v]) => `${k} = ${JSON.stringify(v)} (set with --config; default ${JSON.stringify(method.defaults[k])})`);
-    if ((method.modalityDropout ?? 0) > 0) configNotes.push(`modality dropout p = ${method.modalityDropout} during training (part of the method)`);
+    const fromBench = benchModalityDropout(method, dataset.modalities.length, options.modalityDropout);
+    const modalityDropout: MethodResult["modalityDropout"] =
+      (method.modalityDropout ?? 0) > 0 ? { p: method.modalityDropout!, from: "method" } : fromBench ? { p: fromBench, from: "bench" } : undefined;
+    if (modalityDropout?.from === "method") configNotes.push(`modality dropout p = ${modalityDropout.p} during training (part of the method)`);
     const expected = method.family === "linear" ? 1 : plan.seeds.length;
     const status: MethodResult["status"] =
       errors.length > 0 && runs.length === 0 && mine.length === expected
@@ -163,6 +166,7 @@ function assembleResults(
       citation: method.citation,
       config,
       configNotes,
+      ...(modalityDropout ? { modalityDropout } : {}),
       status,
       runs,
       ...(errors.length ? { errors } : {}),
@@ -205,7 +209,7 @@ function assembleResults(
       batchSize: options.batchSize,
       lr: options.lr,
       lrGrid: options.lrGrid,
-      lrTrialEpochs: Math.min(options.lrTrialEpochs, options.epochs),
+      lrTrialEpochs: options.lrTrialEpochs,
       modalityDropout: options.modalityDropout,
       patience: options.patience,
       encoderDim: options.encoderDim,

@@ -99,6 +99,9 @@ describe("bench: classical baselines and significance", () => {
 
   test("modality dropout: the bench's for the fusion method, none for unimodal and linear rows, said in the notes", () => {
     assert.equal(results.config.modalityDropout, 0.3);
+    const byName = (name: string) => results.methods.find((m) => m.name === name)!;
+    assert.deepEqual(byName("early").modalityDropout, { p: 0.3, from: "bench" });
+    for (const name of ["unimodal:a", "linear:a", "linear:concat"]) assert.equal(byName(name).modalityDropout, undefined, name);
     assert.ok(results.notes.some((n) => /^Modality dropout \(ModDrop.*probability 0\.3, never all of them/.test(n)));
   });
 
