@@ -14,6 +14,7 @@ import { evaluateTrained } from "./evaluate.ts";
 import { chooseLearningRate, type LrChoice } from "./lrChoice.ts";
 import { explainTrained, gateEpoch, initialGates, runRetrieval, type ExplainRequest, type RetrievalRequest } from "./extras.ts";
 import type { BenchRetrieval, GateEpoch, MethodExplanations, RunResult } from "./results.ts";
+import type { StopReason } from "../train/fit.ts";
 
 export type BenchJob = {
   /** position in the plan, for progress and ordering */
@@ -101,7 +102,6 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   const trained = await trainModel(dataset, options);
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));
   const last = history.length;
-  const stoppedByBudget = job.timeBudgetMs !== null && last < job.epochs && trained.trainMs > job.timeBudgetMs && last - trained.bestEpoch < job.patience;
   const evaluation = evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 });
   const result: RunResult = {
     seed: job.seed,
@@ -109,8 +109,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     bestValMetric: trained.history[trained.bestEpoch - 1]?.valMetric ?? NaN,
     bestEpoch: trained.bestEpoch,
     epochsRun: last,
-    // the cap ended the run only if patience had not run out by then
-    stoppedBy: last >= job.epochs && last - trained.bestEpoch < job.patience ? "epochs" : stoppedByBudget ? "time-budget" : "early-stopping",
+    stoppedBy: benchStopReason(trained.stoppedBy),
     trainMs: trained.trainMs,
     paramCount: activeParamCount(method, trained.params, trained.paramCount),
     ...(lrChoice ? { chosen: { lr: lrChoice.lr, lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } } : { chosen: { lr: options.lr } }),
@@ -122,4 +121,10 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     ...(job.explain ? { explanations: await explainTrained(trained, dataset, job.seed, job.explain) } : {}),
     ...(job.retrieval ? { retrieval: await runRetrieval(dataset, job.retrieval) } : {}),
   };
+}
+
+/** The training loop's own reason; a bench run never sets stopAfterEpochs (only its learning-rate trials do). */
+function benchStopReason(reason: StopReason): RunResult["stoppedBy"] {
+  if (reason === "stop-after-epochs") throw new Error("a bench run stopped after its trial epochs: stopAfterEpochs leaked into the real run");
+  return reason;
 }

@@ -58,7 +58,7 @@ export type ModelConfigFile = {
   };
   /** the dataset.json modality entries (row field names), when known: `predict` reads raw rows through them */
   modalityConfigs?: Record<string, unknown>[];
-  training: TrainedModel["options"] & { bestEpoch: number; trainMs: number; paramCount: number; history: EpochRecord[] };
+  training: TrainedModel["options"] & { bestEpoch: number; stoppedBy?: TrainedModel["stoppedBy"]; trainMs: number; paramCount: number; history: EpochRecord[] };
 };
 
 /** how the training data was loaded, so eval can load it the same way (encoders: the --encoder choices, see src/data/pretrained; skipBadRows: --skip-bad-rows) */
@@ -93,7 +93,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
       ...(extras.skipped?.length ? { skipped: extras.skipped } : {}),
     },
     ...(extras.modalityConfigs ? { modalityConfigs: extras.modalityConfigs } : {}),
-    training: { ...trained.options, bestEpoch: trained.bestEpoch, trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
+    training: { ...trained.options, bestEpoch: trained.bestEpoch, ...(trained.stoppedBy ? { stoppedBy: trained.stoppedBy } : {}), trainMs: trained.trainMs, paramCount: trained.paramCount, history: trained.history },
   };
   return saveCheckpoint(dir, namedLeaves(trained.params), config);
 }
@@ -156,6 +156,7 @@ export function loadModel(dir: string): LoadedModel {
     layout,
     history: training?.history ?? [],
     bestEpoch: training?.bestEpoch ?? 0,
+    ...(training?.stoppedBy ? { stoppedBy: training.stoppedBy } : {}),
     trainMs: training?.trainMs ?? 0,
     paramCount: layout.total,
     labelNames: config.labelNames,

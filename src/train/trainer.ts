@@ -23,7 +23,7 @@ import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSp
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
 import { paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
-import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings } from "./fit.ts";
+import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings, type StopReason } from "./fit.ts";
 import { Predictor } from "./predict.ts";
 
 export type EpochRecord = {
@@ -90,6 +90,8 @@ export type TrainedModel = {
   layout: ParamLayout<ModelParams>;
   history: EpochRecord[];
   bestEpoch: number;
+  /** why the training loop ended (src/train/fit.ts); absent in models saved before it was recorded */
+  stoppedBy?: StopReason;
   trainMs: number;
   paramCount: number;
   labelNames: string[];
@@ -100,7 +102,7 @@ export type TrainedModel = {
 
 export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: specDefaults.dropout, clipNorm: 1 };
 
-export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel> {
+export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel & { stoppedBy: StopReason }> {
   const settings: FitSettings = {
     seed: opts.seed ?? trainDefaults.seed,
     epochs: opts.epochs ?? trainDefaults.epochs,
@@ -180,6 +182,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     layout,
     history,
     bestEpoch: best.epoch,
+    stoppedBy: run.stoppedBy,
     trainMs: performance.now() - started,
     paramCount: layout.total,
     labelNames: dataset.labelNames,

@@ -18,6 +18,7 @@ import { trainProgressFor } from "../trainProgress.ts";
 import { encoderLoadOptions } from "../encoderOptions.ts";
 import type { EncoderRecord } from "../../data/pretrained/pipeline.ts";
 import type { ModalitySpec } from "../../data/types.ts";
+import type { StopReason } from "../../train/fit.ts";
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
   // Everything that can fail without the data fails before the (possibly long) data loading and training:
@@ -60,7 +61,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   }
   const predictor = new Predictor(trained.model, trained.layout, flattenParams(trained.params).flat, trained.options.batchSize);
   try {
-    console.log(`best epoch ${trained.bestEpoch}; test ${formatMetrics(evaluateSplit(predictor, dataset.splits.test, dataset))}`);
+    console.log(`best epoch ${trained.bestEpoch} of ${trained.history.length} (${stopWords[trained.stoppedBy]}); test ${formatMetrics(evaluateSplit(predictor, dataset.splits.test, dataset))}`);
   } finally {
     predictor.dispose();
   }
@@ -88,3 +89,10 @@ function savedEncoders(chosen: Record<string, unknown>, modalities: ModalitySpec
   }
   return out;
 }
+
+const stopWords: Record<StopReason, string> = {
+  "early-stopping": "early stopping",
+  epochs: "hit the --epochs cap",
+  "time-budget": "hit the --time-budget",
+  "stop-after-epochs": "stopped after the requested epochs",
+};
