@@ -21,6 +21,8 @@
  * `requestTimeoutMs` (408 otherwise), so slow clients cannot hold connections.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from "fastify";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { serveDefaults } from "./defaults.ts";
@@ -82,6 +84,34 @@ function clientErrorMessage(error: { code?: string; message: string }, bodyLimit
   return { message: error.message, field: null };
 }
 
+/**
+ * Errors node's HTTP parser raises before a request reaches fastify (a body
+ * that did not arrive within the request timeout, oversized headers,
+ * malformed HTTP), answered in the one ErrorBody shape; fastify's default
+ * handler would answer {error, message, statusCode}.
+ */
+function connectionErrorResponse(code: string | undefined, requestTimeoutMs: number): { status: number; body: ErrorBody } {
+  switch (code) {
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return { status: 408, body: { error: `the request did not arrive within the server's request timeout (${requestTimeoutMs} ms); send the whole body at once, or start the server with a larger --request-timeout`, field: null } };
+    case "HPE_HEADER_OVERFLOW":
+      return { status: 431, body: { error: "the request headers are larger than the server accepts; send fewer or shorter headers", field: null } };
+    default:
+      return { status: 400, body: { error: "the request is not valid HTTP", field: null } };
+  }
+}
+
+function writeConnectionError(error: { code?: string }, socket: Socket, requestTimeoutMs: number): void {
+  // a reset connection has nobody left to answer
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  if (socket.writable) {
+    const { status, body } = connectionErrorResponse(error.code, requestTimeoutMs);
+    const json = JSON.stringify(body);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${json}`);
+  }
+  socket.destroy();
+}
+
 /** The first row whose outputs are not all finite (overflow inside the graph), or -1. */
 function firstNonFiniteRow(values: ArrayLike<number>, n: number): number {
   const width = values.length / Math.max(1, n);
@@ -106,6 +136,7 @@ export async function buildServeApp(options: ServeOptions): Promise<ServeApp> {
     bodyLimit,
     logger: options.logger ?? false,
     requestTimeout,
+    clientErrorHandler: (error, socket) => writeConnectionError(error, socket, requestTimeout),
     // node checks the request timeout on this interval (its default, 30 s, would let a trickling body live that much longer)
     http: { headersTimeout: requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeout / 4))) },
   });

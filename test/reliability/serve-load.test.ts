@@ -120,6 +120,10 @@ describe("serve: load", () => {
     const slow = trickle(server.port, 200, 100);
     await slow.closed;
     assert.match(slow.received(), /^HTTP\/1\.1 408 /);
+    // the same error shape as every other answer: {error, field}
+    const body = JSON.parse(slow.received().split("\r\n\r\n")[1]!);
+    assert.deepEqual(Object.keys(body).sort(), ["error", "field"]);
+    assert.match(body.error, /request timeout \(1000 ms\).*--request-timeout/);
     assert.ok(slow.sent() < 200, `the whole body (${slow.sent()} bytes) was accepted`);
     await server.served.app.close();
     server = undefined;
