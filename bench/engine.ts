@@ -7,7 +7,7 @@
  *  (b) low-rank fusion (LMF): inputs 300/74/35 -> 64 each, rank 4, 8 classes
  *  (c) cross-attention: text 20x384 attends to image 16x512, hidden 64, pooled, 8 classes
  * Each is run on ONNX Runtime (the step lowered to one graph, src/export/ortTrainStep.ts,
- * intra-op threads = cores), on jax-js (the reference), and on PyTorch
+ * intra-op threads by defaultTrainThreads unless --threads), on jax-js (the reference), and on PyTorch
  * (bench/engine_torch.py, configured as issue 12 asks: OpenBLAS with its
  * CORETYPE/L2_SIZE overrides unset, glibc malloc thresholds, 2 threads), in
  * alternating rounds in one sitting; the BLAS kernel PyTorch loaded is printed.
@@ -39,7 +39,7 @@ const batches = opt("batches", "32,256").split(",").map(Number);
 const rounds = Number(opt("rounds", "3"));
 const warmup = Number(opt("warmup", "40"));
 const withTorch = !args.includes("--no-torch");
-/** ONNX Runtime intra-op threads (default: one per core) */
+/** ONNX Runtime intra-op threads (default: src/export/ortTrainStep.ts defaultTrainThreads) */
 const ortThreads = Number(opt("threads", "0"));
 
 await startEngine();
@@ -135,7 +135,7 @@ for (const c of cells) {
   const t = c.torch.length ? median(c.torch) : NaN;
   console.log(`| ${c.name.split("|")[0]} | ${c.B} | ${o.toFixed(2)} | ${j.toFixed(2)} | ${Number.isNaN(t) ? "-" : t.toFixed(2)} | ${Number.isNaN(t) ? "-" : (o / t).toFixed(2)}x | ${(j / o).toFixed(1)}x |`);
 }
-console.log(`\nCPU time per step (process user + system, median ms; ORT ${ortThreads || os.availableParallelism()} intra-op threads), and lowering + session open:`);
+console.log(`\nCPU time per step (process user + system, median ms; ORT ${ortThreads ? `${ortThreads} intra-op threads` : "intra-op threads by defaultTrainThreads: 1, or one per core from 2^26 parameters x rows"}), and lowering + session open:`);
 console.log("| workload | batch | ORT cpu | jax-js cpu | jax / ORT cpu | ORT lower + open s |");
 console.log("|---|--:|--:|--:|--:|--:|");
 for (const c of cells) {

@@ -2,9 +2,15 @@
  * The three bench:engine workloads (see bench/engine.ts), shared with the
  * ONNX Runtime profiler (bench/engine_profile.ts).
  */
-import type { HostRng } from "../src/engine/random.ts";
+import { HostRng } from "../src/engine/random.ts";
+import { loadDataset } from "../src/data/load.ts";
+import { OrtTrainStep, type OrtTrainStepOptions } from "../src/export/ortTrainStep.ts";
+import { buildModel, type ModelBatch } from "../src/model/model.ts";
+import { buildSpec } from "../src/model/spec.ts";
+import { paddedBatch } from "../src/train/batching.ts";
+import { stepOptions } from "../src/train/fit.ts";
 import { attention, initAttention, initLinear, initMlp, linear, maskedMean, mlp } from "../src/engine/layers.ts";
-import type { ParamTree } from "../src/engine/params.ts";
+import { flattenParams, type ParamTree } from "../src/engine/params.ts";
 import type { HostBatch } from "../src/engine/step.ts";
 import { softmaxCrossEntropy } from "../src/engine/losses.ts";
 import { concat, ones, type Tensor } from "../src/engine/tensor.ts";
@@ -61,4 +67,39 @@ export function workloads(rng: HostRng): Workload[] {
       batch: (B, r) => ({ text: { data: randn(B * 20 * 384, r), shape: [B, 20, 384] }, image: { data: randn(B * 16 * 512, r), shape: [B, 16, 512] }, y: labels(B, r) }),
     },
   ];
+}
+
+/** A train step to measure: how to open it (ORT, any options) and the batch of step i. */
+export type OpenableStep = { name: string; open: (options: OrtTrainStepOptions) => Promise<OrtTrainStep>; batch: (i: number) => HostBatch };
+
+/**
+ * One bench:engine workload (name prefix: "mlp", "lmf", "cross"), Adam, one fixed batch;
+ * or with `method`, that method's step as the default bench trains it: emoji (4000 rows),
+ * encoder width 64, AdamW with clipping at 1 (src/train/fit.ts stepOptions), real batches in order.
+ */
+export async function openableStep(which: { workload?: string; method?: string }, B: number): Promise<OpenableStep> {
+  if (which.method) {
+    const method = which.method;
+    const dataset = await loadDataset("emoji", { maxRows: 4000 });
+    const spec = buildSpec(dataset, { method, encoderDim: 64 });
+    const model = buildModel(spec);
+    const { layout, flat } = flattenParams(model.init(new HostRng(0)));
+    const train = dataset.splits.train;
+    const batchOf = (start: number) => paddedBatch(train, spec.modalities, spec.task, spec.outDim, Array.from({ length: B }, (_, r) => (start + r) % train.n), B);
+    return {
+      name: `${method} (emoji 4000 rows, width 64, ${layout.total} parameters)`,
+      open: (o) => OrtTrainStep.create(layout, flat, (p, b: ModelBatch, key) => model.loss(p, b, key), stepOptions({ weightDecay: 0.01, clipNorm: 1 }), batchOf(0), o),
+      batch: (i) => batchOf(i * B),
+    };
+  }
+  const rng = new HostRng(0);
+  const w = workloads(rng).find((x) => x.name.startsWith(which.workload ?? "mlp"));
+  if (!w) throw new Error(`no workload starting with "${which.workload}"`);
+  const { layout, flat } = flattenParams(w.tree);
+  const batch = w.batch(B, rng);
+  return {
+    name: w.name,
+    open: (o) => OrtTrainStep.create(layout, flat, (p, b) => ({ loss: w.loss(p, b) }), { optimizer: { kind: "adam" } }, batch, o),
+    batch: () => batch,
+  };
 }

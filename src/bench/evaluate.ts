@@ -19,6 +19,7 @@ import { outDimOf } from "../model/spec.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
 import { percentile } from "./summary.ts";
+import { timePhaseSync } from "../train/phaseTimes.ts";
 
 export type EvaluationOptions = {
   noiseLevels: number[];
@@ -71,7 +72,7 @@ export function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset,
   } finally {
     predictor.dispose();
   }
-  return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs: measureLatency(trained, dataset, flat, options) };
+  return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs: timePhaseSync("latency (in test evaluation)", () => measureLatency(trained, dataset, flat, options)) };
 }
 
 /**

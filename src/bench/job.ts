@@ -11,6 +11,7 @@ import { buildModel, type Model } from "../model/model.ts";
 import { buildSpec } from "../model/spec.ts";
 import { trainModel, type EpochInfo, type TrainOptions } from "../train/trainer.ts";
 import { evaluateTrained } from "./evaluate.ts";
+import { recordPhases, takePhases, timePhase, timePhaseSync } from "../train/phaseTimes.ts";
 import { chooseLearningRate, type LrChoice } from "./lrChoice.ts";
 import { explainTrained, gateEpoch, initialGates, runRetrieval, type ExplainRequest, type RetrievalRequest } from "./extras.ts";
 import type { BenchRetrieval, GateEpoch, MethodExplanations, RunResult } from "./results.ts";
@@ -63,10 +64,18 @@ export function activeParamCount(method: { family: string; name: string }, param
 }
 
 export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
+  const started = performance.now();
+  takePhases();
+  const output = await runJobUntimed(dataset, job, onEpoch);
+  recordPhases({ method: job.method, seed: job.seed, wallMs: Math.round(performance.now() - started) });
+  return output;
+}
+
+async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
   const method = getMethod(job.method, dataset.modalities);
   if (method.family === "linear") {
     const { runLinearJob } = await import("./linearJob.ts");
-    return runLinearJob(dataset, job);
+    return timePhaseSync("linear baseline", () => runLinearJob(dataset, job));
   }
   const gates: GateEpoch[] = [];
   // the model trainModel builds (same spec): it names its method's gate parameters
@@ -90,7 +99,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   };
   let lrChoice: LrChoice | undefined;
   if (job.lrGrid.length > 1) {
-    lrChoice = await chooseLearningRate(dataset, { ...options, lr: job.lr }, job.lrGrid, job.lrTrialEpochs);
+    lrChoice = await timePhase("lr trials (incl. their open, steps, validation)", () => chooseLearningRate(dataset, { ...options, lr: job.lr }, job.lrGrid, job.lrTrialEpochs));
     options.lr = lrChoice.lr;
   } else if (job.lrGrid.length === 1) {
     options.lr = job.lrGrid[0]!;
@@ -102,7 +111,7 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   const trained = await trainModel(dataset, options);
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));
   const last = history.length;
-  const evaluation = evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 });
+  const evaluation = timePhaseSync("test evaluation", () => evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 }));
   const result: RunResult = {
     seed: job.seed,
     ...evaluation,
@@ -118,8 +127,8 @@ export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   };
   return {
     result,
-    ...(job.explain ? { explanations: await explainTrained(trained, dataset, job.seed, job.explain) } : {}),
-    ...(job.retrieval ? { retrieval: await runRetrieval(dataset, job.retrieval) } : {}),
+    ...(job.explain ? { explanations: await timePhase("explain", () => explainTrained(trained, dataset, job.seed, job.explain!)) } : {}),
+    ...(job.retrieval ? { retrieval: await timePhase("retrieval", () => runRetrieval(dataset, job.retrieval!)) } : {}),
   };
 }
 

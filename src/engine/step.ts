@@ -54,9 +54,14 @@ function downloadLeaves(layout: ParamLayout, leaves: RawArray[]): Float32Array {
  * Loss, metrics and gradient over parameter leaves: the differentiated part of a
  * train step, shared by the jax-js step and the ONNX Runtime step (src/export/lowerStep.ts).
  */
-export function lossAndGradient<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout<P>, lossFn: LossFn<P, B>) {
+export function lossAndGradient<P extends ParamTree = ParamTree, B = TensorBatch>(
+  layout: ParamLayout<P>,
+  lossFn: LossFn<P, B>,
+  /** the loss's Rng from the step key (the ONNX lowering records and feeds the draws, src/engine/drawFeed.ts) */
+  rngOf: (key: Tensor) => Rng = (key) => new Rng(key),
+) {
   return (leaves: Tensor[], key: Tensor, batch: B): { grad: Tensor[]; metrics: Record<string, Tensor> } => {
-    const rng = new Rng(key);
+    const rng = rngOf(key);
     const { value, grad, aux } = valueAndGrad((p: Tensor[]) => {
       const out = lossFn(fillSkeleton<Params<P>>(layout.skeleton, p), batch, rng);
       return [out.loss, out.metrics ?? {}];

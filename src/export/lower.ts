@@ -170,6 +170,17 @@ export function lowerFixedShape(req: FixedLowerRequest): Uint8Array {
   return encodeModel(lowering.g, { graphName: req.graphName, opset: req.opset, ...(req.docString !== undefined ? { docString: req.docString } : {}) });
 }
 
+/** Traces `fn` at these inputs' shapes and drops the jaxpr: for what tracing the function does on the side (lowerStep.ts records its random draws). */
+export function traceOnly(inputs: Pick<FixedInput, "dtype" | "shape">[], fn: (all: Tensor[]) => Tensor[]): void {
+  const raws = inputs.map((i) => np.zeros(i.shape, { dtype: i.dtype as np.DType }));
+  try {
+    const { jaxpr } = withoutMatmulPadding(() => trace((...all: Tensor[]) => fn(all), ...(raws as any[]))) as unknown as { jaxpr: { dispose(): void } };
+    jaxpr.dispose();
+  } finally {
+    for (const r of raws) r.dispose();
+  }
+}
+
 function traceAt(req: LowerRequest, batch: number): Traced {
   const raws = [
     ...req.params.map((p) => np.zeros(p.shape)),

@@ -19,20 +19,28 @@
  * (bias corrections folded with the learning rate) come from the host as
  * graph inputs, so the graph does no scalar arithmetic per step.
  *
+ * Random draws (dropout, modality dropout) are graph inputs computed on the
+ * host (src/engine/drawFeed.ts: a first trace records the loss's splits and
+ * draws, drawReplay makes the same ones from the step key in jax-js): the
+ * threefry stream lowered in the graph was most of a dropout model's nodes
+ * and about half its step time. With `drawsInGraph` the stream is lowered bit
+ * for bit instead (lowerRandomBits in lower.ts; the structure test compares).
+ *
  * Graph inputs: the state (params of every group, then each slot's), then the
  * per-step scalars (`hyperInputs`, float32 scalars, values from
- * `hyperValues(lr, t)`), `key` (uint32 [2], the jax-js PRNG key of the step:
- * the random stream is lowered bit for bit, see lowerRandomBits), then every
- * batch leaf (`batch.<path>`). Outputs: `next/<state input>` (one step's
- * outputs are the next one's inputs) and `metrics` (loss first, in
- * `metricNames` order).
+ * `hyperValues(lr, t)`), `key` (uint32 [2], the jax-js PRNG key of the step;
+ * read only with drawsInGraph), then every batch leaf (`batch.<path>`), then
+ * the draws (`draw/<i>`, float32, in `drawOps` order). Outputs:
+ * `next/<state input>` (one step's outputs are the next one's inputs) and
+ * `metrics` (loss first, in `metricNames` order).
  */
 import type { TensorBatch } from "../engine/step.ts";
 import { isHostArray, type ParamLayout, type ParamTree } from "../engine/params.ts";
 import { applyFoldedAdam, applyUpdate, clipByGlobalNorm, decayedLeaves, foldedAdamScalars, optimizerSlots } from "../engine/optim.ts";
 import { lossAndGradient, stackMetrics, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
 import { concat, constant, type HostArray, type Tensor } from "../engine/tensor.ts";
-import { lowerFixedShape, type FixedInput } from "./lower.ts";
+import { lowerFixedShape, traceOnly, type FixedInput } from "./lower.ts";
+import { drawShapes, FedRng, RecordingRng, type DrawOp } from "../engine/drawFeed.ts";
 import { trainOpsetVersion } from "./onnxGraph.ts";
 
 /** Leaves of at least this many elements get their own state tensors (see the header). */
@@ -61,6 +69,9 @@ export type LoweredTrainStep = {
   batchPaths: string[][];
   batchInputs: string[];
   metricNames: string[];
+  /** the loss's splits and draws, in call order (empty with drawsInGraph), and the draws' graph inputs */
+  drawOps: DrawOp[];
+  drawInputs: string[];
 };
 
 export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>(
@@ -69,6 +80,7 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
   options: TrainStepOptions,
   exampleBatch: HostBatch,
   ownFrom = ownStateFrom,
+  drawsInGraph = false,
 ): LoweredTrainStep {
   const S = optimizerSlots(options.optimizer);
   // SGD (rare here) keeps every leaf apart: its update reads the layout for weight decay
@@ -95,9 +107,14 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
     { name: "key", dtype: "uint32", shape: [2] },
     ...batchLeaves.map(([, a], i): FixedInput => ({ name: batchInputs[i]!, dtype: "float32", shape: a.shape })),
   ];
+  const drawOps = drawsInGraph ? [] : recordDraws(layout, lossFn, exampleBatch);
+  const draws = drawShapes(drawOps);
+  const drawInputs = draws.map((_, i) => `draw/${i}`);
+  inputs.push(...draws.map((shape, i): FixedInput => ({ name: drawInputs[i]!, dtype: "float32", shape })));
   const stateOutputs = stateInputs.map((n) => `next/${n}`);
   const metricNames: string[] = [];
-  const gradient = lossAndGradient(layout, lossFn);
+  const feed = { values: [] as Tensor[], next: 0 };
+  const gradient = lossAndGradient(layout, lossFn, drawsInGraph ? undefined : (key) => new FedRng(key, feed));
   const decays = decayedLeaves(layout);
   // weight decay per group: the leaf's flag, or a 0/1 mask over the flat group
   const groupDecay = groups.map((g): boolean | Float32Array =>
@@ -115,7 +132,9 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
       const [params, ...slots] = state as [Tensor[], ...Tensor[][]];
       const hyper = all.slice(G * (S + 1), G * (S + 1) + H);
       const key = all[G * (S + 1) + H]!;
-      const batch = rebuildLike(exampleBatch, all.slice(G * (S + 1) + H + 1));
+      const batchStart = G * (S + 1) + H + 1;
+      const batch = rebuildLike(exampleBatch, all.slice(batchStart, batchStart + batchLeaves.length));
+      feed.values = all.slice(batchStart + batchLeaves.length);
       // the model's leaves: a group's own tensor, or slices of the flat group
       const leaves: Tensor[] = [];
       groups.forEach((g, gi) => {
@@ -146,6 +165,7 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
       return [...updated.params, ...updated.slots.flat(), stackMetrics(metrics, metricNames)];
     },
   });
+  if (feed.next !== draws.length) throw new Error(`lowerTrainStep: the loss took ${feed.next} random draws while lowered, ${draws.length} while recorded`);
   return {
     bytes,
     groups,
@@ -157,7 +177,29 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
     batchPaths: batchLeaves.map(([path]) => path),
     batchInputs,
     metricNames: [...metricNames],
+    drawOps,
+    drawInputs,
   };
+}
+
+/** The loss's splits and draws at `exampleBatch`'s shapes: one trace of loss and gradient (the lowering's own call pattern) with a RecordingRng. */
+function recordDraws<P extends ParamTree, B>(layout: ParamLayout<P>, lossFn: LossFn<P, B>, exampleBatch: HostBatch): DrawOp[] {
+  const ops: DrawOp[] = [];
+  const gradient = lossAndGradient(layout, lossFn, (key) => RecordingRng.root(key, ops));
+  const leaves = leavesOf(exampleBatch);
+  const L = layout.entries.length;
+  traceOnly(
+    [
+      ...layout.entries.map((e) => ({ dtype: "float32" as const, shape: e.shape })),
+      { dtype: "uint32" as const, shape: [2] },
+      ...leaves.map(([, a]) => ({ dtype: "float32" as const, shape: a.shape })),
+    ],
+    (all) => {
+      const { grad, metrics } = gradient(all.slice(0, L), all[L]!, rebuildLike(exampleBatch, all.slice(L + 1)) as B);
+      return [...grad, ...Object.values(metrics)];
+    },
+  );
+  return ops;
 }
 
 /** The leaves of a batch (records of records of arrays) with their key paths. */
@@ -167,7 +209,7 @@ export function leavesOf(batch: HostBatch, prefix: string[] = []): [string[], Ho
 }
 
 /** `example` with its leaves replaced by `values` in leavesOf order (empty records stay, model code reads them). */
-function rebuildLike(example: HostBatch, values: Tensor[]): unknown {
+export function rebuildLike(example: HostBatch, values: Tensor[]): unknown {
   let next = 0;
   const walk = (node: HostBatch): unknown => {
     if (isHostArray(node)) return values[next++];

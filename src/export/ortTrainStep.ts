@@ -17,13 +17,11 @@ import * as ort from "onnxruntime-node";
 import type { ParamLayout, ParamTree } from "../engine/params.ts";
 import type { HostBatch, LossFn, TensorBatch, TrainStepOptions } from "../engine/step.ts";
 
+import { drawReplay, drawShapes } from "../engine/drawFeed.ts";
 import { leavesOf, lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
 
 export type OrtTrainStepOptions = {
-  /**
-   * intra-op threads. Default: one per core on the main thread; 1 in a worker thread,
-   * because fusionkit starts worker threads to use one core each (the bench pool, `fusionkit worker`)
-   */
+  /** intra-op threads. Default: defaultTrainThreads (below) */
   threads?: number;
   /**
    * let idle intra-op threads spin for work (ONNX Runtime's default). Default false: on the
@@ -34,7 +32,30 @@ export type OrtTrainStepOptions = {
   spinning?: boolean;
   /** leaves of at least this many elements get their own state tensors (default lowerStep.ts ownStateFrom; bench:engine compares) */
   ownStateFrom?: number;
+  /** lower the random stream into the graph instead of feeding the draws from the host (lowerStep.ts; default false: bench:ort-warmup compares) */
+  drawsInGraph?: boolean;
+  /** write an ONNX Runtime profile (per-node timings, JSON) to a file starting with this prefix; read it with endProfiling() (bench:ort-profile) */
+  profilePrefix?: string;
 };
+
+/** parameters x batch rows from which a train step on the main thread uses every core (defaultTrainThreads) */
+export const parallelStepWork = 2 ** 26;
+
+/**
+ * Intra-op threads of a train step: 1 in a worker thread, because fusionkit
+ * starts worker threads to use one core each (the bench pool, `fusionkit
+ * worker`). On the main thread, one per core only for a step with at least
+ * `parallelStepWork` parameters x batch rows, else 1. Measured with
+ * bench:ort-warmup on the 2-core machine (docs/engine.md, "Intra-op
+ * threads"): with 2 threads the MLP 512-512-512-10 at batch 256 (137 M) ran
+ * faster, while every batch-32 workload (MLP 17 M) and cross-attention and LMF
+ * at batch 256 (18 M, 25 M) ran slower: their ops are too small to split,
+ * and waking a sleeping thread costs more than it saves.
+ */
+export function defaultTrainThreads(paramCount: number, batchRows: number): number {
+  if (!isMainThread) return 1;
+  return paramCount * batchRows >= parallelStepWork ? os.availableParallelism() : 1;
+}
 
 let liveSessions = 0;
 /** ORT sessions created by OrtTrainStep and not yet released (pinned by a test: no growth across runs). */
@@ -60,6 +81,8 @@ export class OrtTrainStep {
     private readonly scalars: Float32Array[],
     private readonly key: Uint32Array,
     private readonly batchShapes: number[][],
+    /** the step's random draws from its seed (src/engine/drawFeed.ts), when the loss draws any */
+    private readonly replay: ((seed: number) => Float32Array[]) | undefined,
   ) {}
 
   /**
@@ -78,14 +101,15 @@ export class OrtTrainStep {
     if (initialParams.length !== layout.total) {
       throw new Error(`OrtTrainStep: ${initialParams.length} parameters given, layout has ${layout.total}`);
     }
-    const lowered = lowerTrainStep(layout, lossFn, options, exampleBatch, runOptions.ownStateFrom);
+    const lowered = lowerTrainStep(layout, lossFn, options, exampleBatch, runOptions.ownStateFrom, runOptions.drawsInGraph);
     const session = await ort.InferenceSession.create(lowered.bytes, {
       executionProviders: ["cpu"],
       graphOptimizationLevel: "all",
-      intraOpNumThreads: runOptions.threads ?? (isMainThread ? os.availableParallelism() : 1),
+      intraOpNumThreads: runOptions.threads ?? defaultTrainThreads(layout.total, batchRows(exampleBatch)),
       interOpNumThreads: 1,
       executionMode: "sequential",
       logSeverityLevel: 3,
+      ...(runOptions.profilePrefix ? { enableProfiling: true, profileFilePrefix: runOptions.profilePrefix } : {}),
       ...(runOptions.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
     });
     liveSessions++;
@@ -109,7 +133,8 @@ export class OrtTrainStep {
       return { feeds, fetches };
     });
     const batchShapes = leavesOf(exampleBatch).map(([, a]) => a.shape);
-    return new OrtTrainStep(layout, session, lowered, sets, calls, scalars, key, batchShapes);
+    const replay = lowered.drawOps.length ? drawReplay(lowered.drawOps) : undefined;
+    return new OrtTrainStep(layout, session, lowered, sets, calls, scalars, key, batchShapes, replay);
   }
 
   get metricNames(): string[] {
@@ -130,6 +155,10 @@ export class OrtTrainStep {
       }
       feeds[batchInputs[i]!] = new ort.Tensor("float32", a.data, a.shape);
     });
+    if (this.replay) {
+      const shapes = drawShapes(this.lowered.drawOps);
+      this.replay(seed).forEach((values, i) => (feeds[this.lowered.drawInputs[i]!] = new ort.Tensor("float32", values, shapes[i]!)));
+    }
     const results = await this.session.run(feeds, fetches);
     this.side = 1 - this.side;
     const values = results.metrics!.data as Float32Array;
@@ -153,6 +182,11 @@ export class OrtTrainStep {
     return flat;
   }
 
+  /** Stops the profiler started by `profilePrefix` and flushes its file (ONNX Runtime names it: the newest file with that prefix). */
+  endProfiling(): void {
+    this.session?.endProfiling();
+  }
+
   async dispose(): Promise<void> {
     if (this.released) return;
     this.released = true;
@@ -173,6 +207,11 @@ function gatherGroup(layout: ParamLayout, group: number[], flat: Float32Array, i
     into.set(flat.subarray(e.offset, e.offset + e.size), at);
     at += e.size;
   }
+}
+
+/** Rows of a batch: the leading dimension of its first leaf. */
+function batchRows(batch: HostBatch): number {
+  return leavesOf(batch)[0]?.[1].shape[0] ?? 1;
 }
 
 function sameShape(a: number[], b: number[]): boolean {

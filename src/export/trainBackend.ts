@@ -21,6 +21,10 @@ import { TrainStep, type HostBatch, type LossFn, type TensorBatch, type TrainSte
 import { FusionkitError } from "../errors.ts";
 import { UnsupportedPrimitive } from "./lower.ts";
 import { OrtTrainStep } from "./ortTrainStep.ts";
+import { OrtPredictor } from "./ortPredictor.ts";
+import type { SplitData } from "../data/types.ts";
+import type { Model, ModelParams } from "../model/model.ts";
+import { Predictor, type Predictions } from "../train/predict.ts";
 
 export const backendChoice = z.enum(["auto", "ort", "jax"]);
 export type BackendChoice = z.infer<typeof backendChoice>;
@@ -81,4 +85,39 @@ export async function openTrainStep<P extends ParamTree = ParamTree, B = TensorB
     );
     return jax();
   }
+}
+
+/** Predictions over a split, whichever engine is behind them (Predictor's interface without options). */
+export type SplitPredictor = {
+  setParams(flat: Float32Array): void;
+  predict(split: SplitData): Predictions | Promise<Predictions>;
+  dispose(): void | Promise<void>;
+};
+
+/** Rows per validation batch on ONNX Runtime: fewer, larger runs (a fixed-shape graph pads the last one). */
+export const ortPredictBatch = 128;
+
+/**
+ * The trainer's validation predictor on the engine its train step runs on:
+ * ONNX Runtime (ortPredictor.ts) after an ORT step, unless the model's apply
+ * does not lower (then jax-js, with one line saying why); jax-js after a jax-js step.
+ */
+export async function openSplitPredictor(
+  backend: BackendName,
+  model: Model,
+  layout: ParamLayout<ModelParams>,
+  flat: Float32Array,
+  split: SplitData,
+  batchSize: number,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<SplitPredictor> {
+  if (backend === "ort") {
+    try {
+      return await OrtPredictor.create(model, layout, flat, split, ortPredictBatch);
+    } catch (error) {
+      const why = error instanceof UnsupportedPrimitive ? `primitive "${error.primitive}" has no ONNX lowering` : error instanceof Error ? error.message.split("\n")[0] : String(error);
+      log(`fusionkit: validating ${model.spec.method.name} on jax-js, not ONNX Runtime: ${why}`);
+    }
+  }
+  return new Predictor(model, layout, flat, batchSize);
 }

@@ -73,7 +73,7 @@ export type FitLoop<M extends StepMetrics, V extends { score: number }> = {
   /** the parameters after the last step (the caller's copy: kept as the best without another copy) */
   currentParams(): Float32Array;
   /** the validation of a set of parameters; `score` selects the best epoch */
-  validate(params: Float32Array): V;
+  validate(params: Float32Array): V | Promise<V>;
   higherIsBetter: boolean;
   /** names the run in the divergence error, e.g. "training", "alignment training" */
   what: string;
@@ -147,7 +147,7 @@ export async function fit<M extends StepMetrics, V extends { score: number }>(se
       lastStep = metrics;
     }
     const params = loop.currentParams();
-    const validation = loop.validate(params);
+    const validation = await loop.validate(params);
     const record = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), lastStep, validation, ms: performance.now() - epochStart };
     history.push(record);
     const improved = best === undefined || Number.isNaN(best.score) || better(validation.score, best.score);

@@ -119,7 +119,8 @@ function perturb(b: ModelHostBatch, specs: ModalitySpec[], opts: PredictOptions,
   }
 }
 
-function toScores(model: Model, logits: Float32Array): Float32Array {
+/** Scores from logits: softmax, sigmoid, or label units (shared with src/export/ortPredictor.ts). */
+export function toScores(model: Model, logits: Float32Array): Float32Array {
   const { task, outDim, targetStats } = model.spec;
   const n = logits.length / outDim;
   const out = new Float32Array(logits.length);

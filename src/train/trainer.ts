@@ -25,6 +25,7 @@ import { paddedBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
 import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings, type StopReason } from "./fit.ts";
 import { Predictor } from "./predict.ts";
+import { timePhase, timePhaseSync } from "./phaseTimes.ts";
 
 export type EpochRecord = {
   epoch: number;
@@ -122,8 +123,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const model = buildModel(spec);
   const { layout, flat } = flattenParams(model.init(new HostRng(seed)));
   // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
-  const { openTrainStep } = await import("../export/trainBackend.ts");
-  const step = await openTrainStep({
+  const { openTrainStep, openSplitPredictor } = await import("../export/trainBackend.ts");
+  const step = await timePhase("open train step", () => openTrainStep({
     layout,
     params: flat,
     lossFn: (p, b: ModelBatch, rng) => model.loss(p, b, rng),
@@ -131,8 +132,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
     ...(opts.backend ? { backend: opts.backend } : {}),
     what: spec.method.name,
-  });
-  const predictor = new Predictor(model, layout, flat, batchSize);
+  }));
+  const predictor = await timePhase("open validation", () => openSplitPredictor(step.backend, model, layout, flat, dataset.splits.val, batchSize));
   const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
 
   const history: EpochRecord[] = [];
@@ -144,15 +145,18 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       {
         rows: Array.from({ length: train.n }, (_, i) => i),
         step: async (rows, stepLr, stepSeed) => {
-          const metrics = await step.step(paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize), stepLr, stepSeed);
+          const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize));
+          const metrics = await timePhase("train steps", () => step.step(batch, stepLr, stepSeed));
           return { loss: metrics.loss! };
         },
         currentParams: () => step.currentParams(),
-        validate: (params) => {
-          predictor.setParams(params);
-          const metrics = evaluateSplit(predictor, dataset.splits.val, dataset);
-          return { score: metrics[metricName]!, metrics };
-        },
+        validate: (params) =>
+          timePhase("validation", async () => {
+            predictor.setParams(params);
+            const val = dataset.splits.val;
+            const metrics: MetricSet = val.n === 0 ? { [metricName]: NaN } : taskMetrics(dataset.task, (await predictor.predict(val)).probs, val.labels, outDimOf(dataset));
+            return { score: metrics[metricName]!, metrics };
+          }),
         higherIsBetter,
         what: "training",
         layer: spec.method.name,
@@ -166,7 +170,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       },
     );
   } finally {
-    predictor.dispose();
+    await predictor.dispose();
     await step.dispose();
   }
   const best = { epoch: run.bestEpoch, params: run.bestParams };

@@ -209,6 +209,43 @@ describe("what the train-step graph is made of (each node is a pass or a fixed c
   });
 });
 
+describe("random draws fed from the host (src/engine/drawFeed.ts)", () => {
+  // a loss that splits its key, then draws a dropout mask and Gaussian noise from the halves
+  const tree = { mlp: initMlp(new HostRng(4), [16, 32, 4]) };
+  const { layout, flat } = flattenParams(tree);
+  const batch: HostBatch = { x: { data: Float32Array.from({ length: 8 * 16 }, (_, i) => Math.sin(i)), shape: [8, 16] }, y: { data: Float32Array.from({ length: 8 }, (_, i) => i % 4), shape: [8] } };
+  const lossFn: LossFn = (p, b, rng) => {
+    const [maskKey, noiseKey] = rng.split(2) as [typeof rng, typeof rng];
+    const x = (b.x as Tensor).mul(maskKey.bernoulli(0.7, [8, 16])).add(noiseKey.normal([8, 16]).mul(0.1));
+    return { loss: softmaxCrossEntropy(mlp((p as { mlp: Params<MlpParams> }).mlp, x), b.y as Tensor) };
+  };
+  it("the graph has no threefry nodes and takes the draws as inputs; in-graph draws give the same steps", async () => {
+    const fed = lowerTrainStep(layout, lossFn, stepOptions, batch);
+    const inGraph = lowerTrainStep(layout, lossFn, stepOptions, batch, undefined, true);
+    const ops = (bytes: Uint8Array) => (decodeModel(bytes).graph.node as { opType: string }[]).map((n) => n.opType);
+    assert.deepEqual(fed.drawOps.map((d) => d.kind), ["split", "uniform", "normal"]);
+    assert.deepEqual(fed.drawInputs, ["draw/0", "draw/1"]);
+    assert.equal(ops(fed.bytes).filter((op) => op.startsWith("Bit")).length, 0, "no threefry rounds in the fed graph");
+    assert.ok(ops(inGraph.bytes).filter((op) => op === "BitShift").length >= 3 * 40, "three threefry calls (split, uniform, normal) lowered in the graph");
+    const a = await OrtTrainStep.create(layout, flat, lossFn, stepOptions, batch);
+    const b = await OrtTrainStep.create(layout, flat, lossFn, stepOptions, batch, { drawsInGraph: true });
+    try {
+      // uniform bits are identical; a normal differs by an ulp or so (jax-js's wasm log/erf against ONNX Runtime's)
+      for (let s = 0; s < 5; s++) {
+        const [ma, mb] = [await a.step(batch, 1e-2, stepSeed(9, s)), await b.step(batch, 1e-2, stepSeed(9, s))];
+        assert.ok(Math.abs(ma.loss! - mb.loss!) <= 1e-6 * Math.abs(mb.loss!), `step ${s}: loss ${ma.loss} fed, ${mb.loss} in the graph`);
+      }
+      const pa = a.currentParams();
+      const pb = b.currentParams();
+      assert.ok(worstLeafError(layout, pa, pb).error <= 1e-6, "the same masks and noise on both");
+      assert.ok(worstLeafError(layout, flat, pa).error > 1e-3, "the steps moved the parameters");
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+});
+
 describe("backend choice and session lifetime", () => {
   const tree = { mlp: initMlp(new HostRng(2), [64, 256, 256, 4]) };
   const { layout, flat } = flattenParams(tree);
