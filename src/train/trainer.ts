@@ -137,6 +137,7 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
   const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
 
   const history: EpochRecord[] = [];
+  let stepsTaken = 0;
   let run: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
   const started = performance.now();
   try {
@@ -146,7 +147,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
         rows: Array.from({ length: train.n }, (_, i) => i),
         step: async (rows, stepLr, stepSeed) => {
           const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize));
-          const metrics = await timePhase("train steps", () => step.step(batch, stepLr, stepSeed));
+          // a fresh ONNX Runtime session's first steps can be slow (docs/engine.md): timed apart
+          const metrics = await timePhase(stepsTaken++ < 50 ? "train steps (first 50 of a run)" : "train steps (after the first 50)", () => step.step(batch, stepLr, stepSeed));
           return { loss: metrics.loss! };
         },
         currentParams: () => step.currentParams(),
