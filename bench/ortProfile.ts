@@ -8,7 +8,8 @@
  * events); what the kernels do not cover is ORT's own scheduling and copies.
  * `--method NAME` profiles that method's train step as the default bench
  * trains it instead (emoji, 4000 rows, encoder width 64, AdamW, clipping at 1).
- * Usage: npm run bench:ort-profile -- [--workload mlp | --method early] [--batch 32] [--threads 1] [--warmup 100] [--steps 100] [--top 15]
+ * `--draws graph` lowers the random stream into the graph instead of feeding the draws (lowerStep.ts).
+ * Usage: npm run bench:ort-profile -- [--workload mlp | --method early] [--draws host|graph] [--batch 32] [--threads 1] [--warmup 100] [--steps 100] [--top 15]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     steps: { type: "string", default: "100" },
     top: { type: "string", default: "15" },
     method: { type: "string" },
+    draws: { type: "string", default: "host" },
   },
 });
 await startEngine();
@@ -33,13 +35,15 @@ const B = Number(values.batch);
 const warmup = Number(values.warmup);
 const steps = Number(values.steps);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fusionkit-ort-profile-"));
-const runOptions = { threads: Number(values.threads), profilePrefix: path.join(dir, "step") };
+if (values.draws !== "host" && values.draws !== "graph") throw new Error(`--draws is host or graph, got ${values.draws}`);
+const drawsInGraph = values.draws === "graph";
+const runOptions = { threads: Number(values.threads), profilePrefix: path.join(dir, "step"), drawsInGraph };
 const w = await openableStep({ workload: values.workload, ...(values.method ? { method: values.method } : {}) }, B);
 const name = w.name;
 const nextBatch = w.batch;
 const step = await w.open(runOptions);
 /** the same step in a session without the profiler (its overhead per node is not small) */
-const plain = await w.open({ threads: runOptions.threads });
+const plain = await w.open({ threads: runOptions.threads, drawsInGraph });
 const plainTimes: number[] = [];
 for (let i = 0; i < warmup + steps; i++) {
   await step.step(nextBatch(i), 1e-3, i);
@@ -75,7 +79,7 @@ for (const e of nodes) {
 }
 const runUs = profiled.reduce((s, e) => s + e.dur, 0) / profiled.length;
 const kernelUs = nodes.reduce((s, e) => s + e.dur, 0) / profiled.length;
-console.log(`bench:ort-profile ${new Date().toISOString()}, ${name}, batch ${B}, ${values.threads} intra-op thread(s), ${byNode.size} nodes, steps ${warmup}-${warmup + steps}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+console.log(`bench:ort-profile ${new Date().toISOString()}, ${name}, batch ${B}, ${values.threads} intra-op thread(s), random draws ${drawsInGraph ? "in the graph" : "fed from the host"}, ${byNode.size} nodes, steps ${warmup}-${warmup + steps}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
 const plainMedian = [...plainTimes].sort((a, b) => a - b)[Math.floor(plainTimes.length / 2)]!;
 console.log(`per step: run ${(runUs / 1000).toFixed(3)} ms, kernels ${(kernelUs / 1000).toFixed(3)} ms (profiled, mean); without the profiler (the same steps, interleaved): median ${plainMedian.toFixed(3)} ms`);
 console.log("| op type | nodes | ms per step | share of kernels |\n|---|--:|--:|--:|");

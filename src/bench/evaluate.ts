@@ -14,7 +14,8 @@ import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { flattenParams } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { argmaxRows, taskMetrics } from "../eval/metrics.ts";
-import { Predictor } from "../train/predict.ts";
+import { Predictor, type PredictOptions } from "../train/predict.ts";
+import type { SplitPredictor } from "../export/trainBackend.ts";
 import { outDimOf } from "../model/spec.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
@@ -46,31 +47,33 @@ function noiseSeed(seed: number, modality: number, level: number): number {
   return ((seed + 1) * 1_000_003 + modality * 1009 + level * 17) >>> 0;
 }
 
-export function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset, options: EvaluationOptions): Evaluation {
+export async function evaluateTrained(trained: TrainedModel, dataset: PreparedDataset, options: EvaluationOptions): Promise<Evaluation> {
   const test = dataset.splits.test;
   const outDim = outDimOf(dataset);
   const { flat } = flattenParams(trained.params);
-  const score = (predictor: Predictor, split: SplitData, perturbation: Parameters<Predictor["predict"]>[1] = {}): Metrics =>
-    taskMetrics(dataset.task, predictor.predict(split, perturbation).probs, split.labels, outDim);
+  const score = async (predictor: SplitPredictor, split: SplitData, perturbation: PredictOptions = {}): Promise<Metrics> =>
+    taskMetrics(dataset.task, (await predictor.predict(split, perturbation)).probs, split.labels, outDim);
 
-  const predictor = new Predictor(trained.model, trained.layout, flat, options.batchSize);
+  // on the engine the steps ran on (ONNX Runtime unless --backend jax; trainBackend.ts)
+  const { openSplitPredictor, requestedBackend } = await import("../export/trainBackend.ts");
+  const predictor = await openSplitPredictor(requestedBackend() === "jax" ? "jax" : "ort", trained.model, trained.layout, flat, test, options.batchSize, undefined, "evaluating");
   let metrics: Metrics;
   let testPredictions: number[] | undefined;
   const missing: Record<string, Metrics> = {};
   const noise: NoiseRecord[] = [];
   try {
-    const { probs } = predictor.predict(test);
+    const { probs } = await predictor.predict(test);
     metrics = taskMetrics(dataset.task, probs, test.labels, outDim);
     if (dataset.task === "classification") testPredictions = Array.from(argmaxRows(probs, test.n, outDim));
-    for (const m of dataset.modalities) missing[m.name] = score(predictor, test, { presentOverride: { [m.name]: 0 } });
+    for (const m of dataset.modalities) missing[m.name] = await score(predictor, test, { presentOverride: { [m.name]: 0 } });
     const noisy = noisyModalities(dataset);
-    noisy.forEach((modality, mi) =>
-      options.noiseLevels.forEach((sigma, li) => {
-        noise.push({ modality, sigma, metrics: score(predictor, test, { noise: { modality, sigma, seed: noiseSeed(options.seed, mi, li) } }) });
-      }),
-    );
+    for (const [mi, modality] of noisy.entries()) {
+      for (const [li, sigma] of options.noiseLevels.entries()) {
+        noise.push({ modality, sigma, metrics: await score(predictor, test, { noise: { modality, sigma, seed: noiseSeed(options.seed, mi, li) } }) });
+      }
+    }
   } finally {
-    predictor.dispose();
+    await predictor.dispose();
   }
   return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs: timePhaseSync("latency (in test evaluation)", () => measureLatency(trained, dataset, flat, options)) };
 }

@@ -111,7 +111,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   const trained = await trainModel(dataset, options);
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));
   const last = history.length;
-  const evaluation = timePhaseSync("test evaluation", () => evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 }));
+  const evaluation = await timePhase("test evaluation", () => evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 }));
   const result: RunResult = {
     seed: job.seed,
     ...evaluation,

@@ -5,10 +5,11 @@
  * parameters cost no lowering and no copy (the flat vector is fed as it is).
  *
  * Why: validation on the jax-js Predictor was 13-20% of a default bench job's
- * wall time after the train steps moved to ONNX Runtime (FUSIONKIT_PHASE_TIMES,
- * docs/benchmarks.md). Same outputs as Predictor (test/export/ortPredictor.test.ts);
- * no perturbations and no explanation outputs: the robustness and explanation
- * code keeps the jax-js Predictor.
+ * wall time after the train steps moved to ONNX Runtime, and the bench's test
+ * evaluation (each modality missing, noise levels) another 5-8%
+ * (FUSIONKIT_PHASE_TIMES, docs/benchmarks.md). Same outputs as Predictor,
+ * perturbations included (test/export/ortPredictor.test.ts); no explanation
+ * outputs: explanations and single-row latency keep the jax-js Predictor.
  */
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";
@@ -18,7 +19,8 @@ import { fillSkeleton, type ParamLayout, type Params } from "../engine/params.ts
 import type { Tensor } from "../engine/tensor.ts";
 import type { Model, ModelBatch, ModelParams } from "../model/model.ts";
 import { chunks, paddedBatch } from "../train/batching.ts";
-import { toScores, type Predictions } from "../train/predict.ts";
+import { checkOptions, perturb, toScores, type PredictOptions, type Predictions } from "../train/predict.ts";
+import { HostRng } from "../engine/random.ts";
 import { lowerFixedShape, type FixedInput } from "./lower.ts";
 import { leavesOf, rebuildLike } from "./lowerStep.ts";
 import { trainOpsetVersion } from "./onnxGraph.ts";
@@ -82,16 +84,20 @@ export class OrtPredictor {
     this.params = new ort.Tensor("float32", flat, [flat.length]);
   }
 
-  /** Logits and scores of every row of `split`, as Predictor.predict without options. */
-  async predict(split: SplitData): Promise<Predictions> {
+  /** Logits and scores of every row of `split`, as Predictor.predict (explanations aside). */
+  async predict(split: SplitData, opts: PredictOptions = {}): Promise<Predictions> {
     if (!this.session) throw new Error("OrtPredictor: predict() after dispose()");
     const { spec } = this.model;
+    checkOptions(spec.modalities, opts);
+    const noiseRng = opts.noise ? new HostRng(opts.noise.seed ?? 0) : undefined;
     const outDim = spec.outDim;
     const logits = new Float32Array(split.n * outDim);
     let at = 0;
     for (const rows of chunks(Array.from({ length: split.n }, (_, i) => i), this.batchSize)) {
       const feeds: Record<string, ort.Tensor> = { params: this.params };
-      leavesOf(paddedBatch(split, spec.modalities, spec.task, outDim, rows, this.batchSize)).forEach(([, a], i) => {
+      const batch = paddedBatch(split, spec.modalities, spec.task, outDim, rows, this.batchSize);
+      perturb(batch, spec.modalities, opts, rows.length, noiseRng);
+      leavesOf(batch).forEach(([, a], i) => {
         feeds[this.batchInputs[i]!] = new ort.Tensor("float32", a.data, a.shape);
       });
       const out = (await this.session.run(feeds)).logits!;

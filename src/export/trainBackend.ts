@@ -24,7 +24,7 @@ import { OrtTrainStep } from "./ortTrainStep.ts";
 import { OrtPredictor } from "./ortPredictor.ts";
 import type { SplitData } from "../data/types.ts";
 import type { Model, ModelParams } from "../model/model.ts";
-import { Predictor, type Predictions } from "../train/predict.ts";
+import { Predictor, type PredictOptions, type Predictions } from "../train/predict.ts";
 
 export const backendChoice = z.enum(["auto", "ort", "jax"]);
 export type BackendChoice = z.infer<typeof backendChoice>;
@@ -90,7 +90,7 @@ export async function openTrainStep<P extends ParamTree = ParamTree, B = TensorB
 /** Predictions over a split, whichever engine is behind them (Predictor's interface without options). */
 export type SplitPredictor = {
   setParams(flat: Float32Array): void;
-  predict(split: SplitData): Predictions | Promise<Predictions>;
+  predict(split: SplitData, opts?: PredictOptions): Predictions | Promise<Predictions>;
   dispose(): void | Promise<void>;
 };
 
@@ -98,9 +98,10 @@ export type SplitPredictor = {
 export const ortPredictBatch = 128;
 
 /**
- * The trainer's validation predictor on the engine its train step runs on:
- * ONNX Runtime (ortPredictor.ts) after an ORT step, unless the model's apply
- * does not lower (then jax-js, with one line saying why); jax-js after a jax-js step.
+ * A predictor over a split (the trainer's validation, the bench's test evaluation)
+ * on the engine the train step runs on: ONNX Runtime (ortPredictor.ts) after an
+ * ORT step, unless the model's apply does not lower (then jax-js, with one line
+ * saying why); jax-js after a jax-js step.
  */
 export async function openSplitPredictor(
   backend: BackendName,
@@ -110,13 +111,14 @@ export async function openSplitPredictor(
   split: SplitData,
   batchSize: number,
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  what = "validating",
 ): Promise<SplitPredictor> {
   if (backend === "ort") {
     try {
       return await OrtPredictor.create(model, layout, flat, split, ortPredictBatch);
     } catch (error) {
       const why = error instanceof UnsupportedPrimitive ? `primitive "${error.primitive}" has no ONNX lowering` : error instanceof Error ? error.message.split("\n")[0] : String(error);
-      log(`fusionkit: validating ${model.spec.method.name} on jax-js, not ONNX Runtime: ${why}`);
+      log(`fusionkit: ${what} ${model.spec.method.name} on jax-js, not ONNX Runtime: ${why}`);
     }
   }
   return new Predictor(model, layout, flat, batchSize);

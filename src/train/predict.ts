@@ -88,7 +88,7 @@ export class Predictor {
   }
 }
 
-function checkOptions(specs: ModalitySpec[], opts: PredictOptions): void {
+export function checkOptions(specs: ModalitySpec[], opts: PredictOptions): void {
   const names = specs.map((s) => s.name);
   const known = (name: string, field: string) => {
     if (!names.includes(name)) throw new FusionkitError(`unknown modality "${name}"; the model's modalities are ${names.join(", ")}`, { field });
@@ -104,7 +104,7 @@ function checkOptions(specs: ModalitySpec[], opts: PredictOptions): void {
 }
 
 /** Applies presence overrides and noise to the real rows of a host batch, in place. */
-function perturb(b: ModelHostBatch, specs: ModalitySpec[], opts: PredictOptions, realRows: number, rng: HostRng | undefined): void {
+export function perturb(b: ModelHostBatch, specs: ModalitySpec[], opts: PredictOptions, realRows: number, rng: HostRng | undefined): void {
   for (const [name, value] of Object.entries(opts.presentOverride ?? {})) if (value === 0) b.present[name]!.data.fill(0);
   if (!opts.noise || !rng || opts.noise.sigma === 0) return;
   const spec = specs.find((s) => s.name === opts.noise!.modality)!;

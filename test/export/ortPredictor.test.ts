@@ -2,7 +2,8 @@
  * Validation predictions on ONNX Runtime (src/export/ortPredictor.ts) against
  * the jax-js Predictor: the same logits within 1e-5 for methods of every kind
  * of fusion over image, text and tabular inputs, with a split that does not
- * fill its last batch, and new parameters taking effect without re-lowering.
+ * fill its last batch, with a modality missing and with noise, and new
+ * parameters taking effect without re-lowering.
  */
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
@@ -42,10 +43,13 @@ describe("ONNX Runtime predictions match the jax-js Predictor", () => {
         for (const flat of [first.flat, second]) {
           onOrt.setParams(flat);
           onJax.setParams(flat);
-          const [a, b] = [onJax.predict(split), await onOrt.predict(split)];
-          assert.equal(b.logits.length, split.n * model.spec.outDim);
-          assert.ok(maxGap(a.logits, b.logits) <= 1e-5, `${name}: logits differ by ${maxGap(a.logits, b.logits)}`);
-          assert.ok(maxGap(a.probs, b.probs) <= 1e-5);
+          // as is, one modality missing, Gaussian noise on the image (the bench's robustness rows)
+          for (const opts of [{}, { presentOverride: { txt: 0 as const } }, { noise: { modality: "img", sigma: 1, seed: 5 } }]) {
+            const [a, b] = [onJax.predict(split, opts), await onOrt.predict(split, opts)];
+            assert.equal(b.logits.length, split.n * model.spec.outDim);
+            assert.ok(maxGap(a.logits, b.logits) <= 1e-5, `${name} ${JSON.stringify(opts)}: logits differ by ${maxGap(a.logits, b.logits)}`);
+            assert.ok(maxGap(a.probs, b.probs) <= 1e-5);
+          }
         }
         assert.ok(maxGap((await onOrt.predict(split)).logits, (onJax.setParams(first.flat), onJax.predict(split)).logits) > 1e-3, "the two parameter sets predict differently");
       } finally {
