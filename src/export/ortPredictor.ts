@@ -18,7 +18,7 @@ import type { SplitData } from "../data/types.ts";
 import { fillSkeleton, type ParamLayout, type Params } from "../engine/params.ts";
 import type { Tensor } from "../engine/tensor.ts";
 import type { Model, ModelBatch, ModelParams } from "../model/model.ts";
-import { chunks, paddedBatch } from "../train/batching.ts";
+import { chunks, paddedBatch, type ModelHostBatch } from "../train/batching.ts";
 import { checkOptions, perturb, toScores, type PredictOptions, type Predictions } from "../train/predict.ts";
 import { HostRng } from "../engine/random.ts";
 import { lowerFixedShape, type FixedInput } from "./lower.ts";
@@ -93,9 +93,12 @@ export class OrtPredictor {
     const outDim = spec.outDim;
     const logits = new Float32Array(split.n * outDim);
     let at = 0;
+    let reused: ModelHostBatch | undefined;
     for (const rows of chunks(Array.from({ length: split.n }, (_, i) => i), this.batchSize)) {
       const feeds: Record<string, ort.Tensor> = { params: this.params };
-      const batch = paddedBatch(split, spec.modalities, spec.task, outDim, rows, this.batchSize);
+      // the session is done with the last batch: its arrays are refilled (batching.ts paddedBatch)
+      const batch = paddedBatch(split, spec.modalities, spec.task, outDim, rows, this.batchSize, reused);
+      reused = batch;
       perturb(batch, spec.modalities, opts, rows.length, noiseRng);
       leavesOf(batch).forEach(([, a], i) => {
         feeds[this.batchInputs[i]!] = new ort.Tensor("float32", a.data, a.shape);

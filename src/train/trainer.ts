@@ -21,7 +21,7 @@ import type { FusionMethod, PostFitData } from "../fusion/types.ts";
 import type { Pooling } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
-import { paddedBatch } from "./batching.ts";
+import { paddedBatch, type ModelHostBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
 import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings, type StopReason } from "./fit.ts";
 import { Predictor } from "./predict.ts";
@@ -138,6 +138,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
 
   const history: EpochRecord[] = [];
   let stepsTaken = 0;
+  // ONNX Runtime reads a batch only while its step runs: one set of host arrays serves every step (batching.ts paddedBatch)
+  let reused: ModelHostBatch | undefined;
   let run: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
   const started = performance.now();
   try {
@@ -146,7 +148,8 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
       {
         rows: Array.from({ length: train.n }, (_, i) => i),
         step: async (rows, stepLr, stepSeed) => {
-          const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize));
+          const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize, reused));
+          if (step.backend === "ort") reused = batch;
           // a fresh ONNX Runtime session's first steps can be slow (docs/engine.md): timed apart
           const metrics = await timePhase(stepsTaken++ < 50 ? "train steps (first 50 of a run)" : "train steps (after the first 50)", () => step.step(batch, stepLr, stepSeed));
           return { loss: metrics.loss! };
