@@ -30,6 +30,8 @@ export type BenchJob = {
   lrGrid: number[];
   /** epochs each learning-rate trial trains */
   lrTrialEpochs: number;
+  /** AdamW weight decay (BenchOptions.weightDecay) */
+  weightDecay: number;
   /** the bench's modality dropout for this method (null: the method's own, or none) */
   modalityDropout: number | null;
   patience: number;
@@ -87,6 +89,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     epochs: job.epochs,
     batchSize: job.batchSize,
     lr: job.lr,
+    weightDecay: job.weightDecay,
     patience: job.patience,
     encoderDim: job.encoderDim,
     ...(job.modalityDropout !== null ? { modalityDropout: job.modalityDropout } : {}),
@@ -121,7 +124,11 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     stoppedBy: benchStopReason(trained.stoppedBy),
     trainMs: trained.trainMs,
     paramCount: activeParamCount(method, trained.params, trained.paramCount),
-    ...(lrChoice ? { chosen: { lr: lrChoice.lr, lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } } : { chosen: { lr: options.lr } }),
+    chosen: {
+      lr: options.lr,
+      ...(lrChoice ? { lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } : {}),
+      weightDecay: trained.options.weightDecay,
+    },
     history,
     ...(gates.length ? { gateHistory: gates } : {}),
   };

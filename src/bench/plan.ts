@@ -115,6 +115,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         // the logistic regressions choose their own L2 on validation (src/baselines/logistic.ts)
         lrGrid: method.family === "linear" ? [options.lr] : options.lrGrid,
         lrTrialEpochs: options.lrTrialEpochs,
+        weightDecay: options.weightDecay,
         modalityDropout: benchModalityDropout(method, dataset.modalities.length, options.modalityDropout),
         patience: options.patience,
         encoderDim: options.encoderDim,

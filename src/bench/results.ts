@@ -179,6 +179,8 @@ export type BenchResults = {
     /** learning rates each neural run tried on validation (one value: no search), and the epochs of each trial */
     lrGrid: number[];
     lrTrialEpochs: number;
+    /** AdamW weight decay of every neural run */
+    weightDecay: number;
     /** modality dropout the bench gave every multimodal method without its own (0: none) */
     modalityDropout: number;
     patience: number;

@@ -210,6 +210,7 @@ function assembleResults(
       lr: options.lr,
       lrGrid: options.lrGrid,
       lrTrialEpochs: options.lrTrialEpochs,
+      weightDecay: options.weightDecay,
       modalityDropout: options.modalityDropout,
       patience: options.patience,
       encoderDim: options.encoderDim,

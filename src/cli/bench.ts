@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { benchDefaults } from "../bench/options.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { jsonObject, positiveInt, positiveNumber, probability } from "./options.ts";
+import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability } from "./options.ts";
 
 export type BenchFlags = EncoderFlags & {
   data: string;
@@ -23,6 +23,7 @@ export type BenchFlags = EncoderFlags & {
   lr: number;
   lrGrid?: number[];
   lrTrialEpochs: number;
+  weightDecay: number;
   modalityDropout: number;
   patience: number;
   encoderDim: number;
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine); the centre of --lr-grid", positiveNumber, benchDefaults.lr)
     .option("--lr-grid <a,b,c>", "learning rates every run tries for --lr-trial-epochs epochs, keeping the best on validation (default: lr/3, lr, 3 lr; one value: no search)", numberList)
     .option("--lr-trial-epochs <n>", "epochs of each learning-rate trial", positiveInt, benchDefaults.lrTrialEpochs)
+    .option("--weight-decay <x>", "AdamW decoupled weight decay of every neural run", nonNegativeNumber, benchDefaults.weightDecay)
     .option("--modality-dropout <p>", "drop each modality of a training row with probability p (never all) for every multimodal method without its own; 0 turns it off", probability, benchDefaults.modalityDropout)
     .option("--patience <n>", "early stopping: epochs without a validation improvement", positiveInt, benchDefaults.patience)
     .option("--encoder-dim <n>", "width of every modality encoder", positiveInt, benchDefaults.encoderDim)

@@ -33,6 +33,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A number >= 0 (weight decay and the like). */
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a number >= 0, got "${value}".`);
+  return n;
+}
+
 /** A probability in [0, 1): modality dropout and the like. */
 export function probability(value: string): number {
   const n = Number(value);

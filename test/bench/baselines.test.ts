@@ -28,6 +28,7 @@ before(async () => {
     patience: 5,
     lr: 0.01,
     lrTrialEpochs: 1,
+    weightDecay: 0.05,
     batchSize: 16,
     latencySamples: 2,
     noiseLevels: [1],
@@ -95,6 +96,13 @@ describe("bench: classical baselines and significance", () => {
     assert.ok(results.notes.some((n) => /^Learning rate: every neural run first trained 1 epoch at each of 0\.00333, 0\.01, 0\.03/.test(n)));
     // the logistic regressions choose their L2, not a learning rate
     assert.equal((results.methods.find((m) => m.name === "linear:a")!.runs[0]!.chosen as { lrTrials?: unknown }).lrTrials, undefined);
+  });
+
+  test("every neural run trains with the bench's weight decay", () => {
+    assert.equal(results.config.weightDecay, 0.05);
+    for (const name of ["early", "unimodal:a"]) {
+      for (const run of results.methods.find((m) => m.name === name)!.runs) assert.equal((run.chosen as { weightDecay: number }).weightDecay, 0.05, `${name} seed ${run.seed}`);
+    }
   });
 
   test("modality dropout: the bench's for the fusion method, none for unimodal and linear rows, said in the notes", () => {

@@ -201,6 +201,7 @@ export function fixtureResults(options: { complete?: boolean } = {}): BenchResul
       lr: 0.001,
       lrGrid: [0.000333, 0.001, 0.003],
       lrTrialEpochs: 2,
+      weightDecay: 0.3,
       modalityDropout: 0.3,
       patience: 2,
       encoderDim: 16,

@@ -26,6 +26,7 @@ const benchJobSchema = z.strictObject({
   lr: finite.positive(),
   lrGrid: z.array(finite.positive()).min(1),
   lrTrialEpochs: positiveInt,
+  weightDecay: finite.nonnegative(),
   modalityDropout: z.number().min(0).max(0.99).nullable(),
   patience: positiveInt,
   encoderDim: positiveInt,

@@ -42,6 +42,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       batchSize: flags.batchSize,
       lr: flags.lr,
       lrTrialEpochs: flags.lrTrialEpochs,
+      weightDecay: flags.weightDecay,
       modalityDropout: flags.modalityDropout,
       ...(flags.lrGrid ? { lrGrid: flags.lrGrid } : {}),
       patience: flags.patience,

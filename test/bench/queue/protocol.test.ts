@@ -64,7 +64,7 @@ describe("the job schema", () => {
     codeVersion: "fusionkit@0.1.0 src:0 @jax-js/jax@0.1.25",
     dataset: { source: "movies", maxRows: null, name: "movies", hash: "a".repeat(64) },
     warmup: { batchSize: 32, encoderDim: 32 },
-    job: { index: 3, method: "gmu", seed: 1, methodConfig: { hidden: 16 }, epochs: 6, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, modalityDropout: null, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [0.5, 1], latencySamples: 30, explain: { maxRows: 256, samples: 3, imageSize: 48 } },
+    job: { index: 3, method: "gmu", seed: 1, methodConfig: { hidden: 16 }, epochs: 6, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, weightDecay: 0.3, modalityDropout: null, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [0.5, 1], latencySamples: 30, explain: { maxRows: 256, samples: 3, imageSize: 48 } },
   };
 
   test("accepts a planned job, through JSON, unchanged", () => {

@@ -131,7 +131,7 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
       const bad = join(dir, "bad");
       writeSignDataset(bad, 20);
       writeFileSync(join(bad, "data.jsonl"), `${readFileSync(join(bad, "data.jsonl"), "utf8")}{"id": "bad", "split": "train", "label": "pos", "a": [1, 2, 3, 4], "b": "oops"}\n`);
-      const job: QueueJob["job"] = { index: 0, method: "early", seed: 0, methodConfig: {}, epochs: 1, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, modalityDropout: null, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [1], latencySamples: 2 };
+      const job: QueueJob["job"] = { index: 0, method: "early", seed: 0, methodConfig: {}, epochs: 1, batchSize: 32, lr: 0.002, lrGrid: [0.002], lrTrialEpochs: 2, weightDecay: 0.3, modalityDropout: null, patience: 3, encoderDim: 32, timeBudgetMs: null, noiseLevels: [1], latencySamples: 2 };
       const base: QueueJob = { protocol: protocolVersion, bench: "0123456789abcdef", codeVersion: codeVersion(), dataset: { source: "movies", maxRows: null, name: "movies", hash: "0".repeat(64) }, warmup: { batchSize: 32, encoderDim: 32 }, job };
       const cases: [string, unknown, RegExp][] = [
         ["other-code", { ...base, codeVersion: "fusionkit@0.0.1 src:0000000000000000 @jax-js/jax@0.1.25" }, /refused by worker \S+: the bench was planned with fusionkit@0\.0\.1 .* but this worker runs fusionkit@/u],

@@ -1,0 +1,56 @@
+/**
+ * The text encoder's bag-of-words path (src/encoders/text.ts): what it adds to
+ * the pooled vector is exactly sum_t m_t B[id_t] / sqrt(max(1, sum_t m_t)),
+ * computed here on the host: repeated tokens count per occurrence, padding
+ * not at all, ids past the vocabulary read the unknown row (1), a missing row
+ * stays zero. The plain-mean encoder (measurement only) has no bag.
+ */
+import { before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import type { ModalitySpec } from "../../src/data/types.ts";
+import { startEngine } from "../../src/engine/backend.ts";
+import { HostRng } from "../../src/engine/random.ts";
+import { constant, scoped } from "../../src/engine/tensor.ts";
+import { textEncoder, type TextEncoderParams } from "../../src/encoders/text.ts";
+import { maxAbs, tensors } from "./helpers.ts";
+
+before(startEngine);
+
+const spec: ModalitySpec = { name: "txt", type: "text", shape: [5], vocabSize: 9 };
+const dim = 4;
+// row 0: a repeated token and two padding slots; row 1: an id past the vocabulary (reads 1); row 2: missing
+const ids = [3, 5, 3, 0, 0, 2, 40, 7, 8, 4, 6, 6, 6, 6, 6];
+const mask = ids.map((id) => (id > 0 ? 1 : 0));
+const present = [1, 1, 0];
+
+function pooled(params: TextEncoderParams): Float32Array {
+  return scoped(() =>
+    textEncoder(spec, dim).apply(tensors(params), {
+      input: constant(Float32Array.from(ids), [3, 5]),
+      tokenMask: constant(Float32Array.from(mask), [3, 5]),
+      present: constant(Float32Array.from(present), [3]),
+    }).pooled,
+  ).data;
+}
+
+describe("text encoder: bag-of-words path", () => {
+  test("adds sum_t B[id_t] / sqrt(length) over real tokens (closed form), zero for a missing row", () => {
+    const params = textEncoder(spec, dim).init(new HostRng(1));
+    const table = params.bag!.table.data;
+    const withBag = pooled(params);
+    const withoutBag = pooled({ ...params, bag: { table: { data: new Float32Array(table.length), shape: params.bag!.table.shape } } });
+    const expected = new Float32Array(3 * dim);
+    for (let r = 0; r < 3; r++) {
+      if (!present[r]) continue;
+      const row = ids.slice(r * 5, r * 5 + 5).filter((id) => id > 0);
+      for (const id of row) for (let d = 0; d < dim; d++) expected[r * dim + d]! += table[(id >= 9 ? 1 : id) * dim + d]! / Math.sqrt(row.length);
+    }
+    const added = withBag.map((v, i) => v - withoutBag[i]!);
+    assert.ok(maxAbs(expected) > 0.1, "the bag adds something");
+    assert.ok(maxAbs(added.map((v, i) => v - expected[i]!)) < 1e-5, `bag differs from its closed form: ${[...added]} vs ${[...expected]}`);
+  });
+
+  test("the plain-mean encoder kept for measurement has no bag", () => {
+    assert.equal(textEncoder(spec, dim, "mean").init(new HostRng(1)).bag, undefined);
+  });
+});
