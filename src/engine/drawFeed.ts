@@ -7,8 +7,8 @@
  * rotate, xor on small tensors), and a model with modality dropout and
  * dropout makes several calls (splits, then draws). In the default bench's
  * early-fusion step that was 700 of 979 nodes (bench:ort-profile -- --method
- * early); fed, the step uses about 9% less CPU (bench:ort-warmup -- --draws
- * host,graph; docs/benchmarks.md). The draws depend on
+ * early); fed, the step ran 4-8% faster on a quiet machine (bench:ort-warmup
+ * -- --draws host,graph; docs/benchmarks.md). The draws depend on
  * the step key alone, so the host can compute them with jax-js itself, in one
  * compiled call per step, and the graph takes them as inputs: the same bits,
  * since it is the same jax-js code on the same key.

@@ -23,7 +23,7 @@
  * host (src/engine/drawFeed.ts: a first trace records the loss's splits and
  * draws, drawReplay makes the same ones from the step key in jax-js): the
  * threefry stream lowered in the graph was most of a dropout model's nodes
- * (early fusion: 700 of 979) and about 9% of its CPU time. With `drawsInGraph` the stream is lowered bit
+ * (early fusion: 700 of 979) and 4-8% of its step time. With `drawsInGraph` the stream is lowered bit
  * for bit instead (lowerRandomBits in lower.ts; the structure test compares).
  *
  * Graph inputs: the state (params of every group, then each slot's), then the
