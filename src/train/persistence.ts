@@ -38,6 +38,8 @@ export type ModelConfigFile = {
   modalityDropout?: number;
   /** "mean" only for measurement models (ModelSpec.encoderPooling); absent = the default encoders */
   encoderPooling?: "structured" | "mean";
+  /** the image encoder when not the default CNN ("patches"); absent = "cnn" */
+  imageEncoder?: "cnn" | "patches";
   task: Task;
   outDim: number;
   labelNames: string[];
@@ -78,6 +80,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     dropout: spec.dropout,
     ...(spec.modalityDropout !== undefined ? { modalityDropout: spec.modalityDropout } : {}),
     ...(spec.encoderPooling !== undefined ? { encoderPooling: spec.encoderPooling } : {}),
+    ...(spec.imageEncoder !== undefined ? { imageEncoder: spec.imageEncoder } : {}),
     task: spec.task,
     outDim: spec.outDim,
     labelNames: trained.labelNames,
@@ -128,6 +131,7 @@ export function loadModel(dir: string): LoadedModel {
   };
   if (config.modalityDropout !== undefined) spec.modalityDropout = config.modalityDropout;
   if (config.encoderPooling !== undefined) spec.encoderPooling = config.encoderPooling;
+  if (config.imageEncoder !== undefined) spec.imageEncoder = config.imageEncoder;
   if (config.targetStats) spec.targetStats = config.targetStats;
   const model = buildModel(spec);
   // The layout comes from a fresh init (values discarded): it fixes names, shapes and order.

@@ -18,7 +18,7 @@ import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
-import type { Pooling } from "../encoders/index.ts";
+import type { ImageEncoderKind, Pooling } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
 import { paddedBatch, type ModelHostBatch } from "./batching.ts";
@@ -68,6 +68,8 @@ export type TrainOptions = {
   encoderDim?: number;
   /** "mean" builds the plain-mean encoders, for measurement only (ModelSpec.encoderPooling) */
   encoderPooling?: Pooling;
+  /** "patches": the flattened-patch image encoder instead of the default CNN (ModelSpec.imageEncoder) */
+  imageEncoder?: ImageEncoderKind;
   /** dropout before the head */
   dropout?: number;
   /** overrides the method's modalityDropout */

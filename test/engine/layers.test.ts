@@ -3,7 +3,10 @@ import assert from "node:assert/strict";
 import { startEngine } from "../../src/engine/backend.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { constant, scoped, type Tensor } from "../../src/engine/tensor.ts";
-import { attention, conv1d, conv2d, embedding, initAttention, initConv1d, initConv2d, initEmbedding, initLayerNorm, initLinear, initMlp, layerNorm, linear, maskedMean, mlp } from "../../src/engine/layers.ts";
+import {
+  attention, conv1d, conv2d, embedding, initAttention, initConv1d, initConv2d, initEmbedding, initLayerNorm, initLinear, initMlp, initConv2dChannelsLast,
+  layerNorm, linear, maskedMean, maxPool2, mlp, conv2dChannelsLast,
+} from "../../src/engine/layers.ts";
 import { checkGradient, randomArray } from "./gradcheck.ts";
 
 before(startEngine);
@@ -43,6 +46,20 @@ describe("layers: finite-difference gradients", () => {
     const p = initConv2d(rng, 2, 3, 3);
     checkGradient((x) => conv2d(tensors(p), x, 2).tanh(), randomArray(1 * 2 * 4 * 4, 7), [1, 2, 4, 4]);
   });
+  test("Conv2dChannelsLast (im2col), odd and even kernels, w.r.t. the input and the weights", () => {
+    const p3 = initConv2dChannelsLast(rng, 2, 3, 3);
+    checkGradient((x) => conv2dChannelsLast(tensors(p3), x, 3).tanh(), randomArray(2 * 4 * 5 * 2, 13), [2, 4, 5, 2]);
+    const p2 = initConv2dChannelsLast(rng, 1, 2, 2);
+    checkGradient((x) => conv2dChannelsLast(tensors(p2), x, 2).tanh(), randomArray(1 * 3 * 3 * 1, 14), [1, 3, 3, 1]);
+    const x = randomArray(1 * 4 * 4 * 2, 15);
+    checkGradient((w) => conv2dChannelsLast({ w, b: constant(p3.b.data, p3.b.shape) }, constant(x, [1, 4, 4, 2]), 3).tanh(), p3.w.data, p3.w.shape);
+  });
+  test("2x2 max pooling, odd sides padded", () => {
+    // distinct values so the max of each block is unique (a tie's gradient is split by convention)
+    // and at least 3 finite-difference steps apart, so no step crosses a tie
+    const x0 = new Float32Array(2 * 5 * 3 * 2).map((_, i) => 0.03 * ((i * 37) % 60));
+    checkGradient((x) => maxPool2(x).tanh(), x0, [2, 5, 3, 2]);
+  });
   test("Conv1d", () => {
     const p = initConv1d(rng, 3, 4, 3);
     checkGradient((x) => conv1d(tensors(p), x).tanh(), randomArray(2 * 5 * 3, 8), [2, 5, 3]);
@@ -54,6 +71,45 @@ describe("layers: finite-difference gradients", () => {
 });
 
 describe("layers: closed forms", () => {
+  test("Conv2dChannelsLast (im2col) equals the direct sum over offsets ('SAME' padding, floor((k-1)/2) before) and conv2d (lax.conv)", () => {
+    const rng = new HostRng(4);
+    for (const k of [1, 2, 3, 5]) {
+      const [B, H, W, C, O] = [2, 5, 4, 3, 2];
+      const p = initConv2dChannelsLast(rng, C, O, k);
+      p.b.data.set([0.5, -0.25]);
+      const x = randomArray(B * H * W * C, 20 + k);
+      const out = scoped(() => conv2dChannelsLast(tensors(p), constant(x, [B, H, W, C]), k));
+      assert.deepEqual(out.shape, [B, H, W, O]);
+      const lo = Math.floor((k - 1) / 2);
+      let worst = 0;
+      for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) for (let o = 0; o < O; o++) {
+        let y = p.b.data[o]!;
+        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) for (let c = 0; c < C; c++) {
+          const [r, q] = [i + dy - lo, j + dx - lo];
+          if (r >= 0 && r < H && q >= 0 && q < W) y += x[((b * H + r) * W + q) * C + c]! * p.w.data[((dy * k + dx) * C + c) * O + o]!;
+        }
+        worst = Math.max(worst, Math.abs(y - out.data[((b * H + i) * W + j) * O + o]!));
+      }
+      assert.ok(worst < 1e-5, `kernel ${k}: off by ${worst}`);
+      if (k % 2 === 0) continue;
+      // the same weights as an [O, C, k, k] kernel for conv2d on NCHW
+      const w = new Float32Array(O * C * k * k);
+      for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) {
+        w[((o * C + c) * k + dy) * k + dx] = p.w.data[((dy * k + dx) * C + c) * O + o]!;
+      }
+      const viaLax = scoped(() => conv2d({ w: constant(w, [O, C, k, k]), b: constant(p.b.data, [O]) }, constant(x, [B, H, W, C]).transpose([0, 3, 1, 2])).transpose([0, 2, 3, 1]));
+      const gap = Math.max(...viaLax.data.map((v, i) => Math.abs(v - out.data[i]!)));
+      assert.ok(gap < 1e-5, `kernel ${k}: conv2d differs by ${gap}`);
+    }
+  });
+
+  test("2x2 max pooling takes each block's max; an odd side's extra row/column is a zero", () => {
+    const x = new Float32Array([1, 5, 2, 3, 4, 0, 7, 1, 2]); // [1, 3, 3, 1]
+    const out = scoped(() => maxPool2(constant(x, [1, 3, 3, 1])));
+    assert.deepEqual(out.shape, [1, 2, 2, 1]);
+    assert.deepEqual([...out.data], [5, 2, 7, 2]);
+  });
+
   test("attention over identical keys returns the mean of the values", () => {
     const rng = new HostRng(3);
     const p = initAttention(rng, 4, 4, 4);

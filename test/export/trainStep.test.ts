@@ -30,6 +30,7 @@ import { unimodalMethod } from "../../src/fusion/unimodal.ts";
 import { buildModel, type ModelBatch, type ModelParams } from "../../src/model/model.ts";
 import { paddedBatch } from "../../src/train/batching.ts";
 import { buildSpec } from "../../src/model/spec.ts";
+import type { ImageEncoderKind } from "../../src/encoders/index.ts";
 import { stepSeed } from "../../src/engine/random.ts";
 import * as ort from "onnxruntime-node";
 import { imageSpec, sequenceSpec, tabularSpec, textSpec, tinyDataset, vectorSpec } from "../../bench/fixtures/tinyDatasets.ts";
@@ -60,8 +61,8 @@ function worstLeafError(layout: ParamLayout, a: Float32Array, b: Float32Array): 
 }
 
 /** 10 steps on both backends (a full batch and a padded short one, alternating); returns the worst leaf error. */
-async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 10, options: TrainStepOptions = stepOptions, runOptions: OrtTrainStepOptions = {}) {
-  const spec = buildSpec(dataset, { method, encoderDim: 8 });
+async function runBoth(dataset: PreparedDataset, method: FusionMethod, steps = 10, options: TrainStepOptions = stepOptions, runOptions: OrtTrainStepOptions = {}, imageEncoder?: ImageEncoderKind) {
+  const spec = buildSpec(dataset, { method, encoderDim: 8, ...(imageEncoder ? { imageEncoder } : {}) });
   const model = buildModel(spec);
   const { layout, flat } = flattenParams(model.init(new HostRng(1)));
   const lossFn: LossFn = (p, b, rng) => model.loss(p as Params<ModelParams>, b as ModelBatch, rng);
@@ -111,6 +112,16 @@ describe("ONNX Runtime train steps match jax-js", () => {
     // no modality with token masks: the batch's tokenMasks record is empty and must still reach the model
     const r = await runBoth(tinyDataset([vectorSpec, tabularSpec], 6), listMethods().find((m) => m.name === "early")!);
     assert.ok(r.error <= 1e-4, `vector + tabular: parameter leaf ${r.leaf} differs by ${r.error}`);
+  });
+
+  it("the CNN image encoder (im2col convolutions, 2x2 max pooling with an odd side padded) and the patch encoder", async () => {
+    const odd = tinyDataset([{ name: "img", type: "image", shape: [14, 10, 2] }, vectorSpec], 7);
+    const early = listMethods().find((m) => m.name === "early")!;
+    const cnn = await runBoth(odd, early);
+    assert.ok(cnn.moved.error > 1e-3, `training moved the parameters (${cnn.moved.error})`);
+    assert.ok(cnn.error <= 1e-4, `cnn: parameter leaf ${cnn.leaf} differs by ${cnn.error}`);
+    const patches = await runBoth(odd, early, 10, stepOptions, {}, "patches");
+    assert.ok(patches.error <= 1e-4, `patches: parameter leaf ${patches.leaf} differs by ${patches.error}`);
   });
 
   it("state in groups: leaves with state tensors of their own beside a flat group (AdamW decay mask), and SGD with momentum and decay", async () => {

@@ -3,7 +3,8 @@
  * that the plain-mean encoder it replaced cannot (encoderFor(..., "mean")).
  *  image:    4 classes = which quadrant of a 16x16 image holds a 4x4 blob
  *            (at a random offset inside it); the mean over the four 8x8
- *            patches is the same whichever quadrant it is in.
+ *            patches is the same whichever quadrant it is in. Both image
+ *            encoders learn it: the CNN (the default) and flattened patches.
  *  text:     2 classes = does token "x" come before token "y" in a filled
  *            6-token sentence; the mean of E[id] + P_t is the same both ways.
  *  sequence: 2 classes = does the spike on channel 0 come before the spike on
@@ -21,7 +22,7 @@ import { flattenParams, type ParamTree, type Params } from "../../src/engine/par
 import { HostRng } from "../../src/engine/random.ts";
 import { EvalStep, TrainStep, type HostBatch } from "../../src/engine/step.ts";
 import type { HostArray, Tensor } from "../../src/engine/tensor.ts";
-import { encoderFor, type Pooling } from "../../src/encoders/index.ts";
+import { encoderFor, type ImageEncoderKind, type Pooling } from "../../src/encoders/index.ts";
 
 before(startEngine);
 
@@ -43,8 +44,8 @@ type ProbeParams = { enc: ParamTree; head: LinearParams };
 type ProbeBatch = { x: Tensor; y: Tensor; present: Tensor; mask?: Tensor };
 
 /** Test accuracy of encoder + linear head trained with Adam. */
-function probe(spec: ModalitySpec, pooling: Pooling, classes: number, train: Rows, test: Rows, steps = 400): number {
-  const enc = encoderFor(spec, 16, pooling);
+function probe(spec: ModalitySpec, pooling: Pooling, classes: number, train: Rows, test: Rows, steps = 400, image?: ImageEncoderKind): number {
+  const enc = encoderFor(spec, 16, pooling, image);
   const rng = new HostRng(5);
   const { layout, flat } = flattenParams({ enc: enc.init(rng), head: initLinear(rng, 16, classes) });
   const width = spec.shape.reduce((a, b) => a * b, 1);
@@ -102,13 +103,15 @@ function spikes(rng: HostRng): { x: number[]; y: number } {
 }
 
 describe("encoders keep layout that a mean over tokens loses", () => {
-  test("image: which quadrant holds the blob (flattened patches >= 0.9; mean over patches <= 0.45)", () => {
+  test("image: which quadrant holds the blob (CNN and flattened patches >= 0.9; mean over patches <= 0.45)", () => {
     const spec: ModalitySpec = { name: "image", type: "image", shape: [16, 16, 1] };
     const train = rows(384, 1, 256, undefined, blob);
     const test = rows(256, 2, 256, undefined, blob);
-    const structured = probe(spec, "structured", 4, train, test);
+    const cnn = probe(spec, "structured", 4, train, test, 150, "cnn");
+    const patches = probe(spec, "structured", 4, train, test, 400, "patches");
     const mean = probe(spec, "mean", 4, train, test);
-    assert.ok(structured >= 0.9, `structured ${structured}`);
+    assert.ok(cnn >= 0.9, `cnn ${cnn}`);
+    assert.ok(patches >= 0.9, `patches ${patches}`);
     assert.ok(mean <= 0.45, `mean ${mean}`);
   });
 
