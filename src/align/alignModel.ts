@@ -73,7 +73,8 @@ export function buildAlignModel(spec: AlignSpec): AlignModel {
   if (!(spec.initLogitScale > 0 && spec.initLogitScale <= MAX_LOGIT_SCALE)) {
     throw new FusionkitError(`the logit scale must start in (0, ${MAX_LOGIT_SCALE}], got ${spec.initLogitScale}`, { field: "initLogitScale" });
   }
-  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim));
+  // the patch image encoder: the "tokens" head above was chosen with it (16 patch tokens on 32x32, not the CNN's 64 positions)
+  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim, "structured", "patches"));
 
   function init(rng: HostRng): AlignParamTree {
     const enc: Record<string, ParamTree> = {};
