@@ -17,11 +17,14 @@
  * `ctx.encoders`: G_m(z) is added to its input-stage features, i.e. to the output
  * of its first linear map before any nonlinearity (vector: x W + b before the
  * ReLU; tabular: the numeric projection plus categorical embeddings before the
- * MLP; text: token + position embeddings; image: patch embeddings + positions;
- * audio/sequence: the per-frame projection before the convolution), broadcast
- * over tokens. Since that first map is linear, adding G_m(z) there is exactly
+ * MLP; text: token + position embeddings; image: the tokens' linear map +
+ * positions, which for the default CNN encoder comes after its convolutions
+ * and for the patch encoder is the patch embedding; audio/sequence: the
+ * per-frame projection before the convolution), broadcast over tokens. Where
+ * that first map is linear and reads the input, adding G_m(z) there is exactly
  * the paper's concatenation [x_m ; c] of a context vector to the encoder input
- * (c entering through its own block of the first weight matrix).
+ * (c entering through its own block of the first weight matrix); for the CNN
+ * the context joins the convolved features instead of the pixels.
  *
  * What differs from, or is our reading of, the paper (no public code is known):
  *  - G_m is linear and bias-free, so z^0 = 0 means round 1 is the plain encoders;
