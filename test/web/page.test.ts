@@ -10,7 +10,9 @@
  * by both paths, so what remains is onnxruntime-web vs jax-js float32 (< 1e-4
  * here). A 64 px emoji is resized by the page's Lanczos-3 instead of sharp's
  * (test/web/image.test.ts: a few levels on edge pixels); the probabilities
- * and Shapley values still agree within 1e-3 (measured: a few 1e-5, docs/browser.md).
+ * and Shapley values still agree within 3e-3 (measured: a few 1e-5 with the
+ * patch image encoder, docs/browser.md; up to 1.05e-3 with the CNN image
+ * encoder, whose max pooling passes edge-pixel differences on unattenuated).
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,8 +32,8 @@ const launchArgs = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-r
 
 /** onnxruntime-web vs jax-js on identical inputs */
 const exactTolerance = 1e-4;
-/** the page's resize vs sharp's on 64 px emoji (docs/browser.md) */
-const resizeTolerance = 1e-3;
+/** the page's resize vs sharp's on 64 px emoji (docs/browser.md; the header says why not 1e-3) */
+const resizeTolerance = 3e-3;
 
 type CliLine = { id: string; prediction: string; probabilities: Record<string, number>; explain: { attribution: Record<string, number>; empty: number; full: number; views: unknown[] } };
 type DomResult = { prediction: string; probabilities: Record<string, number>; phi: Record<string, number>; empty: number; full: number; text: number[]; image: number[]; views: unknown[]; shownViews: string[] };
