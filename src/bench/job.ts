@@ -34,6 +34,8 @@ export type BenchJob = {
   weightDecay: number;
   /** the bench's modality dropout for this method (null: the method's own, or none) */
   modalityDropout: number | null;
+  /** the bench's per-modality auxiliary-loss weight for this method (null: none); absent in jobs from an older bench */
+  unimodalAux?: number | null;
   patience: number;
   encoderDim: number;
   /** null: no time limit (epochs and early stopping only) */
@@ -93,6 +95,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     patience: job.patience,
     encoderDim: job.encoderDim,
     ...(job.modalityDropout !== null ? { modalityDropout: job.modalityDropout } : {}),
+    ...(job.unimodalAux ? { unimodalAuxWeight: job.unimodalAux } : {}),
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
     onEpoch: (info) => {
       // only a method that had gates at initialisation reads its parameters back each epoch
@@ -128,6 +131,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
       lr: options.lr,
       ...(lrChoice ? { lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } : {}),
       weightDecay: trained.options.weightDecay,
+      ...(trained.spec.unimodalAuxWeight ? { unimodalAux: trained.spec.unimodalAuxWeight } : {}),
     },
     history,
     ...(gates.length ? { gateHistory: gates } : {}),

@@ -25,6 +25,12 @@ export function benchNotes(results: BenchResults): string[] {
         (own.length ? ` ${own.join(", ")} ${own.length === 1 ? "uses its" : "use their"} own, as part of the method.` : ""),
     );
   }
+  if ((c.unimodalAux ?? 0) > 0 && d.modalities.length > 1) {
+    notes.push(
+      `Unimodal auxiliary losses (after Gradient Blending, Wang, Tran & Feiszli, CVPR 2020): every method that reads several modalities trained with one extra linear head per modality on that modality's encoding, ` +
+        `its cross-entropy added to the loss with weight ${c.unimodalAux} / ${d.modalities.length} each, so each encoder learns its own modality even where the fused model could lean on another. The heads are used in training only: predictions never read them (their few parameters are in the counts).`,
+    );
+  }
   notes.push(`Seeds (${c.seeds.join(", ")}) change parameter initialisation, batch order and dropout; the split stays the same, so the ± is training variance, not split variance.`);
   notes.push(
     `Cached: the prepared dataset (decoded and resized images, tokenised text, standardisation fitted on train) ${d.cacheHit ? "came from the on-disk cache" : "was prepared and written to the on-disk cache"} ` +

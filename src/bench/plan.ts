@@ -42,6 +42,16 @@ export function benchModalityDropout(method: Pick<FusionMethod, "family" | "moda
   return p;
 }
 
+/**
+ * The weight of the per-modality auxiliary losses a bench trains `method` with
+ * (ModelSpec.unimodalAuxWeight): the bench's for every method that reads several
+ * modalities; null for unimodal and linear rows and one-modality data.
+ */
+export function benchUnimodalAux(method: Pick<FusionMethod, "family">, modalities: number, lambda: number): number | null {
+  if (method.family === "unimodal" || method.family === "linear" || modalities < 2 || lambda === 0) return null;
+  return lambda;
+}
+
 function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchPlan["methods"] {
   const chosen = options.methods
     ? options.methods.map((name) => getMethod(name, dataset.modalities))
@@ -117,6 +127,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         lrTrialEpochs: options.lrTrialEpochs,
         weightDecay: options.weightDecay,
         modalityDropout: benchModalityDropout(method, dataset.modalities.length, options.modalityDropout),
+        unimodalAux: benchUnimodalAux(method, dataset.modalities.length, options.unimodalAux),
         patience: options.patience,
         encoderDim: options.encoderDim,
         timeBudgetMs: perRunBudgetMs,

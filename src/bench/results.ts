@@ -183,6 +183,8 @@ export type BenchResults = {
     weightDecay: number;
     /** modality dropout the bench gave every multimodal method without its own (0: none) */
     modalityDropout: number;
+    /** weight of the per-modality auxiliary losses of every multimodal method (0: none; absent in results written before it existed) */
+    unimodalAux?: number;
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

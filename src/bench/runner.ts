@@ -212,6 +212,7 @@ function assembleResults(
       lrTrialEpochs: options.lrTrialEpochs,
       weightDecay: options.weightDecay,
       modalityDropout: options.modalityDropout,
+      unimodalAux: options.unimodalAux,
       patience: options.patience,
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,

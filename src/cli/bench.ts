@@ -25,6 +25,7 @@ export type BenchFlags = EncoderFlags & {
   lrTrialEpochs: number;
   weightDecay: number;
   modalityDropout: number;
+  unimodalAux: number;
   patience: number;
   encoderDim: number;
   config?: Record<string, unknown>;
@@ -67,6 +68,7 @@ export function register(program: Command): void {
     .option("--lr-trial-epochs <n>", "epochs of each learning-rate trial", positiveInt, benchDefaults.lrTrialEpochs)
     .option("--weight-decay <x>", "AdamW decoupled weight decay of every neural run", nonNegativeNumber, benchDefaults.weightDecay)
     .option("--modality-dropout <p>", "drop each modality of a training row with probability p (never all) for every multimodal method without its own; 0 turns it off", probability, benchDefaults.modalityDropout)
+    .option("--unimodal-aux <lambda>", "weight of one auxiliary loss per modality (a linear head on that modality's encoding, training only) for every multimodal method; 0 turns it off", nonNegativeNumber, benchDefaults.unimodalAux)
     .option("--patience <n>", "early stopping: epochs without a validation improvement", positiveInt, benchDefaults.patience)
     .option("--encoder-dim <n>", "width of every modality encoder", positiveInt, benchDefaults.encoderDim)
     .option("--config <json>", "per-method config overrides, e.g. '{\"lmf\":{\"rank\":8}}'", jsonObject)

@@ -6,6 +6,14 @@
  *   fused = F(h_1..h_M)  ->  logits = dropout(fused) W_head + b_head
  *   (decision-level methods return logits directly)
  *   loss = task loss(logits, y; row weights) + auxLoss
+ *        + lambda * mean_m task loss(h_m W_m + b_m, y; row weights * s_m)   (unimodalAuxWeight)
+ *
+ * The last term is optional (lambda = 0 by default; the bench sets it, docs/fair-comparison.md):
+ * per-modality auxiliary heads in the spirit of Gradient Blending (Wang, Tran & Feiszli,
+ * CVPR 2020), with equal fixed weights. A jointly trained fusion model learns mostly from its
+ * strongest modality and leaves the other encoders under-trained (the paper's "modality
+ * competition"); a loss on each encoder's own prediction trains every encoder. The heads
+ * are used in training only: predictions come from the fused head alone.
  *
  * The model knows nothing about which fusion it runs; it only sizes the head
  * from `method.fusedDim`, and hands the method its encoders bound to this batch
@@ -43,6 +51,11 @@ export type ModelSpec = {
   dropout: number;
   /** overrides method.modalityDropout when set */
   modalityDropout?: number;
+  /**
+   * lambda of the unimodal auxiliary losses (multimodal models only; 0 or absent: none): one
+   * linear head per modality on its pooled encoding, trained beside the fused head (see the header)
+   */
+  unimodalAuxWeight?: number;
   /** regression: the model predicts (y - mean) / std; predictions are mapped back */
   targetStats?: { mean: number; std: number };
 };
@@ -59,10 +72,16 @@ export type ModelBatch = {
 };
 
 export type ModelContext = { train: boolean; rng?: Rng };
-export type ModelOutput = { logits: Tensor; auxLoss?: Tensor; explain?: Record<string, Tensor> };
+export type ModelOutput = {
+  logits: Tensor;
+  auxLoss?: Tensor;
+  explain?: Record<string, Tensor>;
+  /** training only, when unimodalAuxWeight > 0: each modality's auxiliary-head logits and its presence after modality dropout */
+  unimodal?: { logits: Tensor; present: Tensor }[];
+};
 
 /** The model's parameter tree: one subtree per encoder, the method's own, and the head when the method returns `fused`. */
-export type ModelParams = { encoders: Record<string, ParamTree>; fusion: ParamTree; head?: LinearParams };
+export type ModelParams = { encoders: Record<string, ParamTree>; fusion: ParamTree; head?: LinearParams; unimodalHeads?: Record<string, LinearParams> };
 
 export type Model = {
   spec: ModelSpec;
@@ -89,6 +108,9 @@ export function buildModel(spec: ModelSpec): Model {
   const config = resolveMethodConfig(method, spec.methodConfig, inputDims);
   const fusedDim = method.fusedDim?.(inputDims, config);
   const modalityDropout = spec.modalityDropout ?? method.modalityDropout ?? 0;
+  // a unimodal baseline reads one modality: it has no other encoder to train
+  const unimodalAuxWeight = spec.modalities.length > 1 && method.family !== "unimodal" ? (spec.unimodalAuxWeight ?? 0) : 0;
+  if (!(unimodalAuxWeight >= 0)) throw new FusionkitError(`unimodalAuxWeight must be >= 0, got ${spec.unimodalAuxWeight}`, { layer: "Model", field: "unimodalAuxWeight" });
   const explains = method.explains?.(inputDims, spec.outDim, config) ?? {};
   const gates = (params: ModelParams): GateLeaf[] => (method.gates?.(params.fusion, config) ?? []).map((g) => ({ ...g, name: `fusion.${g.name}` }));
 
@@ -100,6 +122,11 @@ export function buildModel(spec: ModelSpec): Model {
       fusion: method.init(rng.fork(), inputDims, spec.outDim, config),
     };
     if (fusedDim !== undefined) tree.head = initLinear(rng.fork(), fusedDim, spec.outDim);
+    if (unimodalAuxWeight > 0) {
+      const heads: Record<string, LinearParams> = {};
+      for (const [i, e] of encoders.entries()) heads[e.spec.name] = initLinear(rng.fork(), inputDims[i]!.dim, spec.outDim);
+      tree.unimodalHeads = heads;
+    }
     return tree;
   }
 
@@ -120,7 +147,8 @@ export function buildModel(spec: ModelSpec): Model {
         ),
     };
     const fusionCtx = { train: ctx.train, rng: fusionRng, outDim: spec.outDim, encoders: stage };
-    const out = method.apply(params.fusion, stage.encode(), fusionCtx, config);
+    const encoded = stage.encode();
+    const out = method.apply(params.fusion, encoded, fusionCtx, config);
     let logits: Tensor;
     if ("logits" in out) logits = out.logits;
     else {
@@ -129,14 +157,26 @@ export function buildModel(spec: ModelSpec): Model {
       }
       logits = linear(params.head, dropout(out.fused, spec.dropout, headRng));
     }
-    return { logits, ...(out.auxLoss ? { auxLoss: out.auxLoss } : {}), ...(out.explain ? { explain: out.explain } : {}) };
+    const heads = params.unimodalHeads;
+    const unimodal = ctx.train && heads ? encoded.map((e, i) => ({ logits: linear(heads[e.name]!, e.pooled), present: present[i]! })) : undefined;
+    return { logits, ...(out.auxLoss ? { auxLoss: out.auxLoss } : {}), ...(out.explain ? { explain: out.explain } : {}), ...(unimodal ? { unimodal } : {}) };
   }
 
   function loss(params: Params<ModelParams>, batch: ModelBatch, rng: Rng): LossOutput {
     const out = apply(params, batch, { train: true, rng });
     const taskLoss = lossForTask(spec, out.logits, batch.labels, batch.rowWeight);
-    const total = out.auxLoss ? taskLoss.add(out.auxLoss) : taskLoss;
-    return { loss: total, metrics: out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {} };
+    let total = out.auxLoss ? taskLoss.add(out.auxLoss) : taskLoss;
+    const metrics: Record<string, Tensor> = out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {};
+    if (out.unimodal) {
+      // rows whose modality is missing (or dropped) carry no unimodal loss: their pooled vector is zero
+      let unimodalLoss = lossForTask(spec, out.unimodal[0]!.logits, batch.labels, batch.rowWeight.mul(out.unimodal[0]!.present));
+      for (const u of out.unimodal.slice(1)) unimodalLoss = unimodalLoss.add(lossForTask(spec, u.logits, batch.labels, batch.rowWeight.mul(u.present)));
+      unimodalLoss = unimodalLoss.div(out.unimodal.length);
+      total = total.add(unimodalLoss.mul(unimodalAuxWeight));
+      metrics.taskLoss = taskLoss;
+      metrics.unimodalLoss = unimodalLoss;
+    }
+    return { loss: total, metrics };
   }
 
   return { spec, config, encoders, inputDims, explains, gates, init, apply, loss };

@@ -21,6 +21,8 @@ export type SpecOptions = {
   dropout?: number;
   /** overrides the method's modalityDropout */
   modalityDropout?: number;
+  /** lambda of the per-modality auxiliary losses of a multimodal model (ModelSpec.unimodalAuxWeight); default 0 */
+  unimodalAuxWeight?: number;
   /** "mean" = the plain mean over tokens the layout-keeping encoders replaced (docs/encoders.md) */
   encoderPooling?: Pooling;
   /** "patches" = the flattened-patch image encoder instead of the default CNN (docs/encoders.md) */
@@ -55,6 +57,7 @@ export function buildSpec(dataset: PreparedDataset, opts: SpecOptions): ModelSpe
     dropout: opts.dropout ?? specDefaults.dropout,
   };
   if (opts.modalityDropout !== undefined) spec.modalityDropout = opts.modalityDropout;
+  if (opts.unimodalAuxWeight) spec.unimodalAuxWeight = opts.unimodalAuxWeight;
   if (opts.encoderPooling !== undefined) spec.encoderPooling = opts.encoderPooling;
   if (opts.imageEncoder !== undefined) spec.imageEncoder = opts.imageEncoder;
   if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);

@@ -36,6 +36,8 @@ export type ModelConfigFile = {
   encoderDim: number;
   dropout: number;
   modalityDropout?: number;
+  /** lambda of the training-only per-modality heads (ModelSpec.unimodalAuxWeight); absent = none */
+  unimodalAuxWeight?: number;
   /** "mean" only for measurement models (ModelSpec.encoderPooling); absent = the default encoders */
   encoderPooling?: "structured" | "mean";
   /** the image encoder when not the default CNN ("patches"); absent = "cnn" */
@@ -79,6 +81,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     encoderDim: spec.encoderDim,
     dropout: spec.dropout,
     ...(spec.modalityDropout !== undefined ? { modalityDropout: spec.modalityDropout } : {}),
+    ...(spec.unimodalAuxWeight ? { unimodalAuxWeight: spec.unimodalAuxWeight } : {}),
     ...(spec.encoderPooling !== undefined ? { encoderPooling: spec.encoderPooling } : {}),
     ...(spec.imageEncoder !== undefined ? { imageEncoder: spec.imageEncoder } : {}),
     task: spec.task,
@@ -130,6 +133,7 @@ export function loadModel(dir: string): LoadedModel {
     dropout: config.dropout,
   };
   if (config.modalityDropout !== undefined) spec.modalityDropout = config.modalityDropout;
+  if (config.unimodalAuxWeight) spec.unimodalAuxWeight = config.unimodalAuxWeight;
   if (config.encoderPooling !== undefined) spec.encoderPooling = config.encoderPooling;
   if (config.imageEncoder !== undefined) spec.imageEncoder = config.imageEncoder;
   if (config.targetStats) spec.targetStats = config.targetStats;

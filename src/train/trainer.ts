@@ -74,6 +74,8 @@ export type TrainOptions = {
   dropout?: number;
   /** overrides the method's modalityDropout */
   modalityDropout?: number;
+  /** lambda of the per-modality auxiliary losses of a multimodal model (ModelSpec.unimodalAuxWeight); default 0 */
+  unimodalAuxWeight?: number;
   /** global gradient norm clip; 0 disables */
   clipNorm?: number;
   /** train-step engine (src/export/trainBackend.ts): default FUSIONKIT_BACKEND, else "auto" (ONNX Runtime where the step lowers) */

@@ -76,3 +76,15 @@ describe("bench modality dropout", () => {
     assert.equal(benchModalityDropout({ family: "early" }, 1, 0.3), null);
   });
 });
+
+describe("bench unimodal auxiliary losses", () => {
+  test("every multimodal method gets the bench's weight; unimodal, linear, one-modality data and weight 0 get none", async () => {
+    const { benchUnimodalAux } = await import("../../src/bench/plan.ts");
+    assert.equal(benchUnimodalAux({ family: "early" }, 2, 1), 1);
+    assert.equal(benchUnimodalAux({ family: "hybrid" }, 3, 0.5), 0.5);
+    assert.equal(benchUnimodalAux({ family: "early" }, 2, 0), null);
+    assert.equal(benchUnimodalAux({ family: "unimodal" }, 2, 1), null);
+    assert.equal(benchUnimodalAux({ family: "linear" }, 2, 1), null);
+    assert.equal(benchUnimodalAux({ family: "early" }, 1, 1), null);
+  });
+});

@@ -147,4 +147,57 @@ describe("model", () => {
     const out = scoped(() => model.apply(tensors(model.init(new HostRng(14))), tensorBatch(hostBatch(50)), { train: false }).logits);
     assert.deepEqual(out.shape, [B, 3]);
   });
+
+  test("unimodal auxiliary heads: loss = task loss + lambda * mean over modalities of each head's cross-entropy on its pooled encoding (rows weighted by rowWeight * present); predictions ignore the heads", () => {
+    const lambda = 0.7;
+    const s = spec({ unimodalAuxWeight: lambda, modalityDropout: 0 });
+    const model = buildModel(s);
+    const params = model.init(new HostRng(15));
+    assert.deepEqual(Object.keys(params.unimodalHeads ?? {}), mixedSpecs.map((m) => m.name));
+    const host = hostBatch(60);
+    const key = 5;
+    const { total, task, pooled } = scoped(() => {
+      const batch = tensorBatch(host);
+      const p = tensors(params);
+      const out = model.loss(p, batch, new Rng(adopt(random.key(key))));
+      const logits = model.apply(p, batch, { train: true, rng: new Rng(adopt(random.key(key))) }).logits;
+      const pooledOf = model.encoders.map((e) =>
+        e.apply(p.encoders[e.spec.name], { input: batch.inputs[e.spec.name]!, tokenMask: batch.tokenMasks[e.spec.name], present: batch.present[e.spec.name]! }).pooled,
+      );
+      return { total: out.loss, task: lossForTask(s, logits, batch.labels, batch.rowWeight), pooled: pooledOf };
+    });
+    // the unimodal part on the host: logits = pooled W + b, softmax cross-entropy, weighted mean per modality
+    const C = 3;
+    let unimodal = 0;
+    mixedSpecs.forEach((m, i) => {
+      const head = params.unimodalHeads![m.name]!;
+      const D = head.w.shape[0]!;
+      let sum = 0;
+      let weight = 0;
+      for (let r = 0; r < B; r++) {
+        const z = Array.from({ length: C }, (_, c) => {
+          let v = head.b.data[c]!;
+          for (let d = 0; d < D; d++) v += pooled[i]!.data[r * D + d]! * head.w.data[d * C + c]!;
+          return v;
+        });
+        const max = Math.max(...z);
+        const logSum = max + Math.log(z.reduce((a, v) => a + Math.exp(v - max), 0));
+        const w = host.rowWeight[r]! * host.present[m.name]![r]!;
+        sum += w * (logSum - z[host.labels[r]!]!);
+        weight += w;
+      }
+      unimodal += sum / (weight + 1e-12);
+    });
+    unimodal /= mixedSpecs.length;
+    const expected = task.data[0]! + lambda * unimodal;
+    assert.ok(Math.abs(total.data[0]! - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `loss ${total.data[0]} vs ${expected}`);
+    // the heads are training-only: changing them leaves every prediction as it was
+    const edited: ModelParams = { ...params, unimodalHeads: Object.fromEntries(Object.entries(params.unimodalHeads!).map(([k, h]) => [k, { w: { ...h.w, data: h.w.data.map((v) => v + 1) }, b: h.b }])) };
+    const predict = (p: ModelParams) => scoped(() => model.apply(tensors(p), tensorBatch(host), { train: false }).logits).data;
+    assert.deepEqual(predict(edited), predict(params));
+    // a unimodal baseline has one modality to train: no heads
+    const unimodal1 = buildModel(spec({ unimodalAuxWeight: lambda, method: getMethod("unimodal:txt", mixedSpecs), methodConfig: {} }));
+    assert.equal(unimodal1.init(new HostRng(16)).unimodalHeads, undefined);
+  });
 });
+

@@ -67,6 +67,17 @@ describe("model checkpoints", () => {
     assert.deepEqual(after.probs, before.probs);
   });
 
+  test("a model trained with unimodal auxiliary heads saves them, records their weight and reloads to bit-identical predictions", async () => {
+    const withHeads = await trainModel(ds, { method: "early", seed: 4, epochs: 2, encoderDim: 8, methodConfig: { projectDim: 8, hidden: [8] }, unimodalAuxWeight: 0.5 });
+    assert.deepEqual(Object.keys(withHeads.params.unimodalHeads ?? {}), ["v", "words", "t"]);
+    const copy = join(dir, "aux");
+    saveModel(copy, withHeads, ds);
+    assert.equal(JSON.parse(readFileSync(join(copy, "config.json"), "utf8")).unimodalAuxWeight, 0.5);
+    const loaded = loadModel(copy);
+    assert.equal(loaded.spec.unimodalAuxWeight, 0.5);
+    assert.deepEqual(predict(loaded, ds.splits.test).logits, predict(withHeads, ds.splits.test).logits);
+  });
+
   test("config.json records the method, modality specs with vocabularies, labels and the training history", () => {
     const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     assert.equal(config.method, "early");

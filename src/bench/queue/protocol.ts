@@ -28,6 +28,7 @@ const benchJobSchema = z.strictObject({
   lrTrialEpochs: positiveInt,
   weightDecay: finite.nonnegative(),
   modalityDropout: z.number().min(0).max(0.99).nullable(),
+  unimodalAux: finite.nonnegative().nullable().optional(),
   patience: positiveInt,
   encoderDim: positiveInt,
   timeBudgetMs: finite.positive().nullable(),

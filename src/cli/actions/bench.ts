@@ -44,6 +44,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       lrTrialEpochs: flags.lrTrialEpochs,
       weightDecay: flags.weightDecay,
       modalityDropout: flags.modalityDropout,
+      unimodalAux: flags.unimodalAux,
       ...(flags.lrGrid ? { lrGrid: flags.lrGrid } : {}),
       patience: flags.patience,
       encoderDim: flags.encoderDim,
