@@ -105,12 +105,12 @@ describe("bench: classical baselines and significance", () => {
     }
   });
 
-  test("unimodal auxiliary losses: the bench's default weight (1) for the fusion method, none for unimodal rows, said in the notes", () => {
-    assert.equal(results.config.unimodalAux, 1);
+  test("unimodal auxiliary losses: the bench's default weight (3) for the fusion method, none for unimodal rows, said in the notes", () => {
+    assert.equal(results.config.unimodalAux, 3);
     const runsOf = (name: string) => results.methods.find((m) => m.name === name)!.runs;
-    for (const run of runsOf("early")) assert.equal((run.chosen as { unimodalAux?: number }).unimodalAux, 1, `early seed ${run.seed}`);
+    for (const run of runsOf("early")) assert.equal((run.chosen as { unimodalAux?: number }).unimodalAux, 3, `early seed ${run.seed}`);
     for (const run of runsOf("unimodal:a")) assert.equal((run.chosen as { unimodalAux?: number }).unimodalAux, undefined, `unimodal:a seed ${run.seed}`);
-    assert.ok(results.notes.some((n) => /^Unimodal auxiliary losses .*weight 1 \/ 2 each/.test(n)));
+    assert.ok(results.notes.some((n) => /^Unimodal auxiliary losses .*weight 3 \/ 2 each/.test(n)));
   });
 
   test("modality dropout: the bench's for the fusion method, none for unimodal and linear rows, said in the notes", () => {
