@@ -9,7 +9,7 @@ import { countParams, type ParamTree } from "../engine/params.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { buildModel, type Model } from "../model/model.ts";
 import { buildSpec } from "../model/spec.ts";
-import { trainModel, type EpochInfo, type TrainOptions } from "../train/trainer.ts";
+import { trainModel, type EpochInfo, type TrainedModel, type TrainOptions } from "../train/trainer.ts";
 import { evaluateTrained } from "./evaluate.ts";
 import { recordPhases, takePhases, timePhase, timePhaseSync } from "../train/phaseTimes.ts";
 import { chooseLearningRate, type LrChoice } from "./lrChoice.ts";
@@ -114,7 +114,14 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   gateModel = buildModel(buildSpec(dataset, options));
   const initial = initialGates(gateModel, job.seed);
   if (initial) gates.push(initial);
-  const trained = await trainModel(dataset, options);
+  let trained: TrainedModel & { stoppedBy: StopReason };
+  if (lrChoice) {
+    // the winning trial goes on from its trial epochs: the same run as a fresh start at its rate (src/bench/lrChoice.ts)
+    lrChoice.winner.reportTo(options.onEpoch!);
+    trained = await lrChoice.winner.finish();
+  } else {
+    trained = await trainModel(dataset, options);
+  }
   const history = trained.history.map((h) => ({ epoch: h.epoch, trainLoss: h.trainLoss, valMetric: h.valMetric, ms: h.ms }));
   const last = history.length;
   const evaluation = await timePhase("test evaluation", () => evaluateTrained(trained, dataset, { noiseLevels: job.noiseLevels, latencySamples: job.latencySamples, seed: job.seed, batchSize: 64 }));

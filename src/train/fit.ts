@@ -116,7 +116,24 @@ export function fitSchedule(settings: Pick<FitSettings, "lr" | "epochs" | "batch
   return { lr: settings.lr, warmupSteps: Math.max(1, Math.round(0.05 * totalSteps)), totalSteps, minLrRatio: 0.05 };
 }
 
-export async function fit<M extends StepMetrics, V extends { score: number }>(settings: FitSettings, loop: FitLoop<M, V>, hooks: FitHooks<M, V> = {}): Promise<FitResult<M, V>> {
+/**
+ * A run that can pause between epochs: `advance(n)` trains up to epoch n (or
+ * to the end, or until a stop rule fires) and resolves with the run so far;
+ * a later `advance` continues exactly where it paused (same row order, step
+ * keys, schedule, best epoch and patience count), so a paused and continued
+ * run is the run made in one go, step for step. The bench's learning-rate
+ * trials pause after their trial epochs and the winner continues
+ * (src/bench/lrChoice.ts) instead of training again from the start.
+ */
+export type FitRun<M, V> = {
+  advance(untilEpoch?: number): Promise<FitResult<M, V>>;
+  /** true once a stop rule ended the run (a pause is not an end) */
+  readonly done: boolean;
+  /** the epochs trained so far */
+  readonly epoch: number;
+};
+
+export function startFit<M extends StepMetrics, V extends { score: number }>(settings: FitSettings, loop: FitLoop<M, V>, hooks: FitHooks<M, V> = {}): FitRun<M, V> {
   checkFitSettings(settings);
   const { seed, epochs, batchSize, lr, patience } = settings;
   const schedule = fitSchedule(settings, loop.rows.length);
@@ -124,49 +141,70 @@ export async function fit<M extends StepMetrics, V extends { score: number }>(se
   const shuffleRng = new HostRng(seed).fork();
   const history: FitResult<M, V>["history"] = [];
   let best: { epoch: number; score: number; params: Float32Array } | undefined;
-  let stoppedBy: StopReason = "epochs";
+  let stoppedBy: StopReason | undefined;
   let steps = 0;
-  const started = performance.now();
-  const outOfTime = () => settings.timeBudgetMs !== undefined && performance.now() - started > settings.timeBudgetMs;
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const epochStart = performance.now();
-    const order = shuffleRng.shuffle([...loop.rows]);
-    let lossSum = 0;
-    let rowsSeen = 0;
-    let lastStep: M | undefined;
-    for (const rows of chunks(order, batchSize)) {
-      if (steps > 0 && outOfTime()) break;
-      const metrics = await loop.step(rows, warmupCosine(schedule, steps), stepSeed(seed, steps));
-      steps++;
-      if (!Number.isFinite(metrics.loss)) {
-        throw new FusionkitError(`${loop.what} diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${steps}. Lower the learning rate (--lr, now ${lr})`, { layer: loop.layer });
+  let epoch = 0;
+  // the time budget counts training, not the time a paused run waits
+  let spentMs = 0;
+  let resumedAt = 0;
+  const outOfTime = () => settings.timeBudgetMs !== undefined && spentMs + performance.now() - resumedAt > settings.timeBudgetMs;
+  const result = (): FitResult<M, V> => ({ history, bestEpoch: best!.epoch, bestParams: best!.params, stoppedBy: stoppedBy ?? "stop-after-epochs", steps });
+
+  async function advance(untilEpoch: number = epochs): Promise<FitResult<M, V>> {
+    if (stoppedBy !== undefined) return result();
+    resumedAt = performance.now();
+    try {
+      while (epoch < Math.min(untilEpoch, epochs)) {
+        epoch++;
+        const epochStart = performance.now();
+        const order = shuffleRng.shuffle([...loop.rows]);
+        let lossSum = 0;
+        let rowsSeen = 0;
+        let lastStep: M | undefined;
+        for (const rows of chunks(order, batchSize)) {
+          if (steps > 0 && outOfTime()) break;
+          const metrics = await loop.step(rows, warmupCosine(schedule, steps), stepSeed(seed, steps));
+          steps++;
+          if (!Number.isFinite(metrics.loss)) {
+            throw new FusionkitError(`${loop.what} diverged: the loss became ${metrics.loss} at epoch ${epoch}, step ${steps}. Lower the learning rate (--lr, now ${lr})`, { layer: loop.layer });
+          }
+          hooks.onStep?.(metrics);
+          lossSum += metrics.loss * rows.length;
+          rowsSeen += rows.length;
+          lastStep = metrics;
+        }
+        const params = loop.currentParams();
+        const validation = await loop.validate(params);
+        const record = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), lastStep, validation, ms: performance.now() - epochStart };
+        history.push(record);
+        const improved = best === undefined || Number.isNaN(best.score) || better(validation.score, best.score);
+        if (improved) best = { epoch, score: validation.score, params };
+        hooks.onEpoch?.({ ...record, best: improved, params });
+        // patience first: the cap ended the run only if patience had not run out by then (as the bench reports it)
+        if (epoch - best!.epoch >= patience) stoppedBy = "early-stopping";
+        else if (epoch === epochs) stoppedBy = "epochs";
+        else if (outOfTime()) stoppedBy = "time-budget";
+        else if (settings.stopAfterEpochs !== undefined && epoch >= settings.stopAfterEpochs) stoppedBy = "stop-after-epochs";
+        if (stoppedBy !== undefined) break;
       }
-      hooks.onStep?.(metrics);
-      lossSum += metrics.loss * rows.length;
-      rowsSeen += rows.length;
-      lastStep = metrics;
+    } finally {
+      spentMs += performance.now() - resumedAt;
     }
-    const params = loop.currentParams();
-    const validation = await loop.validate(params);
-    const record = { epoch, trainLoss: lossSum / Math.max(1, rowsSeen), lastStep, validation, ms: performance.now() - epochStart };
-    history.push(record);
-    const improved = best === undefined || Number.isNaN(best.score) || better(validation.score, best.score);
-    if (improved) best = { epoch, score: validation.score, params };
-    hooks.onEpoch?.({ ...record, best: improved, params });
-    // patience first: the cap ended the run only if patience had not run out by then (as the bench reports it)
-    if (epoch - best!.epoch >= patience) {
-      stoppedBy = "early-stopping";
-      break;
-    }
-    if (epoch === epochs) break;
-    if (outOfTime()) {
-      stoppedBy = "time-budget";
-      break;
-    }
-    if (settings.stopAfterEpochs !== undefined && epoch >= settings.stopAfterEpochs) {
-      stoppedBy = "stop-after-epochs";
-      break;
-    }
+    return result();
   }
-  return { history, bestEpoch: best!.epoch, bestParams: best!.params, stoppedBy, steps };
+
+  return {
+    advance,
+    get done() {
+      return stoppedBy !== undefined;
+    },
+    get epoch() {
+      return epoch;
+    },
+  };
+}
+
+/** The whole run in one go. */
+export async function fit<M extends StepMetrics, V extends { score: number }>(settings: FitSettings, loop: FitLoop<M, V>, hooks: FitHooks<M, V> = {}): Promise<FitResult<M, V>> {
+  return startFit(settings, loop, hooks).advance();
 }

@@ -23,7 +23,7 @@ import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSp
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
 import { paddedBatch, type ModelHostBatch } from "./batching.ts";
 import { defaultFolds, outOfFoldPredictions } from "./crossFit.ts";
-import { checkFitSettings, fit, stepOptions, type FitResult, type FitSettings, type StopReason } from "./fit.ts";
+import { checkFitSettings, startFit, stepOptions, type FitResult, type FitSettings, type StopReason } from "./fit.ts";
 import { Predictor } from "./predict.ts";
 import { timePhase, timePhaseSync } from "./phaseTimes.ts";
 
@@ -108,6 +108,27 @@ export type TrainedModel = {
 export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: specDefaults.dropout, clipNorm: 1 };
 
 export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): Promise<TrainedModel & { stoppedBy: StopReason }> {
+  return (await openTraining(dataset, opts)).finish();
+}
+
+/**
+ * A training run that can pause between epochs (src/train/fit.ts startFit): the
+ * bench's learning-rate trials train their first epochs, and the winner goes on
+ * from where its trial paused (src/bench/lrChoice.ts) rather than from the start.
+ * Holds its train-step and validation sessions until `finish` or `dispose`.
+ */
+export type OpenTraining = {
+  /** trains up to epoch `untilEpoch` (default: to the end, or until a stop rule); resolves with the epochs so far */
+  advance(untilEpoch?: number): Promise<{ history: EpochRecord[]; done: boolean }>;
+  /** reports every epoch from now on to `onEpoch`, after replaying the epochs already trained */
+  reportTo(onEpoch: NonNullable<TrainOptions["onEpoch"]>): void;
+  /** trains to the end, runs the method's second stage, releases the sessions, returns the model */
+  finish(): Promise<TrainedModel & { stoppedBy: StopReason }>;
+  /** releases the sessions without finishing (a trial that lost) */
+  dispose(): Promise<void>;
+};
+
+export async function openTraining(dataset: PreparedDataset, opts: TrainOptions): Promise<OpenTraining> {
   const settings: FitSettings = {
     seed: opts.seed ?? trainDefaults.seed,
     epochs: opts.epochs ?? trainDefaults.epochs,
@@ -137,71 +158,120 @@ export async function trainModel(dataset: PreparedDataset, opts: TrainOptions): 
     ...(opts.backend ? { backend: opts.backend } : {}),
     what: spec.method.name,
   }));
-  const predictor = await timePhase("open validation", () => openSplitPredictor(step.backend, model, layout, flat, dataset.splits.val, batchSize));
+  let predictor: Awaited<ReturnType<typeof openSplitPredictor>>;
+  try {
+    predictor = await timePhase("open validation", () => openSplitPredictor(step.backend, model, layout, flat, dataset.splits.val, batchSize));
+  } catch (error) {
+    await step.dispose();
+    throw error;
+  }
   const { higherIsBetter, name: metricName } = primaryMetric(dataset.task);
 
   const history: EpochRecord[] = [];
+  const reported: EpochInfo[] = [];
+  let report = opts.onEpoch;
   let stepsTaken = 0;
   // ONNX Runtime reads a batch only while its step runs: one set of host arrays serves every step (batching.ts paddedBatch)
   let reused: ModelHostBatch | undefined;
-  let run: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
-  const started = performance.now();
-  try {
-    run = await fit(
-      settings,
-      {
-        rows: Array.from({ length: train.n }, (_, i) => i),
-        step: async (rows, stepLr, stepSeed) => {
-          const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize, reused));
-          if (step.backend === "ort") reused = batch;
-          // a fresh ONNX Runtime session's first steps can be slow (docs/engine.md): timed apart
-          const metrics = await timePhase(stepsTaken++ < 50 ? "train steps (first 50 of a run)" : "train steps (after the first 50)", () => step.step(batch, stepLr, stepSeed));
-          return { loss: metrics.loss! };
-        },
-        currentParams: () => step.currentParams(),
-        validate: (params) =>
-          timePhase("validation", async () => {
-            predictor.setParams(params);
-            const val = dataset.splits.val;
-            const metrics: MetricSet = val.n === 0 ? { [metricName]: NaN } : taskMetrics(dataset.task, (await predictor.predict(val)).probs, val.labels, outDimOf(dataset));
-            return { score: metrics[metricName]!, metrics };
-          }),
-        higherIsBetter,
-        what: "training",
-        layer: spec.method.name,
+  // training time: the epochs and the second stage, not the open sessions or a pause
+  let trainMs = 0;
+  let disposed = false;
+  const run = startFit(
+    settings,
+    {
+      rows: Array.from({ length: train.n }, (_, i) => i),
+      step: async (rows, stepLr, stepSeed) => {
+        const batch = timePhaseSync("train batches", () => paddedBatch(train, spec.modalities, spec.task, spec.outDim, rows, batchSize, reused));
+        if (step.backend === "ort") reused = batch;
+        // a fresh ONNX Runtime session's first steps can be slow (docs/engine.md): timed apart
+        const metrics = await timePhase(stepsTaken++ < 50 ? "train steps (first 50 of a run)" : "train steps (after the first 50)", () => step.step(batch, stepLr, stepSeed));
+        return { loss: metrics.loss! };
       },
-      {
-        onEpoch: ({ epoch, trainLoss, validation, ms, best, params }) => {
-          const record: EpochRecord = { epoch, trainLoss, valMetric: validation.score, valMetrics: validation.metrics, ms };
-          history.push(record);
-          opts.onEpoch?.({ ...record, epochs, best, metricName, params: () => unflattenHost(layout, params) });
-        },
+      currentParams: () => step.currentParams(),
+      validate: (params) =>
+        timePhase("validation", async () => {
+          predictor.setParams(params);
+          const val = dataset.splits.val;
+          const metrics: MetricSet = val.n === 0 ? { [metricName]: NaN } : taskMetrics(dataset.task, (await predictor.predict(val)).probs, val.labels, outDimOf(dataset));
+          return { score: metrics[metricName]!, metrics };
+        }),
+      higherIsBetter,
+      what: "training",
+      layer: spec.method.name,
+    },
+    {
+      onEpoch: ({ epoch, trainLoss, validation, ms, best, params }) => {
+        const record: EpochRecord = { epoch, trainLoss, valMetric: validation.score, valMetrics: validation.metrics, ms };
+        history.push(record);
+        const info: EpochInfo = { ...record, epochs, best, metricName, params: () => unflattenHost(layout, params) };
+        reported.push(info);
+        report?.(info);
       },
-    );
-  } finally {
+    },
+  );
+
+  async function dispose(): Promise<void> {
+    if (disposed) return;
+    disposed = true;
     await predictor.dispose();
     await step.dispose();
   }
-  const best = { epoch: run.bestEpoch, params: run.bestParams };
-  if (spec.method.postFit && opts.secondStage !== false) {
-    const folds = typeof model.config.folds === "number" ? model.config.folds : defaultFolds;
-    const outOfFold = await outOfFoldPredictions(dataset, { ...opts, secondStage: false }, folds, trainModel);
-    best.params = fitSecondStage(spec, model.config, layout, best.params, outOfFold);
+
+  async function advance(untilEpoch?: number) {
+    if (disposed) throw new Error("openTraining: advance after finish or dispose");
+    const started = performance.now();
+    try {
+      await run.advance(untilEpoch);
+    } catch (error) {
+      await dispose();
+      throw error;
+    } finally {
+      trainMs += performance.now() - started;
+    }
+    return { history, done: run.done };
   }
+
+  async function finish(): Promise<TrainedModel & { stoppedBy: StopReason }> {
+    let result: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
+    try {
+      await advance();
+      result = await run.advance();
+    } finally {
+      await dispose();
+    }
+    const best = { epoch: result.bestEpoch, params: result.bestParams };
+    if (spec.method.postFit && opts.secondStage !== false) {
+      const started = performance.now();
+      const folds = typeof model.config.folds === "number" ? model.config.folds : defaultFolds;
+      const outOfFold = await outOfFoldPredictions(dataset, { ...opts, secondStage: false }, folds, trainModel);
+      best.params = fitSecondStage(spec, model.config, layout, best.params, outOfFold);
+      trainMs += performance.now() - started;
+    }
+    return {
+      spec,
+      model,
+      params: unflattenHost(layout, best.params),
+      layout,
+      history,
+      bestEpoch: best.epoch,
+      stoppedBy: result.stoppedBy,
+      trainMs,
+      paramCount: layout.total,
+      labelNames: dataset.labelNames,
+      labelField: dataset.labelField,
+      datasetName: dataset.name,
+      options: { seed, epochs, batchSize, lr, weightDecay, patience },
+    };
+  }
+
   return {
-    spec,
-    model,
-    params: unflattenHost(layout, best.params),
-    layout,
-    history,
-    bestEpoch: best.epoch,
-    stoppedBy: run.stoppedBy,
-    trainMs: performance.now() - started,
-    paramCount: layout.total,
-    labelNames: dataset.labelNames,
-    labelField: dataset.labelField,
-    datasetName: dataset.name,
-    options: { seed, epochs, batchSize, lr, weightDecay, patience },
+    advance,
+    reportTo(onEpoch) {
+      report = onEpoch;
+      for (const info of reported) onEpoch(info);
+    },
+    finish,
+    dispose,
   };
 }
 

@@ -39,6 +39,7 @@ describe("learning-rate choice", () => {
     const [tiny, good] = choice.trials.map((t) => t.valMetric!);
     assert.ok(good! > tiny! + 0.1, `val accuracy ${good} at 1e-2 vs ${tiny} at 1e-7`);
     assert.ok(good! >= 0.8, `the sign task is learned at 1e-2: ${good}`);
+    await choice.winner.dispose();
   });
 
   test("a diverging learning rate is recorded as such and never chosen", async () => {
@@ -47,10 +48,28 @@ describe("learning-rate choice", () => {
     const huge = choice.trials[1]!;
     assert.equal(huge.valMetric, null);
     assert.match(huge.diverged!, /training diverged/);
+    await choice.winner.dispose();
   });
 
   test("every value diverging is one clear error naming --lr-grid", async () => {
     await assert.rejects(chooseLearningRate(dataset, { ...base, lr: 1e38 }, [1e37, 1e38], 1), /diverged at every learning rate tried .*--lr-grid/);
+  });
+
+  test("the winner goes on from its trial: epoch for epoch and weight for weight the run a fresh start at its rate makes, its trial epochs reported once", async () => {
+    const choice = await chooseLearningRate(dataset, { ...base, lr: 1e-2 }, [1e-7, 1e-2], 2);
+    assert.equal(choice.lr, 1e-2);
+    const reported: number[] = [];
+    choice.winner.reportTo((info) => reported.push(info.epoch));
+    const continued = await choice.winner.finish();
+    const fresh = await trainModel(dataset, { ...base, lr: 1e-2 });
+    assert.ok(fresh.history.length > 2, "the run goes past the trial epochs");
+    assert.deepEqual(reported, fresh.history.map((h) => h.epoch));
+    assert.deepEqual(continued.history.map((h) => [h.trainLoss, h.valMetric]), fresh.history.map((h) => [h.trainLoss, h.valMetric]));
+    assert.equal(continued.bestEpoch, fresh.bestEpoch);
+    assert.equal(continued.stoppedBy, fresh.stoppedBy);
+    assert.equal(continued.options.lr, 1e-2);
+    const leaves = (t: typeof fresh) => JSON.stringify(t.params, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
+    assert.equal(leaves(continued), leaves(fresh));
   });
 
   test("a trial is the first epochs of the real run: same schedule, same numbers", async () => {

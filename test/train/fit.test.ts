@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import { stepSeed } from "../../src/engine/random.ts";
 import { warmupCosine } from "../../src/engine/optim.ts";
 import { FusionkitError } from "../../src/errors.ts";
-import { checkFitSettings, fit, fitSchedule, stepOptions, type FitSettings } from "../../src/train/fit.ts";
+import { checkFitSettings, fit, fitSchedule, startFit, stepOptions, type FitSettings } from "../../src/train/fit.ts";
 
 type Call = { rows: number[]; lr: number; seed: number };
 
@@ -166,3 +166,38 @@ describe("fit: settings and step options", () => {
     assert.deepEqual(stepOptions({ weightDecay: 0.1, clipNorm: 2, optimizer: { kind: "sgd" } }).optimizer, { kind: "sgd" });
   });
 });
+
+describe("fit: a run paused between epochs", () => {
+  test("advancing to epoch 2, then to the end, is the run made in one go: same rows, rates, keys, best epoch and stop", async () => {
+    const scores = [0.5, 0.8, 0.7, 0.9, 0.85, 0.6, 0.6];
+    const whole = scripted(10, scores);
+    const once = await fit({ ...base, epochs: 7 }, whole.loop);
+    const parts = scripted(10, scores);
+    const run = startFit({ ...base, epochs: 7 }, parts.loop);
+    const paused = await run.advance(2);
+    assert.equal(run.done, false);
+    assert.equal(run.epoch, 2);
+    assert.equal(paused.history.length, 2);
+    assert.equal(paused.stoppedBy, "stop-after-epochs");
+    const resumed = await run.advance();
+    assert.equal(run.done, true);
+    assert.deepEqual(parts.calls, whole.calls);
+    assert.equal(resumed.bestEpoch, once.bestEpoch);
+    assert.equal(resumed.stoppedBy, once.stoppedBy);
+    assert.equal(resumed.history.length, once.history.length);
+    // a finished run stays finished
+    assert.equal((await run.advance()).history.length, once.history.length);
+    assert.equal(parts.calls.length, whole.calls.length);
+  });
+
+  test("the time budget counts training, not the time a run waits paused", async () => {
+    const { loop } = scripted(8, [0.5, 0.6, 0.7, 0.8]);
+    const run = startFit({ ...base, epochs: 4, patience: 4, timeBudgetMs: 200 }, loop);
+    await run.advance(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const result = await run.advance();
+    assert.equal(result.stoppedBy, "epochs");
+    assert.equal(result.history.length, 4);
+  });
+});
+
