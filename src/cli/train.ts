@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { jsonObject, positiveInt, positiveNumber, seedInt } from "./options.ts";
+import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, seedInt } from "./options.ts";
 
 export type TrainFlags = EncoderFlags & {
   data: string;
@@ -18,6 +18,9 @@ export type TrainFlags = EncoderFlags & {
   lr: number;
   patience: number;
   encoderDim: number;
+  weightDecay?: number;
+  modalityDropout?: number;
+  unimodalAux?: number;
   out?: string;
   maxRows?: number;
   timeBudget?: number;
@@ -39,6 +42,9 @@ export function register(program: Command): void {
     .option("--batch-size <n>", "rows per step", positiveInt)
     .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine)", positiveNumber)
     .option("--patience <n>", "stop after n epochs without a validation improvement", positiveInt)
+    .option("--weight-decay <x>", "AdamW decoupled weight decay (the bench trains with 0.3)", nonNegativeNumber)
+    .option("--modality-dropout <p>", "drop each modality of a training row with probability p, never all (default: the method's own, else none; the bench uses 0.3)", probability)
+    .option("--unimodal-aux <lambda>", "weight of the per-modality auxiliary losses of a multimodal method, training only (default 0; the bench uses 3)", nonNegativeNumber)
     .option("--encoder-dim <n>", "width of every modality encoder's output", positiveInt, 64)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)
@@ -60,5 +66,6 @@ export function register(program: Command): void {
     setDefault(c, "--batch-size", trainDefaults.batchSize);
     setDefault(c, "--lr", trainDefaults.lr);
     setDefault(c, "--patience", trainDefaults.patience);
+    setDefault(c, "--weight-decay", trainDefaults.weightDecay);
   });
 }

@@ -59,7 +59,7 @@ export type MethodView = AttentionView | ModalityWeightsView | VotesView | PerMo
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
 
-/** Short labels for a modality's tokens in one row: words for text, patch positions for images, steps for frames. */
+/** Short labels for a modality's tokens in one row: words for text, grid cells for images (a patch, or a CNN final-map position), steps for frames. */
 export function tokenLabels(spec: ModalitySpec, dims: EncodedDims | undefined, split: SplitData, row: number): string[] {
   const T = dims?.tokens ?? 1;
   if (spec.type === "text") {
@@ -68,7 +68,7 @@ export function tokenLabels(spec: ModalitySpec, dims: EncodedDims | undefined, s
   }
   if (spec.type === "image") {
     const side = Math.round(Math.sqrt(T));
-    return Array.from({ length: T }, (_, t) => (side * side === T ? `${spec.name}[patch ${Math.floor(t / side)},${t % side}]` : `${spec.name}[patch ${t}]`));
+    return Array.from({ length: T }, (_, t) => (side * side === T ? `${spec.name}[cell ${Math.floor(t / side)},${t % side}]` : `${spec.name}[cell ${t}]`));
   }
   if (T === 1) return [spec.name];
   return Array.from({ length: T }, (_, t) => `${spec.name}[t=${t}]`);

@@ -120,6 +120,18 @@ describe("fusionkit CLI", () => {
     assert.match(r.stdout, /saved quiet-run/);
   });
 
+  test("train takes the bench's training protocol as flags: weight decay, modality dropout, per-modality auxiliary losses, recorded in config.json", async () => {
+    const r = await fusionkit("train", "--data", "toy", "--method", "lmf", "--epochs", "2", "--quiet", "--weight-decay", "0.3", "--modality-dropout", "0.3", "--unimodal-aux", "3", "--out", "protocol-run");
+    assert.equal(r.code, 0, r.stderr);
+    const config = JSON.parse(readFileSync(join(dir, "protocol-run", "config.json"), "utf8"));
+    assert.equal(config.training.weightDecay, 0.3);
+    assert.equal(config.modalityDropout, 0.3);
+    assert.equal(config.unimodalAuxWeight, 3);
+    const bad = await fusionkit("train", "--data", "toy", "--unimodal-aux", "-1", "--out", "bad-run");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--unimodal-aux/);
+  });
+
   test("data inspect prints the split table", async () => {
     const r = await fusionkit("data", "inspect", "toy");
     assert.equal(r.code, 0, r.stderr);

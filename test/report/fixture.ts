@@ -69,7 +69,7 @@ function explanation(method: string, family: string, shares: [number, number], w
             query: "text",
             context: ["image"],
             queryLabels: ["smiling", "face", "<pad>"],
-            keyLabels: ["image[patch 0,0]", "image[patch 0,1]", "image[patch 1,0]", "image[patch 1,1]"],
+            keyLabels: ["image[cell 0,0]", "image[cell 0,1]", "image[cell 1,0]", "image[cell 1,1]"],
             queryMask: [1, 1, 0],
             keyMask: [1, 1, 1, 1],
             weights: [

@@ -53,6 +53,9 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       lr: flags.lr,
       patience: flags.patience,
       encoderDim: flags.encoderDim,
+      ...(flags.weightDecay !== undefined ? { weightDecay: flags.weightDecay } : {}),
+      ...(flags.modalityDropout !== undefined ? { modalityDropout: flags.modalityDropout } : {}),
+      ...(flags.unimodalAux ? { unimodalAuxWeight: flags.unimodalAux } : {}),
       ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
       onEpoch: (e) => progress.epoch(e),
     });
