@@ -13,6 +13,7 @@ import { defaultLrGrid } from "../../src/bench/options.ts";
 import { loadDataset } from "../../src/data/load.ts";
 import type { PreparedDataset } from "../../src/data/types.ts";
 import { trainModel } from "../../src/train/trainer.ts";
+import { liveTrainSessions } from "../../src/export/ortTrainStep.ts";
 import { writeSignDataset } from "./synthetic.ts";
 
 let dir: string;
@@ -70,6 +71,16 @@ describe("learning-rate choice", () => {
     assert.equal(continued.options.lr, 1e-2);
     const leaves = (t: typeof fresh) => JSON.stringify(t.params, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v));
     assert.equal(leaves(continued), leaves(fresh));
+  });
+
+  test("on ONNX Runtime only the winner's session outlives the choice (losers and diverged trials released), and none outlives finish", async () => {
+    const before = liveTrainSessions();
+    const choice = await chooseLearningRate(dataset, { ...base, backend: "ort", lr: 1e-2 }, [1e-7, 1e-2, 1e38], 1);
+    assert.equal(choice.lr, 1e-2);
+    assert.equal(choice.trials[2]!.valMetric, null, "1e38 diverged");
+    assert.equal(liveTrainSessions() - before, 1);
+    await choice.winner.finish();
+    assert.equal(liveTrainSessions() - before, 0);
   });
 
   test("a trial is the first epochs of the real run: same schedule, same numbers", async () => {
