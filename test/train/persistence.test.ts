@@ -7,6 +7,8 @@ import { startEngine } from "../../src/engine/backend.ts";
 import { decodeSafetensors, encodeSafetensors } from "../../src/engine/checkpoint.ts";
 import { FusionkitError } from "../../src/errors.ts";
 import { predict } from "../../src/train/predict.ts";
+import { lowerTrainedModel } from "../../src/export/exportModel.ts";
+import { verifyAgainstEngine } from "../../src/export/verify.ts";
 import { loadModel, saveModel } from "../../src/train/persistence.ts";
 import { trainModel, type TrainedModel } from "../../src/train/trainer.ts";
 import { makeDataset } from "../../bench/fixtures/synthetic.ts";
@@ -76,6 +78,9 @@ describe("model checkpoints", () => {
     const loaded = loadModel(copy);
     assert.equal(loaded.spec.unimodalAuxWeight, 0.5);
     assert.deepEqual(predict(loaded, ds.splits.test).logits, predict(withHeads, ds.splits.test).logits);
+    // the exported graph predicts as the engine does (the training-only heads are not in its way)
+    const verification = await verifyAgainstEngine(loaded, lowerTrainedModel(loaded).bytes, "probabilities");
+    assert.ok(verification.maxError <= verification.tolerance, `ONNX vs jax-js max error ${verification.maxError}`);
   });
 
   test("config.json records the method, modality specs with vocabularies, labels and the training history", () => {
