@@ -150,8 +150,8 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
   };
 }
 
-/** The training loop's own reason; a bench run never sets stopAfterEpochs (only its learning-rate trials do). */
+/** The training loop's own reason; a finished bench run is never paused (only its learning-rate trials are). */
 function benchStopReason(reason: StopReason): RunResult["stoppedBy"] {
-  if (reason === "stop-after-epochs") throw new Error("a bench run stopped after its trial epochs: stopAfterEpochs leaked into the real run");
+  if (reason === "paused") throw new Error("a bench run ended paused: its learning-rate trial was not continued to the end");
   return reason;
 }

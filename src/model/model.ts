@@ -108,9 +108,9 @@ export function buildModel(spec: ModelSpec): Model {
   const config = resolveMethodConfig(method, spec.methodConfig, inputDims);
   const fusedDim = method.fusedDim?.(inputDims, config);
   const modalityDropout = spec.modalityDropout ?? method.modalityDropout ?? 0;
+  if (!((spec.unimodalAuxWeight ?? 0) >= 0)) throw new FusionkitError(`unimodalAuxWeight must be >= 0, got ${spec.unimodalAuxWeight}`, { layer: "Model", field: "unimodalAuxWeight" });
   // a unimodal baseline reads one modality: it has no other encoder to train
   const unimodalAuxWeight = spec.modalities.length > 1 && method.family !== "unimodal" ? (spec.unimodalAuxWeight ?? 0) : 0;
-  if (!(unimodalAuxWeight >= 0)) throw new FusionkitError(`unimodalAuxWeight must be >= 0, got ${spec.unimodalAuxWeight}`, { layer: "Model", field: "unimodalAuxWeight" });
   const explains = method.explains?.(inputDims, spec.outDim, config) ?? {};
   const gates = (params: ModelParams): GateLeaf[] => (method.gates?.(params.fusion, config) ?? []).map((g) => ({ ...g, name: `fusion.${g.name}` }));
 
@@ -169,9 +169,10 @@ export function buildModel(spec: ModelSpec): Model {
     const metrics: Record<string, Tensor> = out.auxLoss ? { taskLoss, auxLoss: out.auxLoss } : {};
     if (out.unimodal) {
       // rows whose modality is missing (or dropped) carry no unimodal loss: their pooled vector is zero
-      let unimodalLoss = lossForTask(spec, out.unimodal[0]!.logits, batch.labels, batch.rowWeight.mul(out.unimodal[0]!.present));
-      for (const u of out.unimodal.slice(1)) unimodalLoss = unimodalLoss.add(lossForTask(spec, u.logits, batch.labels, batch.rowWeight.mul(u.present)));
-      unimodalLoss = unimodalLoss.div(out.unimodal.length);
+      const unimodalLoss = out.unimodal
+        .map((u) => lossForTask(spec, u.logits, batch.labels, batch.rowWeight.mul(u.present)))
+        .reduce((sum, l) => sum.add(l))
+        .div(out.unimodal.length);
       total = total.add(unimodalLoss.mul(unimodalAuxWeight));
       metrics.taskLoss = taskLoss;
       metrics.unimodalLoss = unimodalLoss;

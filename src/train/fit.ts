@@ -9,8 +9,8 @@
  *    positive number, else one error naming the field;
  *  - schedule: AdamW steps at a linear warmup over the first 5% of the steps
  *    to `lr`, then a cosine decay to 5% of it at the last step of `epochs`
- *    (also when `stopAfterEpochs` ends the run sooner: a learning-rate trial
- *    sees the first epochs of the very run it stands for);
+ *    (also when the run pauses sooner, `startFit(...).advance(n)`: a
+ *    learning-rate trial is the first epochs of the very run it stands for);
  *  - clipping: the global gradient norm clipped at `clipNorm` (0: off), inside
  *    the step (`stepOptions`);
  *  - order and keys: the rows reshuffled every epoch by a generator forked
@@ -45,8 +45,6 @@ export type FitSettings = {
   patience: number;
   /** stop once this much time has passed (checked before each step but the first) */
   timeBudgetMs?: number;
-  /** end after this many epochs while the schedule still spans `epochs` */
-  stopAfterEpochs?: number;
 };
 
 /** Refuses settings the loop cannot run, naming the field. */
@@ -95,7 +93,8 @@ export type FitEpoch<M, V> = {
   params: Float32Array;
 };
 
-export type StopReason = "epochs" | "early-stopping" | "time-budget" | "stop-after-epochs";
+/** why a run ended; "paused": `advance(n)` reached epoch n and the run may go on */
+export type StopReason = "epochs" | "early-stopping" | "time-budget" | "paused";
 
 export type FitResult<M, V> = {
   history: Omit<FitEpoch<M, V>, "params" | "best">[];
@@ -148,7 +147,7 @@ export function startFit<M extends StepMetrics, V extends { score: number }>(set
   let spentMs = 0;
   let resumedAt = 0;
   const outOfTime = () => settings.timeBudgetMs !== undefined && spentMs + performance.now() - resumedAt > settings.timeBudgetMs;
-  const result = (): FitResult<M, V> => ({ history, bestEpoch: best!.epoch, bestParams: best!.params, stoppedBy: stoppedBy ?? "stop-after-epochs", steps });
+  const result = (): FitResult<M, V> => ({ history, bestEpoch: best!.epoch, bestParams: best!.params, stoppedBy: stoppedBy ?? "paused", steps });
 
   async function advance(untilEpoch: number = epochs): Promise<FitResult<M, V>> {
     if (stoppedBy !== undefined) return result();
@@ -184,7 +183,6 @@ export function startFit<M extends StepMetrics, V extends { score: number }>(set
         if (epoch - best!.epoch >= patience) stoppedBy = "early-stopping";
         else if (epoch === epochs) stoppedBy = "epochs";
         else if (outOfTime()) stoppedBy = "time-budget";
-        else if (settings.stopAfterEpochs !== undefined && epoch >= settings.stopAfterEpochs) stoppedBy = "stop-after-epochs";
         if (stoppedBy !== undefined) break;
       }
     } finally {

@@ -58,12 +58,6 @@ export type TrainOptions = {
   patience?: number;
   /** stop training once this much time has passed (checked before each step; the partial epoch is validated) */
   timeBudgetMs?: number;
-  /**
-   * end after this many epochs while the learning-rate schedule still spans
-   * `epochs`: a learning-rate trial sees the first epochs of the very run it
-   * stands for (src/bench/lrChoice.ts)
-   */
-  stopAfterEpochs?: number;
   onEpoch?: (info: EpochInfo) => void;
   encoderDim?: number;
   /** "mean" builds the plain-mean encoders, for measurement only (ModelSpec.encoderPooling) */
@@ -136,7 +130,6 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
     lr: opts.lr ?? trainDefaults.lr,
     patience: opts.patience ?? trainDefaults.patience,
     ...(opts.timeBudgetMs !== undefined ? { timeBudgetMs: opts.timeBudgetMs } : {}),
-    ...(opts.stopAfterEpochs !== undefined ? { stopAfterEpochs: opts.stopAfterEpochs } : {}),
   };
   const { seed, epochs, batchSize, lr, patience } = settings;
   const weightDecay = opts.weightDecay ?? trainDefaults.weightDecay;
@@ -217,25 +210,24 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
     await step.dispose();
   }
 
-  async function advance(untilEpoch?: number) {
+  /** trains to `untilEpoch` (default: the end); a failure releases the sessions */
+  async function trainTo(untilEpoch?: number) {
     if (disposed) throw new Error("openTraining: advance after finish or dispose");
     const started = performance.now();
     try {
-      await run.advance(untilEpoch);
+      return await run.advance(untilEpoch);
     } catch (error) {
       await dispose();
       throw error;
     } finally {
       trainMs += performance.now() - started;
     }
-    return { history, done: run.done };
   }
 
   async function finish(): Promise<TrainedModel & { stoppedBy: StopReason }> {
     let result: FitResult<{ loss: number }, { score: number; metrics: MetricSet }>;
     try {
-      await advance();
-      result = await run.advance();
+      result = await trainTo();
     } finally {
       await dispose();
     }
@@ -265,7 +257,10 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
   }
 
   return {
-    advance,
+    advance: async (untilEpoch) => {
+      await trainTo(untilEpoch);
+      return { history, done: run.done };
+    },
     reportTo(onEpoch) {
       report = onEpoch;
       for (const info of reported) onEpoch(info);

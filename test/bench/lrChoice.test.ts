@@ -12,7 +12,7 @@ import { chooseLearningRate } from "../../src/bench/lrChoice.ts";
 import { defaultLrGrid } from "../../src/bench/options.ts";
 import { loadDataset } from "../../src/data/load.ts";
 import type { PreparedDataset } from "../../src/data/types.ts";
-import { trainModel } from "../../src/train/trainer.ts";
+import { openTraining, trainModel } from "../../src/train/trainer.ts";
 import { liveTrainSessions } from "../../src/export/ortTrainStep.ts";
 import { writeSignDataset } from "./synthetic.ts";
 
@@ -84,7 +84,9 @@ describe("learning-rate choice", () => {
   });
 
   test("a trial is the first epochs of the real run: same schedule, same numbers", async () => {
-    const trial = await trainModel(dataset, { ...base, lr: 1e-2, stopAfterEpochs: 2 });
+    const opened = await openTraining(dataset, { ...base, lr: 1e-2 });
+    const trial = await opened.advance(2);
+    await opened.dispose();
     const full = await trainModel(dataset, { ...base, lr: 1e-2 });
     assert.equal(trial.history.length, 2);
     assert.ok(full.history.length > 2);

@@ -120,10 +120,10 @@ describe("fit: time budget", () => {
 });
 
 describe("fit: schedule, order and keys", () => {
-  test("every step gets warmup-cosine's learning rate over all `epochs` and the key stepSeed(seed, step), also when stopAfterEpochs ends it sooner", async () => {
+  test("every step gets warmup-cosine's learning rate over all `epochs` and the key stepSeed(seed, step), also when the run pauses sooner", async () => {
     const { loop, calls } = scripted(10, Array(10).fill(0.5).map((v, i) => v + i));
-    const result = await fit({ ...base, epochs: 4, stopAfterEpochs: 2 }, loop);
-    assert.equal(result.stoppedBy, "stop-after-epochs");
+    const result = await startFit({ ...base, epochs: 4 }, loop).advance(2);
+    assert.equal(result.stoppedBy, "paused");
     assert.equal(calls.length, 6);
     const schedule = fitSchedule({ lr: 0.1, epochs: 4, batchSize: 4 }, 10);
     assert.deepEqual(schedule, { lr: 0.1, warmupSteps: 1, totalSteps: 12, minLrRatio: 0.05 });
@@ -178,7 +178,7 @@ describe("fit: a run paused between epochs", () => {
     assert.equal(run.done, false);
     assert.equal(run.epoch, 2);
     assert.equal(paused.history.length, 2);
-    assert.equal(paused.stoppedBy, "stop-after-epochs");
+    assert.equal(paused.stoppedBy, "paused");
     const resumed = await run.advance();
     assert.equal(run.done, true);
     assert.deepEqual(parts.calls, whole.calls);

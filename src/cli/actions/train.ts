@@ -97,5 +97,5 @@ const stopWords: Record<StopReason, string> = {
   "early-stopping": "early stopping",
   epochs: "hit the --epochs cap",
   "time-budget": "hit the --time-budget",
-  "stop-after-epochs": "stopped after the requested epochs",
+  paused: "paused after the requested epochs",
 };
