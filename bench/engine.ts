@@ -1,11 +1,14 @@
 /**
- * npm run bench:engine — median train-step time of three workloads at batch
+ * npm run bench:engine — median train-step time of four workloads at batch
  * 32 and 256, each step a compiled (params, optimiser state, batch, key) ->
  * (params', state', metrics) function with Adam, parameters fed back every step
  * and the metrics read, so nothing is skipped by lazy evaluation:
  *  (a) MLP 512-512-512-10
  *  (b) low-rank fusion (LMF): inputs 300/74/35 -> 64 each, rank 4, 8 classes
  *  (c) cross-attention: text 20x384 attends to image 16x512, hidden 64, pooled, 8 classes
+ *  (d) the default bench's picture encoder (src/encoders/imageCnn.ts) on 32x32x3 inputs, width 64,
+ *      9-class head: conv 5x5 3->16, ReLU, max-pool, conv 3x3 16->32, ReLU, max-pool, 64 position
+ *      tokens, ReLU(W flatten), the step that dominates the default bench's picture models
  * Each is run on ONNX Runtime (the step lowered to one graph, src/export/ortTrainStep.ts,
  * intra-op threads by defaultTrainThreads unless --threads), on jax-js (the reference), and on PyTorch
  * (bench/engine_torch.py, configured as issue 12 asks: OpenBLAS with its
@@ -59,7 +62,7 @@ function torchRound(): { medians: Map<string, number>; header: string[] } {
   return { medians, header: out.split("\n").filter((l) => l.startsWith("PyTorch") || l.startsWith("BLAS")) };
 }
 
-const torchKey = ["mlp", "lmf", "cross-attention"];
+const torchKey = ["mlp", "lmf", "cross-attention", "cnn"];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const rng = new HostRng(0);
 type Cell = { name: string; B: number; ort: number[]; jax: number[]; torch: number[]; ortCpu: number[]; jaxCpu: number[]; openMs: number };

@@ -1,5 +1,5 @@
 /**
- * The three bench:engine workloads (see bench/engine.ts), shared with the
+ * The four bench:engine workloads (see bench/engine.ts), shared with the
  * ONNX Runtime profiler (bench/engine_profile.ts).
  */
 import { HostRng } from "../src/engine/random.ts";
@@ -14,6 +14,7 @@ import { flattenParams, type ParamTree } from "../src/engine/params.ts";
 import type { HostBatch } from "../src/engine/step.ts";
 import { softmaxCrossEntropy } from "../src/engine/losses.ts";
 import { concat, ones, type Tensor } from "../src/engine/tensor.ts";
+import { cnnImageEncoder } from "../src/encoders/imageCnn.ts";
 
 export type Workload = { name: string; tree: ParamTree; loss: (p: any, b: any) => Tensor; batch: (B: number, rng: HostRng) => HostBatch };
 
@@ -24,6 +25,8 @@ export function workloads(rng: HostRng): Workload[] {
   const H = 64;
   const R = 4;
   const dims = [300, 74, 35];
+  // the default bench's picture encoder on emoji's 32x32 RGB pictures, width 64, with a 9-class head
+  const cnn = cnnImageEncoder({ name: "image", type: "image", shape: [32, 32, 3] }, H);
   return [
     {
       name: "mlp 512-512-512-10",
@@ -66,6 +69,16 @@ export function workloads(rng: HostRng): Workload[] {
       },
       batch: (B, r) => ({ text: { data: randn(B * 20 * 384, r), shape: [B, 20, 384] }, image: { data: randn(B * 16 * 512, r), shape: [B, 16, 512] }, y: labels(B, r) }),
     },
+    {
+      name: "cnn 32x32x3 (emoji picture encoder)",
+      tree: { encoder: cnn.init(rng), head: initLinear(rng, H, 9) },
+      loss: (p, b) => softmaxCrossEntropy(linear(p.head, cnn.apply(p.encoder, { input: b.x, present: b.present }).pooled), b.y),
+      batch: (B, r) => ({
+        x: { data: Float32Array.from({ length: B * 32 * 32 * 3 }, () => r.uniform()), shape: [B, 32, 32, 3] },
+        present: { data: new Float32Array(B).fill(1), shape: [B] },
+        y: { data: Float32Array.from({ length: B }, () => r.int(9)), shape: [B] },
+      }),
+    },
   ];
 }
 
@@ -73,7 +86,7 @@ export function workloads(rng: HostRng): Workload[] {
 export type OpenableStep = { name: string; open: (options: OrtTrainStepOptions) => Promise<OrtTrainStep>; batch: (i: number) => HostBatch };
 
 /**
- * One bench:engine workload (name prefix: "mlp", "lmf", "cross"), Adam, one fixed batch;
+ * One bench:engine workload (name prefix: "mlp", "lmf", "cross", "cnn"), Adam, one fixed batch;
  * or with `method`, that method's step as the default bench trains it: emoji (4000 rows),
  * encoder width 64, AdamW with clipping at 1 (src/train/fit.ts stepOptions), real batches in order.
  */

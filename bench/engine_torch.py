@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch side of `npm run bench:engine`: the same three workloads, same shapes,
+"""PyTorch side of `npm run bench:engine`: the same four workloads, same shapes,
 Adam, median train step (zero_grad + forward + loss + backward + step).
 bench/engine.ts runs it in the same sitting, configured competently (issue 12):
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_=67108864 \
@@ -47,8 +47,22 @@ class CrossAttention(nn.Module):
         t, i = s.text(b["text"]), s.image(b["image"])
         return s.head((t + s.attn(t, i, i, need_weights=False)[0]).mean(1))
 
+class Cnn(nn.Module):
+    """src/encoders/imageCnn.ts on 32x32x3, width 64, 9 classes (channels-first here, PyTorch's native layout)."""
+    def __init__(s):
+        super().__init__()
+        s.conv1, s.conv2 = nn.Conv2d(3, 16, 5, padding=2), nn.Conv2d(16, 32, 3, padding=1)
+        s.token = nn.Linear(32, H)
+        s.positions = nn.Parameter(torch.randn(64, H) * 0.02)
+        s.projection, s.head = nn.Linear(64 * H, H), nn.Linear(H, 9)
+    def forward(s, b):
+        h = F.max_pool2d(F.relu(s.conv2(F.max_pool2d(F.relu(s.conv1(b["x"])), 2))), 2)  # [B, 32, 8, 8]
+        tokens = s.token(h.flatten(2).transpose(1, 2)) + s.positions                       # [B, 64, H]
+        return s.head(F.relu(s.projection(tokens.flatten(1))))
+
 def batch(name, B):
-    y = torch.randint(0, 10 if name == "mlp" else 8, (B,))
+    y = torch.randint(0, {"mlp": 10, "cnn": 9}.get(name, 8), (B,))
+    if name == "cnn": return {"x": torch.rand(B, 3, 32, 32)}, y
     if name == "mlp": return {"x": torch.randn(B, 512)}, y
     if name == "lmf": return {"x0": torch.randn(B, 300), "x1": torch.randn(B, 74), "x2": torch.randn(B, 35)}, y
     return {"text": torch.randn(B, 20, 384), "image": torch.randn(B, 16, 512)}, y
@@ -74,7 +88,7 @@ print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, {build.s
 torch.randn(8, 8) @ torch.randn(8, 8)  # loads the BLAS
 print(f"BLAS: {blas_kernel()}")
 print("| workload | batch | median train step (ms) |\n|---|---|---|")
-for name, cls in (("mlp", Mlp), ("lmf", Lmf), ("cross-attention", CrossAttention)):
+for name, cls in (("mlp", Mlp), ("lmf", Lmf), ("cross-attention", CrossAttention), ("cnn", Cnn)):
     for B in map(int, args.batches.split(",")):
         model = cls(); opt = torch.optim.Adam(model.parameters(), 1e-3); b, y = batch(name, B)
         times = []

@@ -20,7 +20,7 @@ import { outDimOf } from "../model/spec.ts";
 import type { TrainedModel } from "../train/trainer.ts";
 import type { Metrics, NoiseRecord, RunResult } from "./results.ts";
 import { percentile } from "./summary.ts";
-import { timePhaseSync } from "../train/phaseTimes.ts";
+import { timePhase } from "../train/phaseTimes.ts";
 
 export type EvaluationOptions = {
   noiseLevels: number[];
@@ -56,7 +56,8 @@ export async function evaluateTrained(trained: TrainedModel, dataset: PreparedDa
 
   // on the engine the steps ran on (ONNX Runtime unless --backend jax; trainBackend.ts)
   const { openSplitPredictor, requestedBackend } = await import("../export/trainBackend.ts");
-  const predictor = await openSplitPredictor(requestedBackend() === "jax" ? "jax" : "ort", trained.model, trained.layout, flat, test, options.batchSize, undefined, "evaluating");
+  const backend = requestedBackend() === "jax" ? "jax" : "ort";
+  const predictor = await openSplitPredictor(backend, trained.model, trained.layout, flat, test, options.batchSize, undefined, "evaluating");
   let metrics: Metrics;
   let testPredictions: number[] | undefined;
   const missing: Record<string, Metrics> = {};
@@ -75,31 +76,35 @@ export async function evaluateTrained(trained: TrainedModel, dataset: PreparedDa
   } finally {
     await predictor.dispose();
   }
-  return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs: timePhaseSync("latency (in test evaluation)", () => measureLatency(trained, dataset, flat, options)) };
+  const single = await openSplitPredictor(backend, trained.model, trained.layout, flat, test, 1, undefined, "timing single rows of", 1);
+  const latencyMs = await timePhase("latency (in test evaluation)", () => measureLatency(single, dataset, options));
+  return { metrics, ...(testPredictions ? { testPredictions } : {}), robustness: { missing, noise }, latencyMs };
 }
 
 /**
  * Wall time of predicting one row at a time, as a server would: gather the
- * row, run the compiled batch-1 step, read the scores back. One warm-up row
- * first (it pays for tracing and compiling), then `latencySamples` rows
- * drawn from the test split with the run's seed.
+ * row, run the batch-1 forward pass, read the scores back. One warm-up row
+ * first, then `latencySamples` rows drawn from the test split with the run's
+ * seed. On ONNX Runtime, the engine `fusionkit serve` and an exported model
+ * run on (jax-js with --backend jax, or where the forward pass has no ONNX
+ * lowering); `engine` says which. Disposes `single`.
  */
-function measureLatency(trained: TrainedModel, dataset: PreparedDataset, flat: Float32Array, options: EvaluationOptions): RunResult["latencyMs"] {
+async function measureLatency(single: SplitPredictor, dataset: PreparedDataset, options: EvaluationOptions): Promise<RunResult["latencyMs"]> {
   const test = dataset.splits.test;
-  if (test.n === 0) return { p50: NaN, p95: NaN, samples: 0 };
-  const rng = new HostRng(options.seed + 7919);
-  const rows = Array.from({ length: options.latencySamples }, () => rng.int(test.n));
-  const single = new Predictor(trained.model, trained.layout, flat, 1);
-  const times: number[] = [];
+  const engine = single instanceof Predictor ? "jax-js" : "onnxruntime";
   try {
-    single.predict(subsetSplit(test, dataset, [rows[0]!]));
+    if (test.n === 0) return { p50: NaN, p95: NaN, samples: 0, engine };
+    const rng = new HostRng(options.seed + 7919);
+    const rows = Array.from({ length: options.latencySamples }, () => rng.int(test.n));
+    const times: number[] = [];
+    await single.predict(subsetSplit(test, dataset, [rows[0]!]));
     for (const row of rows) {
       const started = performance.now();
-      single.predict(subsetSplit(test, dataset, [row]));
+      await single.predict(subsetSplit(test, dataset, [row]));
       times.push(performance.now() - started);
     }
+    return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length, engine };
   } finally {
-    single.dispose();
+    await single.dispose();
   }
-  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length };
 }

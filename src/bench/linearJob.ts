@@ -47,7 +47,7 @@ export function runLinearJob(dataset: PreparedDataset, job: BenchJob): JobOutput
     metrics: linearMetrics(dataset, run.testProbs, test),
     testPredictions: predictedClasses(run.testProbs, C),
     robustness: { missing, noise },
-    latencyMs: { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length },
+    latencyMs: { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length, engine: "linear" },
     bestValMetric: fit.valAccuracy,
     // a convex fit has no epochs: both count the chosen grid point's L-BFGS iterations
     bestEpoch: fit.iterations,

@@ -60,8 +60,12 @@ export function benchNotes(results: BenchResults): string[] {
   } else if (c.workers > 1) {
     notes.push(`Runs trained ${c.workers} at a time on worker threads (one per core), in the same order for every method, so training times and latencies are measured with another run busy on the machine, the same for all methods.`);
   }
+  const onJax = results.methods.filter((m) => m.runs.some((r) => r.latencyMs.engine === "jax-js")).map((m) => m.name);
   notes.push(
-    `Latency: wall time to predict one row (gather it, run the compiled batch-1 forward pass, read the scores back), p50 and p95 over ${c.latencySamples} test rows after one warm-up row.`,
+    `Latency: wall time to predict one row (gather it, run the batch-1 forward pass, read the scores back), p50 and p95 over ${c.latencySamples} test rows after one warm-up row, ` +
+      `on ONNX Runtime, the engine \`fusionkit serve\` and an exported model run on` +
+      (onJax.length ? ` (on jax-js for ${onJax.join(", ")})` : "") +
+      `; linear rows time their own scoring of the row's standardised features.`,
   );
   notes.push("Parameters: unimodal baselines count only their own encoder and head (the model holds the other modalities' encoders, but nothing reads them).");
   const textModalities = d.modalities.filter((m) => m.type === "text").map((m) => m.name);

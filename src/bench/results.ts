@@ -14,6 +14,9 @@ import type { BenchComparisons } from "./comparisons.ts";
 
 export const resultsSchemaVersion = "fusionkit-bench/1";
 
+/** where single-row latency was measured: ONNX Runtime (as `fusionkit serve` runs), jax-js, or a linear baseline's own scoring */
+export type LatencyEngine = "onnxruntime" | "jax-js" | "linear";
+
 export type Stat = { mean: number; std: number; n: number };
 
 /** Named task metrics of one evaluation (accuracy, macroF1, rocAuc, microF1, mae, pearson). */
@@ -41,7 +44,7 @@ export type RunResult = {
   trainMs: number;
   paramCount: number;
   /** single-row inference wall time over `latencySamples` test rows (after one warm-up row) */
-  latencyMs: { p50: number; p95: number; samples: number };
+  latencyMs: { p50: number; p95: number; samples: number; engine?: LatencyEngine };
   robustness: {
     /** modality name -> test metrics with that modality marked missing on every row */
     missing: Record<string, Metrics>;

@@ -1,28 +1,35 @@
 /**
  * Text encoder: token embeddings (vocabSize x dim) plus learned positions;
- * tokens = E[id_t] + P_t for real tokens (padding zeroed), and
- *   pooled = AttnPool(tokens) + bag
- *   bag    = sum_t m_t B[id_t] / sqrt(max(1, sum_t m_t))
- * AttnPool: the masked mean plus two learned-query picks, projected and
- * ReLU'd (src/encoders/pooling.ts); B: a second vocabSize x dim table, the
- * bag-of-words path (fastText-style, Joulin et al., EACL 2017), added without
- * a nonlinearity so a linear head on `pooled` contains a rank-dim logistic
- * regression on word counts. The tokens are there for attention fusion.
- * Why the attention pooling and not the plain mean it replaced: mean_t(E[id_t]
- * + P_t) is the same for "a b" and "b a" (word order is lost) and weighs a
- * keyword like a filler word; test/model/layoutEncoders.test.ts pins that this
- * encoder learns an order task the mean cannot.
- * Why the bag: on emoji the labels follow keywords, and the attention-pooled
- * model lost to a TF-IDF logistic regression (unimodal:text val 0.777, test
- * 0.779 vs linear:text val 0.791, test 0.822, 3 seeds). With the bag: val
- * 0.807, test 0.809 at the old weight decay 0.01, and val 0.824, test 0.816
- * with the bench's weight decay 0.3 (src/bench/options.ts). Measured and not
- * kept: the bag reading the token table E instead of a table of its own (val
- * 0.775 with the 1/sqrt(length) scale, 0.779 with a mean). No IDF weights:
- * each word's learned B row sets its own scale (not measured with IDF).
- * Commands and the per-seed figures: docs/encoders.md.
+ * tokens = E[id_t] + P_t for known words (padding and unknown words zeroed), and
+ *   "bag" (the default):  pooled = bag
+ *   "ordered":            pooled = AttnPool(tokens) + bag
+ *   bag = sum_t m_t B[id_t] / sqrt(max(1, sum_t m_t))
+ * B: a second vocabSize x dim table, the bag-of-words path (fastText-style,
+ * Joulin et al., EACL 2017), without a nonlinearity, so a linear head on
+ * `pooled` contains a rank-dim logistic regression on word counts. AttnPool:
+ * the masked mean plus two learned-query picks, projected and ReLU'd
+ * (src/encoders/pooling.ts), which sees word order: test/model/layoutEncoders.test.ts
+ * pins that "ordered" learns an order task the mean cannot. The tokens (with
+ * their positions, so order) are what attention-based fusion reads, either way.
+ * Progressive fusion's feedback is added to the tokens and, in "bag", to the
+ * bag (a linear map of the word counts: its input stage).
+ * Unknown words (id 1) are not tokens: the vocabulary is train's, so id 1
+ * never occurs in training and its rows would stay untrained noise in every
+ * val/test row with a new word (37-42% of emoji's val/test words).
+ * Why "bag" is the default: on emoji, once unknown words were left out, the
+ * attention path overfit. unimodal:text, 3 seeds, default bench settings
+ * (2026-12-07, docs/encoders.md): 4,000-row sample val/test "ordered"
+ * 0.822/0.823 vs "bag" 0.818/0.852; full dataset 0.881/0.876 vs
+ * 0.888/0.888 (linear:text 0.886/0.892). Keyword lists carry no order to
+ * learn; "ordered" stays for text where order matters.
+ * Measured and not kept: the bag reading the token table E instead of a
+ * table of its own (val 0.775 with the 1/sqrt(length) scale, 0.779 with a
+ * mean); word dropout (p 0.1-0.4: test 0.802-0.771 vs 0.820, before unknown
+ * words were left out). No IDF weights: each word's learned B row sets its
+ * own scale (not measured with IDF).
  */
 import type { ModalitySpec } from "../data/types.ts";
+import { unknownId } from "../data/text.ts";
 import { FusionkitError } from "../errors.ts";
 import { embedding, initEmbedding, type EmbeddingParams } from "../engine/layers.ts";
 import { normalParam } from "../engine/params.ts";
@@ -31,10 +38,16 @@ import type { HostRng } from "../engine/random.ts";
 import { addFeedback, maskMissing, type ModalityEncoder, type ModalityInput } from "./common.ts";
 import { initPool, pool, type Pooling, type PoolParams } from "./pooling.ts";
 
-/** bag: the bag-of-words table (structured pooling only; the plain-mean encoder has none). */
-export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool: PoolParams; bag?: EmbeddingParams };
+/** "bag": pooled is the bag of words; "ordered": attention pooling over the tokens plus the bag (see the header). */
+export const textEncoderKinds = ["bag", "ordered"] as const;
+export type TextEncoderKind = (typeof textEncoderKinds)[number];
+export const defaultTextEncoder: TextEncoderKind = "bag";
 
-export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured"): ModalityEncoder<TextEncoderParams> {
+/** pool: attention pooling ("ordered") or the plain mean (pooling "mean"); bag: the bag-of-words table (structured pooling only). */
+export type TextEncoderParams = { embedding: EmbeddingParams; positions: HostArray; pool?: PoolParams; bag?: EmbeddingParams };
+
+/** `pooling` "mean": the plain-mean encoder, for measurement only (`kind` is then ignored). */
+export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = "structured", kind: TextEncoderKind = defaultTextEncoder): ModalityEncoder<TextEncoderParams> {
   const T = spec.shape[0]!;
   const vocabSize = spec.vocabSize;
   if (!vocabSize || vocabSize < 2) {
@@ -46,7 +59,7 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
     init: (rng: HostRng): TextEncoderParams => ({
       embedding: initEmbedding(rng, vocabSize, dim),
       positions: normalParam(rng, [T, dim], 0.02),
-      pool: initPool(rng, dim, pooling),
+      ...(pooling === "mean" || kind === "ordered" ? { pool: initPool(rng, dim, pooling) } : {}),
       ...(pooling === "structured" ? { bag: initEmbedding(rng, vocabSize, dim) } : {}),
     }),
     apply(p, x: ModalityInput) {
@@ -55,9 +68,14 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
       const ids = x.input.reshape([B, T]);
       const tooBig = ids.greater(vocabSize - 0.5);
       const safeIds = ids.sub(ids.sub(1).mul(tooBig));
-      const mask = (x.tokenMask ?? safeIds.greater(0.5)).mul(x.present.reshape([B, 1]));
+      // padding (0) and unknown words (1) are not tokens: unknown never occurs in train (the vocabulary is
+      // train's), so its embedding rows would stay untrained noise in every val/test row with a new word
+      const known = safeIds.greater(unknownId + 0.5);
+      const mask = (x.tokenMask ? x.tokenMask.mul(known) : known).mul(x.present.reshape([B, 1]));
       const tokens = addFeedback(embedding(p.embedding, safeIds).add(p.positions), x.feedback).mul(mask.expand(2));
-      const pooled = p.bag ? pool(p.pool, tokens, mask).add(bagOfWords(p.bag, safeIds, mask)) : pool(p.pool, tokens, mask);
+      const bag = p.bag ? bagOfWords(p.bag, safeIds, mask) : undefined;
+      // the bag is a linear map of the word counts, so feedback enters "bag" there, as it enters the tokens
+      const pooled = p.pool ? (bag ? pool(p.pool, tokens, mask).add(bag) : pool(p.pool, tokens, mask)) : addFeedback(bag!, x.feedback);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
   };

@@ -112,10 +112,12 @@ export async function openSplitPredictor(
   batchSize: number,
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   what = "validating",
+  /** rows per ONNX Runtime run (jax-js uses batchSize); single-row latency asks 1 */
+  ortBatchSize = ortPredictBatch,
 ): Promise<SplitPredictor> {
   if (backend === "ort") {
     try {
-      return await OrtPredictor.create(model, layout, flat, split, ortPredictBatch);
+      return await OrtPredictor.create(model, layout, flat, split, ortBatchSize);
     } catch (error) {
       const why = error instanceof UnsupportedPrimitive ? `primitive "${error.primitive}" has no ONNX lowering` : error instanceof Error ? error.message.split("\n")[0] : String(error);
       log(`fusionkit: ${what} ${model.spec.method.name} on jax-js, not ONNX Runtime: ${why}`);

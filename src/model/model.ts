@@ -21,7 +21,7 @@
  * partial batch is padded to full size so the compiled step traces once).
  */
 import type { ModalitySpec, Task } from "../data/types.ts";
-import { encoderFor, type ImageEncoderKind, type ModalityEncoder, type Pooling } from "../encoders/index.ts";
+import { encoderFor, type ImageEncoderKind, type ModalityEncoder, type Pooling, type TextEncoderKind } from "../encoders/index.ts";
 import type { EncodedDims } from "../encoders/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { dropout, initLinear, linear, type LinearParams } from "../engine/layers.ts";
@@ -47,6 +47,8 @@ export type ModelSpec = {
   encoderPooling?: Pooling;
   /** "patches": the flattened-patch image encoder instead of the default CNN (src/encoders/index.ts) */
   imageEncoder?: ImageEncoderKind;
+  /** "ordered": text pooled by attention over the tokens plus the bag of words, instead of the default bag alone (src/encoders/text.ts) */
+  textEncoder?: TextEncoderKind;
   /** dropout on the fused representation before the head */
   dropout: number;
   /** overrides method.modalityDropout when set */
@@ -101,7 +103,7 @@ export type Model = {
 
 export function buildModel(spec: ModelSpec): Model {
   if (spec.modalities.length === 0) throw new FusionkitError("a model needs at least one modality", { layer: "Model" });
-  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim, spec.encoderPooling, spec.imageEncoder));
+  const encoders = spec.modalities.map((m) => encoderFor(m, spec.encoderDim, spec.encoderPooling, spec.imageEncoder, spec.textEncoder));
   const inputDims = encoders.map((e) => e.dims);
   const { method } = spec;
   // The method's schema fills defaults and rejects bad fields, naming the method and field.

@@ -4,7 +4,7 @@
  * regression the train-label statistics the model standardises targets with.
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
-import { defaultEncoderDim, type ImageEncoderKind, type Pooling } from "../encoders/index.ts";
+import { defaultEncoderDim, type ImageEncoderKind, type Pooling, type TextEncoderKind } from "../encoders/index.ts";
 import { getMethod } from "../fusion/registry.ts";
 import type { FusionMethod } from "../fusion/types.ts";
 import type { ModelSpec } from "./model.ts";
@@ -27,6 +27,8 @@ export type SpecOptions = {
   encoderPooling?: Pooling;
   /** "patches" = the flattened-patch image encoder instead of the default CNN (docs/encoders.md) */
   imageEncoder?: ImageEncoderKind;
+  /** "ordered" = attention pooling plus the bag of words instead of the bag alone (docs/encoders.md) */
+  textEncoder?: TextEncoderKind;
 };
 
 export function outDimOf(dataset: Pick<PreparedDataset, "task" | "labelNames">): number {
@@ -60,6 +62,7 @@ export function buildSpec(dataset: PreparedDataset, opts: SpecOptions): ModelSpe
   if (opts.unimodalAuxWeight) spec.unimodalAuxWeight = opts.unimodalAuxWeight;
   if (opts.encoderPooling !== undefined) spec.encoderPooling = opts.encoderPooling;
   if (opts.imageEncoder !== undefined) spec.imageEncoder = opts.imageEncoder;
+  if (opts.textEncoder !== undefined) spec.textEncoder = opts.textEncoder;
   if (dataset.task === "regression") spec.targetStats = targetStats(dataset.splits.train);
   return spec;
 }

@@ -20,6 +20,7 @@ import { HostRng } from "../engine/random.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { buildModel, type ModelSpec } from "../model/model.ts";
+import { defaultTextEncoder, textEncoderKinds } from "../encoders/index.ts";
 import type { EpochRecord, TrainedModel } from "./trainer.ts";
 import { join } from "node:path";
 
@@ -42,6 +43,8 @@ export type ModelConfigFile = {
   encoderPooling?: "structured" | "mean";
   /** the image encoder when not the default CNN ("patches"); absent = "cnn" */
   imageEncoder?: "cnn" | "patches";
+  /** the text encoder ("bag", the default since 2026-12-07, or "ordered"); absent in files written before it: "ordered", the encoder they were trained with */
+  textEncoder?: "bag" | "ordered";
   task: Task;
   outDim: number;
   labelNames: string[];
@@ -84,6 +87,7 @@ export function saveModel(dir: string, trained: TrainedModel, dataset?: Pick<Pre
     ...(spec.unimodalAuxWeight ? { unimodalAuxWeight: spec.unimodalAuxWeight } : {}),
     ...(spec.encoderPooling !== undefined ? { encoderPooling: spec.encoderPooling } : {}),
     ...(spec.imageEncoder !== undefined ? { imageEncoder: spec.imageEncoder } : {}),
+    textEncoder: spec.textEncoder ?? defaultTextEncoder,
     task: spec.task,
     outDim: spec.outDim,
     labelNames: trained.labelNames,
@@ -136,6 +140,10 @@ export function loadModel(dir: string): LoadedModel {
   if (config.unimodalAuxWeight) spec.unimodalAuxWeight = config.unimodalAuxWeight;
   if (config.encoderPooling !== undefined) spec.encoderPooling = config.encoderPooling;
   if (config.imageEncoder !== undefined) spec.imageEncoder = config.imageEncoder;
+  if (config.textEncoder !== undefined && !(textEncoderKinds as readonly string[]).includes(config.textEncoder)) {
+    throw new FusionkitError(`unknown text encoder ${JSON.stringify(config.textEncoder)}; use one of ${textEncoderKinds.join(", ")}`, { file: join(dir, "config.json"), field: "textEncoder" });
+  }
+  spec.textEncoder = config.textEncoder ?? "ordered";
   if (config.targetStats) spec.targetStats = config.targetStats;
   const model = buildModel(spec);
   // The layout comes from a fresh init (values discarded): it fixes names, shapes and order.

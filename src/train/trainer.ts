@@ -18,7 +18,7 @@ import { HostRng } from "../engine/random.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
-import type { ImageEncoderKind, Pooling } from "../encoders/index.ts";
+import type { ImageEncoderKind, Pooling, TextEncoderKind } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
 import { paddedBatch, type ModelHostBatch } from "./batching.ts";
@@ -64,6 +64,8 @@ export type TrainOptions = {
   encoderPooling?: Pooling;
   /** "patches": the flattened-patch image encoder instead of the default CNN (ModelSpec.imageEncoder) */
   imageEncoder?: ImageEncoderKind;
+  /** "ordered": attention pooling plus the bag of words for text instead of the bag alone (ModelSpec.textEncoder) */
+  textEncoder?: TextEncoderKind;
   /** dropout before the head */
   dropout?: number;
   /** overrides the method's modalityDropout */

@@ -62,6 +62,11 @@ describe("raw features of the classical baselines", () => {
     assert.ok(Math.abs(f.splits.train[2]! - 0.5 / norm) < 1e-6);
     assert.ok(Math.abs(f.splits.train[3]! - (0.5 * i3) / norm) < 1e-6);
     assert.deepEqual(Array.from(f.splits.train.subarray(4, 8)), [0, 0, 1, 0]);
+    // a test row with an unknown word (1): left out, as sklearn's TfidfVectorizer leaves out words outside
+    // its vocabulary, so the known word keeps its full weight (1, not shrunk by an "unknown" column)
+    ds.splits.test.inputs.t!.set([2, 1, 1]);
+    ds.splits.test.tokenMasks.t!.set([1, 1, 1]);
+    assert.deepEqual(Array.from(modalityFeatures(ds, "t").splits.test), [0, 0, 1, 0]);
   });
 
   test("block balance: every block of linear:concat has mean squared row norm 1 on train, whatever its width", () => {

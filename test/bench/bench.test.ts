@@ -65,6 +65,8 @@ describe("fusionkit bench on a small dataset", () => {
         for (const h of run.history) assert.ok(Number.isFinite(h.trainLoss) && h.ms > 0);
         assert.ok(run.paramCount > 0 && run.trainMs > 0);
         assert.ok(run.latencyMs.samples === 4 && run.latencyMs.p50 > 0 && run.latencyMs.p95 >= run.latencyMs.p50);
+        // timed where the steps ran and where `fusionkit serve` runs: ONNX Runtime
+        assert.equal(run.latencyMs.engine, "onnxruntime");
         assert.deepEqual(Object.keys(run.robustness.missing).sort(), ["a", "b"]);
         assert.deepEqual(run.robustness.noise.map((n) => `${n.modality}@${n.sigma}`), ["a@0.5", "a@2", "b@0.5", "b@2"]);
       }
