@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """scikit-learn side of `npm run bench:text-baseline`: a word TF-IDF
-(TfidfVectorizer, smooth idf, rows L2-normalised) multinomial logistic
+(TfidfVectorizer, binary term frequency, smooth idf, rows L2-normalised) multinomial logistic
 regression on the same rows and the same words as fusionkit's linear:text
 (bench/textBaseline.ts writes them pre-tokenised, one space between words),
 C chosen on validation accuracy from a grid. Prints one RESULT line per C and
@@ -15,7 +15,7 @@ split = {s: [r for r in rows if r["split"] == s] for s in ("train", "val", "test
 text = lambda s: [r["words"] for r in split[s]]
 label = lambda s: [r["label"] for r in split[s]]
 # the words are fusionkit's tokens already: split on spaces only, keep one-letter words
-vectorizer = TfidfVectorizer(token_pattern=r"\S+", lowercase=False).fit(text("train"))
+vectorizer = TfidfVectorizer(token_pattern=r"\S+", lowercase=False, binary=True).fit(text("train"))
 x = {s: vectorizer.transform(text(s)) for s in split}
 print(f"scikit-learn {sklearn.__version__}: {x['train'].shape[1]} vocabulary words from train")
 best = None

@@ -6,7 +6,10 @@
  *   image     the flattened pixels [H*W*C], standardised per pixel
  *   audio,    per-channel summary over the real frames: mean, std, min, max
  *   sequence  ([4*D]; for audio, log-mel summary statistics), standardised
- *   text      TF-IDF over the vocabulary: tf = count / length,
+ *   text      TF-IDF over the vocabulary: tf = 1 for each distinct word of the row
+ *             (binary term frequency: the text encoder's bag, too, counts each
+ *             distinct word once; validation accuracy on emoji 0.849 vs 0.822
+ *             counting repeats, docs/encoders.md),
  *             idf = ln((1 + N) / (1 + df)) + 1 (sklearn's smooth idf), row
  *             L2-normalised; NOT standardised (that would blow up rare words).
  *             Words outside the train vocabulary are left out, as sklearn's
@@ -97,8 +100,8 @@ function rawBlock(spec: ModalitySpec, split: SplitData, idf?: Float64Array): { d
         for (let t = 0; t < T; t++) {
           const id = Math.round(x[r * T + t]!);
           if (id <= unknownId || id >= V) continue;
-          out[r * V + id]! += 1;
-          length++;
+          if (out[r * V + id] === 0) length++;
+          out[r * V + id] = 1;
         }
         if (length === 0) continue;
         let norm = 0;

@@ -25,8 +25,11 @@ import type { EpochRecord, TrainedModel } from "./trainer.ts";
 import { join } from "node:path";
 
 export const modelFormat = "fusionkit-model";
-/** 2: encoders that keep layout (flattened patches, attention pooling) and progressive fusion's feedback into the encoders changed the parameter trees. */
-export const modelFormatVersion = 2;
+/**
+ * 2: encoders that keep layout (flattened patches, attention pooling) and progressive fusion's feedback into the encoders changed the parameter trees.
+ * 3: the text encoder's kind (textEncoder: "bag" by default) and its reading of words (unknown words left out, each word once in the bag) changed predictions.
+ */
+export const modelFormatVersion = 3;
 
 export type ModelConfigFile = {
   format: typeof modelFormat;
@@ -43,8 +46,8 @@ export type ModelConfigFile = {
   encoderPooling?: "structured" | "mean";
   /** the image encoder when not the default CNN ("patches"); absent = "cnn" */
   imageEncoder?: "cnn" | "patches";
-  /** the text encoder ("bag", the default since 2026-12-07, or "ordered"); absent in files written before it: "ordered", the encoder they were trained with */
-  textEncoder?: "bag" | "ordered";
+  /** the text encoder: "bag" (the default) or "ordered" */
+  textEncoder: "bag" | "ordered";
   task: Task;
   outDim: number;
   labelNames: string[];
@@ -118,7 +121,7 @@ function checkModelConfigFile(config: Record<string, unknown>, configPath: strin
   if (config.version !== modelFormatVersion) {
     throw new FusionkitError(`model format version ${config.version} is not supported (this fusionkit reads version ${modelFormatVersion}); retrain the model`, { file: configPath, field: "version" });
   }
-  for (const field of ["method", "task", "outDim", "modalities", "labelNames", "encoderDim"] as const) {
+  for (const field of ["method", "task", "outDim", "modalities", "labelNames", "encoderDim", "textEncoder"] as const) {
     if (config[field] === undefined) throw new FusionkitError(`missing "${field}"; the config is damaged, retrain or restore it`, { file: configPath, field });
   }
 }
@@ -140,10 +143,10 @@ export function loadModel(dir: string): LoadedModel {
   if (config.unimodalAuxWeight) spec.unimodalAuxWeight = config.unimodalAuxWeight;
   if (config.encoderPooling !== undefined) spec.encoderPooling = config.encoderPooling;
   if (config.imageEncoder !== undefined) spec.imageEncoder = config.imageEncoder;
-  if (config.textEncoder !== undefined && !(textEncoderKinds as readonly string[]).includes(config.textEncoder)) {
+  if (!(textEncoderKinds as readonly string[]).includes(config.textEncoder)) {
     throw new FusionkitError(`unknown text encoder ${JSON.stringify(config.textEncoder)}; use one of ${textEncoderKinds.join(", ")}`, { file: join(dir, "config.json"), field: "textEncoder" });
   }
-  spec.textEncoder = config.textEncoder ?? "ordered";
+  spec.textEncoder = config.textEncoder;
   if (config.targetStats) spec.targetStats = config.targetStats;
   const model = buildModel(spec);
   // The layout comes from a fresh init (values discarded): it fixes names, shapes and order.

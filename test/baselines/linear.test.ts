@@ -46,7 +46,7 @@ describe("raw features of the classical baselines", () => {
     assert.equal(f.blocks[0]!.scale, 0.5);
   });
 
-  test("text: TF-IDF with smooth idf, rows L2-normalised", () => {
+  test("text: TF-IDF with binary term frequency and smooth idf, rows L2-normalised, unknown words left out", () => {
     const ds = makeDataset({
       labelNames: ["x", "y"],
       modalities: [{ name: "t", type: "text", shape: [3], vocabSize: 4 }],
@@ -67,6 +67,12 @@ describe("raw features of the classical baselines", () => {
     ds.splits.test.inputs.t!.set([2, 1, 1]);
     ds.splits.test.tokenMasks.t!.set([1, 1, 1]);
     assert.deepEqual(Array.from(modalityFeatures(ds, "t").splits.test), [0, 0, 1, 0]);
+    // binary term frequency: a repeated word counts once, so [2, 2, 3] reads as [2, 3]
+    ds.splits.test.inputs.t!.set([2, 2, 3]);
+    const repeated = Array.from(modalityFeatures(ds, "t").splits.test);
+    ds.splits.test.inputs.t!.set([2, 3, 0]);
+    ds.splits.test.tokenMasks.t!.set([1, 1, 0]);
+    assert.deepEqual(repeated, Array.from(modalityFeatures(ds, "t").splits.test));
   });
 
   test("block balance: every block of linear:concat has mean squared row norm 1 on train, whatever its width", () => {

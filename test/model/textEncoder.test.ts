@@ -1,7 +1,7 @@
 /**
  * The text encoder's bag-of-words path (src/encoders/text.ts): what it adds to
- * the pooled vector is exactly sum_t m_t B[id_t] / sqrt(max(1, sum_t m_t)),
- * computed here on the host: repeated tokens count per occurrence, padding
+ * the pooled vector is exactly sum over the row's distinct known words of
+ * B[w] / sqrt(max(1, their count)), computed here on the host: a repeated word counts once, padding
  * and unknown words (id 1, and ids past the vocabulary, which read as unknown)
  * not at all, a missing row stays zero. The plain-mean encoder (measurement
  * only) has no bag.
@@ -19,7 +19,7 @@ before(startEngine);
 
 const spec: ModalitySpec = { name: "txt", type: "text", shape: [5], vocabSize: 9 };
 const dim = 4;
-// row 0: a repeated token and two padding slots; row 1: an unknown word and an id past the vocabulary (reads as unknown); row 2: missing
+// row 0: a repeated word and two padding slots; row 1: an unknown word and an id past the vocabulary (reads as unknown); row 2: missing
 const ids = [3, 5, 3, 0, 0, 2, 40, 1, 8, 4, 6, 6, 6, 6, 6];
 const mask = ids.map((id) => (id > 0 ? 1 : 0));
 const present = [1, 1, 0];
@@ -35,7 +35,7 @@ function pooled(params: TextEncoderParams): Float32Array {
 }
 
 describe("text encoder: bag-of-words path", () => {
-  test("adds sum_t B[id_t] / sqrt(length) over known words (closed form), zero for a missing row", () => {
+  test("adds sum_w B[w] / sqrt(count) over the distinct known words (closed form), zero for a missing row", () => {
     const params = textEncoder(spec, dim, "structured", "ordered").init(new HostRng(1));
     const table = params.bag!.table.data;
     const withBag = pooled(params);
@@ -43,7 +43,7 @@ describe("text encoder: bag-of-words path", () => {
     const expected = new Float32Array(3 * dim);
     for (let r = 0; r < 3; r++) {
       if (!present[r]) continue;
-      const row = ids.slice(r * 5, r * 5 + 5).filter((id) => id > 1 && id < 9);
+      const row = [...new Set(ids.slice(r * 5, r * 5 + 5).filter((id) => id > 1 && id < 9))];
       for (const id of row) for (let d = 0; d < dim; d++) expected[r * dim + d]! += table[id * dim + d]! / Math.sqrt(row.length);
     }
     const added = withBag.map((v, i) => v - withoutBag[i]!);
@@ -69,7 +69,7 @@ describe("text encoder: bag-of-words path", () => {
     const table = params.bag!.table.data;
     const got = pooled(params);
     for (let r = 0; r < 3; r++) {
-      const row = present[r] ? ids.slice(r * 5, r * 5 + 5).filter((id) => id > 1 && id < 9) : [];
+      const row = present[r] ? [...new Set(ids.slice(r * 5, r * 5 + 5).filter((id) => id > 1 && id < 9))] : [];
       for (let d = 0; d < dim; d++) {
         const expected = row.reduce((sum, id) => sum + table[id * dim + d]!, 0) / Math.sqrt(Math.max(1, row.length));
         assert.ok(Math.abs(got[r * dim + d]! - expected) < 1e-5, `row ${r} dim ${d}: ${got[r * dim + d]} vs ${expected}`);

@@ -131,24 +131,26 @@ describe("model checkpoints", () => {
     assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /parameter "encoders\.v\.projection\.w" has shape/.test(e.message));
   });
 
-  test("the text encoder is recorded; a config.json from before it was (no textEncoder) loads as \"ordered\", the encoder it was trained with", async () => {
+  test("the text encoder is recorded and reloads; an unknown kind and a version-2 file are refused", async () => {
     assert.equal(JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).textEncoder, "bag");
     const ordered = await trainModel(ds, { method: "early", seed: 3, epochs: 1, encoderDim: 8, methodConfig: { projectDim: 8, hidden: [8] }, textEncoder: "ordered" });
-    const copy = join(dir, "before-text-kinds");
+    const copy = join(dir, "ordered-text");
     saveModel(copy, ordered, ds);
+    const loaded = loadModel(copy);
+    assert.equal(loaded.model.spec.textEncoder, "ordered");
+    assert.deepEqual(Array.from(predict(loaded, ds.splits.test).probs), Array.from(predict(ordered, ds.splits.test).probs));
     const file = join(copy, "model.safetensors");
     writeFileSync(file, encodeSafetensors([...decodeSafetensors(readFileSync(file), file).tensors.entries()]));
     const configFile = join(copy, "config.json");
     const config = JSON.parse(readFileSync(configFile, "utf8"));
-    assert.equal(config.textEncoder, "ordered");
-    delete config.textEncoder;
-    writeFileSync(configFile, JSON.stringify(config));
-    const loaded = loadModel(copy);
-    assert.equal(loaded.model.spec.textEncoder, "ordered");
-    assert.deepEqual(Array.from(predict(loaded, ds.splits.test).probs), Array.from(predict(ordered, ds.splits.test).probs));
     config.textEncoder = "bigram";
     writeFileSync(configFile, JSON.stringify(config));
     assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /unknown text encoder "bigram"/.test(e.message) && /bag, ordered/.test(e.message));
+    // a model saved before version 3 read unknown and repeated words differently: refused, not silently changed
+    delete config.textEncoder;
+    config.version = 2;
+    writeFileSync(configFile, JSON.stringify(config));
+    assert.throws(() => loadModel(copy), (e: unknown) => e instanceof FusionkitError && /version 2 is not supported/.test(e.message) && /retrain/.test(e.message));
   });
 
   test("a config with an unknown method is refused with the valid names", () => {
