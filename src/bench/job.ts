@@ -36,6 +36,8 @@ export type BenchJob = {
   modalityDropout: number | null;
   /** the bench's per-modality auxiliary-loss weight for this method (null: none); absent in jobs from an older bench */
   unimodalAux?: number | null;
+  /** the text encoder (ModelSpec.textEncoder); absent in jobs from an older bench: the default */
+  textPooling?: "bag" | "ordered";
   patience: number;
   encoderDim: number;
   /** null: no time limit (epochs and early stopping only) */
@@ -96,6 +98,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     encoderDim: job.encoderDim,
     ...(job.modalityDropout !== null ? { modalityDropout: job.modalityDropout } : {}),
     ...(job.unimodalAux ? { unimodalAuxWeight: job.unimodalAux } : {}),
+    ...(job.textPooling ? { textEncoder: job.textPooling } : {}),
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
     onEpoch: (info) => {
       // only a method that had gates at initialisation reads its parameters back each epoch

@@ -13,6 +13,9 @@ export function benchNotes(results: BenchResults): string[] {
   const searched = c.lrGrid.length > 1;
   notes.push(
     `Shared by every method: the same prepared data and train/val/test split, the same encoder per modality (width ${c.encoderDim}), ` +
+      (c.textPooling && d.modalities.some((m) => m.type === "text")
+        ? `text pooled as ${c.textPooling === "bag" ? "a bag of its distinct known words" : "attention over its words in order plus a bag of its distinct known words"} (--text-pooling ${c.textPooling}), `
+        : "") +
       `AdamW with warmup + cosine decay at peak learning rate ${searched ? `chosen per run from ${c.lrGrid.join(", ")} (below)` : c.lrGrid[0]}, batch ${c.batchSize}, at most ${c.epochs} epochs, early stopping on validation ${metric} (patience ${c.patience}) keeping the best epoch's parameters. ` +
       `The test split is used only for the reported figures.`,
   );

@@ -3,6 +3,7 @@
  * when given no arguments (every method + one unimodal baseline per modality
  * + the linear baselines, 3 seeds, on emoji): see benchDefaults for why each.
  */
+import type { TextEncoderKind } from "../encoders/text.ts";
 import { FusionkitError, requirePositiveInteger } from "../errors.ts";
 
 export type BenchOptions = {
@@ -35,6 +36,8 @@ export type BenchOptions = {
   modalityDropout: number;
   /** lambda of the per-modality auxiliary losses every multimodal method trains with (src/model/model.ts); 0: none */
   unimodalAux: number;
+  /** the text encoder of every neural run (ModelSpec.textEncoder) */
+  textPooling: TextEncoderKind;
   patience: number;
   encoderDim: number;
   /** per-method config overrides, method name -> config fields */
@@ -62,6 +65,9 @@ export type BenchOptions = {
   /** add the classical `linear:` rows when --methods is not given (classification): --no-baselines turns them off */
   baselines: boolean;
 };
+
+/** src/encoders/text.ts textEncoderKinds, repeated here so the CLI's registration loads no encoder code (test/bench/options.test.ts checks they agree) */
+export const textPoolings: readonly TextEncoderKind[] = ["bag", "ordered"];
 
 /**
  * Defaults: every run ends by early stopping on validation (patience 5), the
@@ -93,6 +99,8 @@ export const benchDefaults = {
   weightDecay: 0.3,
   modalityDropout: 0.3,
   unimodalAux: 3,
+  // the encoders' default (src/encoders/text.ts defaultTextEncoder; test/bench/options.test.ts checks they agree)
+  textPooling: "bag" as TextEncoderKind,
   patience: 5,
   encoderDim: 64,
   noiseLevels: [0.5, 1, 2],
@@ -133,6 +141,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     weightDecay: partial.weightDecay ?? benchDefaults.weightDecay,
     modalityDropout: partial.modalityDropout ?? benchDefaults.modalityDropout,
     unimodalAux: partial.unimodalAux ?? benchDefaults.unimodalAux,
+    textPooling: partial.textPooling ?? benchDefaults.textPooling,
     patience: partial.patience ?? benchDefaults.patience,
     encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,
     methodConfigs: partial.methodConfigs ?? {},
@@ -167,6 +176,9 @@ export function checkOptions(options: BenchOptions): void {
   }
   if (!(options.modalityDropout >= 0 && options.modalityDropout < 1)) {
     throw new FusionkitError(`--modality-dropout must be in [0, 1), got ${options.modalityDropout}`, { field: "--modality-dropout" });
+  }
+  if (!(textPoolings as readonly string[]).includes(options.textPooling)) {
+    throw new FusionkitError(`--text-pooling must be one of ${textPoolings.join(", ")}, got ${JSON.stringify(options.textPooling)}`, { field: "--text-pooling" });
   }
   if (!(options.unimodalAux >= 0 && Number.isFinite(options.unimodalAux))) {
     throw new FusionkitError(`--unimodal-aux must be a number >= 0, got ${options.unimodalAux}`, { field: "--unimodal-aux" });

@@ -128,6 +128,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         weightDecay: options.weightDecay,
         modalityDropout: benchModalityDropout(method, dataset.modalities.length, options.modalityDropout),
         unimodalAux: benchUnimodalAux(method, dataset.modalities.length, options.unimodalAux),
+        textPooling: options.textPooling,
         patience: options.patience,
         encoderDim: options.encoderDim,
         timeBudgetMs: perRunBudgetMs,

@@ -188,6 +188,8 @@ export type BenchResults = {
     modalityDropout: number;
     /** weight of the per-modality auxiliary losses of every multimodal method (0: none; absent in results written before it existed) */
     unimodalAux?: number;
+    /** the text encoder of every neural run (absent in results written before it could be chosen: "ordered", then the only one) */
+    textPooling?: "bag" | "ordered";
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

@@ -213,6 +213,7 @@ function assembleResults(
       weightDecay: options.weightDecay,
       modalityDropout: options.modalityDropout,
       unimodalAux: options.unimodalAux,
+      textPooling: options.textPooling,
       patience: options.patience,
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,

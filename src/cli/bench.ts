@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { benchDefaults } from "../bench/options.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability } from "./options.ts";
+import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, textPooling } from "./options.ts";
 
 export type BenchFlags = EncoderFlags & {
   data: string;
@@ -26,6 +26,7 @@ export type BenchFlags = EncoderFlags & {
   weightDecay: number;
   modalityDropout: number;
   unimodalAux: number;
+  textPooling: "bag" | "ordered";
   patience: number;
   encoderDim: number;
   config?: Record<string, unknown>;
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option("--weight-decay <x>", "AdamW decoupled weight decay of every neural run", nonNegativeNumber, benchDefaults.weightDecay)
     .option("--modality-dropout <p>", "drop each modality of a training row with probability p (never all) for every multimodal method without its own; 0 turns it off", probability, benchDefaults.modalityDropout)
     .option("--unimodal-aux <lambda>", "weight of one auxiliary loss per modality (a linear head on that modality's encoding, training only) for every multimodal method; 0 turns it off", nonNegativeNumber, benchDefaults.unimodalAux)
+    .option("--text-pooling <bag|ordered>", "text encoder of every neural run: a bag of distinct words, or attention pooling over the words in order plus the bag (docs/encoders.md)", textPooling, benchDefaults.textPooling)
     .option("--patience <n>", "early stopping: epochs without a validation improvement", positiveInt, benchDefaults.patience)
     .option("--encoder-dim <n>", "width of every modality encoder", positiveInt, benchDefaults.encoderDim)
     .option("--config <json>", "per-method config overrides, e.g. '{\"lmf\":{\"rank\":8}}'", jsonObject)

@@ -40,6 +40,12 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
+/** How text is pooled (src/encoders/text.ts): "bag" or "ordered". */
+export function textPooling(value: string): "bag" | "ordered" {
+  if (value !== "bag" && value !== "ordered") throw new InvalidArgumentError('expected "bag" (a bag of distinct words, the default) or "ordered" (attention pooling over the words in order, plus the bag).');
+  return value;
+}
+
 /** A probability in [0, 1): modality dropout and the like. */
 export function probability(value: string): number {
   const n = Number(value);

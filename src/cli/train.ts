@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
-import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, seedInt } from "./options.ts";
+import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, seedInt, textPooling } from "./options.ts";
 
 export type TrainFlags = EncoderFlags & {
   data: string;
@@ -21,6 +21,7 @@ export type TrainFlags = EncoderFlags & {
   weightDecay?: number;
   modalityDropout?: number;
   unimodalAux?: number;
+  textPooling?: "bag" | "ordered";
   out?: string;
   maxRows?: number;
   timeBudget?: number;
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option("--weight-decay <x>", "AdamW decoupled weight decay (the bench trains with 0.3)", nonNegativeNumber)
     .option("--modality-dropout <p>", "drop each modality of a training row with probability p, never all (default: the method's own, else none; the bench uses 0.3)", probability)
     .option("--unimodal-aux <lambda>", "weight of the per-modality auxiliary losses of a multimodal method, training only (default 0; the bench uses 3)", nonNegativeNumber)
+    .option("--text-pooling <bag|ordered>", "text encoder: a bag of distinct words (default), or attention pooling over the words in order plus the bag (docs/encoders.md)", textPooling)
     .option("--encoder-dim <n>", "width of every modality encoder's output", positiveInt, 64)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)

@@ -100,6 +100,7 @@ describe("bench: classical baselines and significance", () => {
 
   test("every neural run trains with the bench's weight decay", () => {
     assert.equal(results.config.weightDecay, 0.05);
+    assert.equal(results.config.textPooling, "bag");
     for (const name of ["early", "unimodal:a"]) {
       for (const run of results.methods.find((m) => m.name === name)!.runs) assert.equal((run.chosen as { weightDecay: number }).weightDecay, 0.05, `${name} seed ${run.seed}`);
     }

@@ -132,6 +132,17 @@ describe("fusionkit CLI", () => {
     assert.match(bad.stderr, /--unimodal-aux/);
   });
 
+  test("train --text-pooling picks the text encoder, recorded in config.json; a bad value names the flag and the choices", async () => {
+    const r = await fusionkit("train", "--data", "toy", "--epochs", "1", "--quiet", "--text-pooling", "ordered", "--out", "ordered-run");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(dir, "ordered-run", "config.json"), "utf8")).textEncoder, "ordered");
+    const bad = await fusionkit("train", "--data", "toy", "--text-pooling", "bigram", "--out", "bad-pooling");
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--text-pooling/);
+    assert.match(bad.stderr, /"bag".*"ordered"/);
+    assert.doesNotMatch(bad.stderr, /\n\s+at /);
+  });
+
   test("data inspect prints the split table", async () => {
     const r = await fusionkit("data", "inspect", "toy");
     assert.equal(r.code, 0, r.stderr);

@@ -29,6 +29,7 @@ const benchJobSchema = z.strictObject({
   weightDecay: finite.nonnegative(),
   modalityDropout: z.number().min(0).max(0.99).nullable(),
   unimodalAux: finite.nonnegative().nullable().optional(),
+  textPooling: z.enum(["bag", "ordered"]).optional(),
   patience: positiveInt,
   encoderDim: positiveInt,
   timeBudgetMs: finite.positive().nullable(),

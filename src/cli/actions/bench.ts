@@ -45,6 +45,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       weightDecay: flags.weightDecay,
       modalityDropout: flags.modalityDropout,
       unimodalAux: flags.unimodalAux,
+      textPooling: flags.textPooling,
       ...(flags.lrGrid ? { lrGrid: flags.lrGrid } : {}),
       patience: flags.patience,
       encoderDim: flags.encoderDim,

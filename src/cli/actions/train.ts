@@ -56,6 +56,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       ...(flags.weightDecay !== undefined ? { weightDecay: flags.weightDecay } : {}),
       ...(flags.modalityDropout !== undefined ? { modalityDropout: flags.modalityDropout } : {}),
       ...(flags.unimodalAux ? { unimodalAuxWeight: flags.unimodalAux } : {}),
+      ...(flags.textPooling ? { textEncoder: flags.textPooling } : {}),
       ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
       onEpoch: (e) => progress.epoch(e),
     });
