@@ -40,11 +40,12 @@ function best(methods: MethodResult[]): MethodResult | undefined {
 }
 
 /** A test oriented as "a beats b" (delta and p of a over b). */
-function test(a: MethodResult, b: MethodResult, labels: ArrayLike<number>): PairedTest | undefined {
-  return pairedBootstrap(a.name, a.runs, b.name, b.runs, labels);
+function test(a: MethodResult, b: MethodResult, labels: ArrayLike<number>, groups?: ArrayLike<string>): PairedTest | undefined {
+  return pairedBootstrap(a.name, a.runs, b.name, b.runs, labels, groups ? { groups } : {});
 }
 
-export function compareMethods(methods: MethodResult[], testLabels: ArrayLike<number> | undefined, classification: boolean): BenchComparisons {
+/** `testGroups`: the group of each test row when the split grouped rows (SplitData.groups): the bootstrap then draws whole groups. */
+export function compareMethods(methods: MethodResult[], testLabels: ArrayLike<number> | undefined, classification: boolean, testGroups?: ArrayLike<string>): BenchComparisons {
   const neuralRuns = methods.filter((m) => m.family !== "linear").flatMap((m) => m.runs);
   const hitCap = neuralRuns.filter((r) => r.stoppedBy === "epochs").length;
   const share = neuralRuns.length ? hitCap / neuralRuns.length : 0;
@@ -62,17 +63,17 @@ export function compareMethods(methods: MethodResult[], testLabels: ArrayLike<nu
   if (fusion) out.bestFusion = fusion.name;
   if (unimodal) out.bestUnimodal = unimodal.name;
   if (fusion && unimodal) {
-    const t = test(fusion, unimodal, testLabels);
+    const t = test(fusion, unimodal, testLabels, testGroups);
     if (t) out.fusionVsUnimodal = t;
   }
   if (fusion && concat) {
-    const t = test(fusion, concat, testLabels);
+    const t = test(fusion, concat, testLabels, testGroups);
     if (t) out.fusionVsLinear = t;
   }
   if (unimodal) {
     for (const m of methods.filter(isFusion)) {
       if (!m.runs.length) continue;
-      const t = test(m, unimodal, testLabels);
+      const t = test(m, unimodal, testLabels, testGroups);
       if (!t) continue;
       out.perMethod.push(t);
       if (t.delta > 0 && t.p < significanceLevel && !out.significantFamilies.includes(m.family)) out.significantFamilies.push(m.family);
@@ -80,7 +81,7 @@ export function compareMethods(methods: MethodResult[], testLabels: ArrayLike<nu
   }
   for (const u of methods.filter((m) => m.family === "unimodal" && m.runs.length)) {
     const linear = methods.find((m) => m.name === `linear:${u.name.slice(u.name.indexOf(":") + 1)}` && m.runs.length);
-    const t = linear && test(u, linear, testLabels);
+    const t = linear && test(u, linear, testLabels, testGroups);
     if (t) out.unimodalVsLinear.push(t);
   }
   return out;

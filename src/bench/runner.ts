@@ -230,7 +230,7 @@ function assembleResults(
     notes: [],
   };
   results.leaderboard = buildLeaderboard(methods, metric);
-  results.comparisons = compareMethods(methods, dataset.splits.test.labels, dataset.task === "classification");
+  results.comparisons = compareMethods(methods, dataset.splits.test.labels, dataset.task === "classification", dataset.splits.test.groups);
   results.notes = benchNotes(results);
   return results;
 }

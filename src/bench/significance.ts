@@ -11,7 +11,12 @@
  *   p = (1 + #{delta* <= 0}) / (1 + R)       one-sided, H0: A is not better
  * Resampling seeds captures training variance, resampling rows the finite
  * test set; pairing (the same rows and seeds for A and B) removes the shared
- * difficulty of each row. Only seeds both methods finished are used; a method
+ * difficulty of each row. When the rows come in groups (the dataset's
+ * split.groupBy: on emoji one emoji's 2 vendors x 2 languages share a picture
+ * or a text and are right or wrong together), a replicate draws whole groups
+ * instead of rows (the cluster bootstrap; Field & Welsh, JRSS-B 2007): rows of
+ * a group are not independent evidence, and drawing them one by one
+ * understates the variance. With one row per group the two are the same draws. Only seeds both methods finished are used; a method
  * with a single run (the linear baselines: one convex fit per bench) is paired
  * with every seed of the other.
  */
@@ -27,6 +32,8 @@ export type PairedTest = {
   p: number;
   seeds: number;
   rows: number;
+  /** the resampled groups of rows when rows were grouped (absent: every row its own) */
+  groups?: number;
   resamples: number;
 };
 
@@ -56,30 +63,62 @@ export function pairedBootstrap(
   worseName: string,
   b: RunResult[],
   labels: ArrayLike<number>,
-  options: { resamples?: number; seed?: number } = {},
+  options: { resamples?: number; seed?: number; groups?: ArrayLike<string> } = {},
 ): PairedTest | undefined {
   const d = differences(a, b, labels);
   if (!d) return undefined;
   const S = d.length;
   const N = labels.length;
   if (N === 0) return undefined;
+  if (options.groups && options.groups.length !== N) throw new Error(`pairedBootstrap: ${options.groups.length} group labels for ${N} rows`);
+  const clusters = options.groups ? clustersOf(options.groups) : undefined;
   const R = options.resamples ?? defaultResamples;
   let total = 0;
   for (const row of d) for (let i = 0; i < N; i++) total += row[i]!;
   const delta = total / (S * N);
   const rng = new HostRng(options.seed ?? 20_04);
-  const rows = new Int32Array(N);
+  // a replicate's drawn rows, whole groups at a time when rows are grouped
+  const G = clusters ? clusters.length : N;
+  let drawn: Int32Array = new Int32Array(N);
   let notBetter = 0;
   for (let r = 0; r < R; r++) {
-    for (let i = 0; i < N; i++) rows[i] = rng.int(N);
+    let count = 0;
+    for (let g = 0; g < G; g++) {
+      const pick = rng.int(G);
+      if (!clusters) {
+        drawn[count++] = pick;
+        continue;
+      }
+      for (const i of clusters[pick]!) {
+        if (count === drawn.length) drawn = grow(drawn);
+        drawn[count++] = i;
+      }
+    }
     let sum = 0;
     for (let s = 0; s < S; s++) {
       const row = d[rng.int(S)]!;
-      for (let i = 0; i < N; i++) sum += row[rows[i]!]!;
+      for (let k = 0; k < count; k++) sum += row[drawn[k]!]!;
     }
     if (sum <= 0) notBetter++;
   }
-  return { better: betterName, worse: worseName, delta, p: (1 + notBetter) / (1 + R), seeds: S, rows: N, resamples: R };
+  return { better: betterName, worse: worseName, delta, p: (1 + notBetter) / (1 + R), seeds: S, rows: N, ...(clusters ? { groups: clusters.length } : {}), resamples: R };
+}
+
+/** Row indices by group, groups in order of first appearance. */
+function clustersOf(groups: ArrayLike<string>): number[][] {
+  const byGroup = new Map<string, number[]>();
+  for (let i = 0; i < groups.length; i++) {
+    const rows = byGroup.get(groups[i]!);
+    if (rows) rows.push(i);
+    else byGroup.set(groups[i]!, [i]);
+  }
+  return [...byGroup.values()];
+}
+
+function grow(a: Int32Array): Int32Array {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
 }
 
 /** p as text: "p = 0.012", or "p < 0.001" when no replicate went the other way (the bootstrap's resolution). */

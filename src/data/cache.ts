@@ -19,7 +19,7 @@ import { writeFileAtomic } from "../io/atomicWrite.ts";
 import type { PreparedDataset, SplitData, SplitName } from "./types.ts";
 
 /** Bump when preprocessing changes output for the same inputs, so old entries stop matching. */
-export const cacheFormatVersion = 2;
+export const cacheFormatVersion = 3; // 3: splits carry their rows' groups (SplitData.groups)
 
 const magic = "FKCACHE1";
 

@@ -254,6 +254,7 @@ function encodeSplit(rows: ParsedRow[], pipelines: ModalityPipeline<unknown, unk
     present: {},
     labels: encodeLabels(config.task, rows.map((row) => row.label), labelNames),
     fields: Object.fromEntries(config.keepFields.map((field) => [field, rows.map((row) => row.fields[field])])),
+    ...(isSeededSplit(config.split) && config.split.groupBy ? { groups: rows.map((row) => row.group) } : {}),
   };
   pipelines.forEach((pipeline, m) => {
     const encoded = pipeline.encode(rows.map((row) => row.values[m]));

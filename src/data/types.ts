@@ -65,6 +65,11 @@ export type SplitData = {
   labels: Float32Array;
   /** extra string fields kept per row (e.g. vendor, language, subcategory, group). */
   fields: Record<string, string[]>;
+  /**
+   * the split's group of each row (the split.groupBy value) when the dataset splits by group;
+   * absent when rows were split one by one. The bench's significance test resamples whole groups.
+   */
+  groups?: string[];
 };
 
 export type PreparedDataset = {

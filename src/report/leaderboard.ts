@@ -33,7 +33,7 @@ export function compareFusionToUnimodal(results: BenchResults): FusionComparison
 function claim(t: PairedTest, alpha: number): string {
   const sign = t.delta >= 0 ? "+" : "";
   const verdict = t.delta > 0 && t.p < alpha ? "significant" : "not significant";
-  return `${sign}${fixed(t.delta, 3)} (paired bootstrap over ${t.seeds} seed${t.seeds === 1 ? "" : "s"} x ${t.rows} test rows, ${formatP(t.p, t.resamples)}: ${verdict} at ${alpha})`;
+  return `${sign}${fixed(t.delta, 3)} (paired bootstrap over ${t.seeds} seed${t.seeds === 1 ? "" : "s"} x ${t.groups ? `${t.groups} groups of the ${t.rows} test rows` : `${t.rows} test rows`}, ${formatP(t.p, t.resamples)}: ${verdict} at ${alpha})`;
 }
 
 export function describeComparison(results: BenchResults): string | undefined {

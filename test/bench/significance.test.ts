@@ -39,4 +39,25 @@ describe("paired bootstrap over seeds and test rows", () => {
     assert.ok(Math.abs(t.delta - 0.25) < 1e-12, "mean over seeds: (0.5 + 0) / 2");
     assert.equal(pairedBootstrap("a", [run(0, labels), run(1, labels)], "b", [run(2, labels), run(3, labels)], labels), undefined, "no common seed: no test");
   });
+
+  test("grouped rows: whole groups are drawn; four copies of each row in a group give exactly the ungrouped test on one copy, rows drawn one by one overstate it", () => {
+    // 60 rows: B alone is wrong on 7, A alone on 4: a net edge of 3 rows, weak evidence on 60 rows
+    const base = labels.slice(0, 60);
+    const a = base.map((y, i) => (i % 10 === 0 || i % 11 === 5 ? (y + 1) % 3 : y));
+    const b = base.map((y, i) => (i % 10 === 0 || i % 7 === 3 ? (y + 1) % 3 : y));
+    const once = pairedBootstrap("a", [run(0, a), run(1, a)], "b", [run(0, b), run(1, b)], base)!;
+    // the same evidence with every row repeated four times (as one emoji in 2 vendors x 2 languages)
+    const four = <T>(xs: T[]) => xs.flatMap((x) => [x, x, x, x]);
+    const groups = four(base.map((_, i) => `g${i}`));
+    const grouped = pairedBootstrap("a", [run(0, four(a)), run(1, four(a))], "b", [run(0, four(b)), run(1, four(b))], four(base), { groups })!;
+    const asRows = pairedBootstrap("a", [run(0, four(a)), run(1, four(a))], "b", [run(0, four(b)), run(1, four(b))], four(base))!;
+    assert.equal(grouped.p, once.p);
+    assert.equal(grouped.groups, 60);
+    assert.equal(grouped.rows, 240);
+    assert.ok(Math.abs(grouped.delta - once.delta) < 1e-12);
+    assert.ok(once.p > 0.1, `p ${once.p}`);
+    assert.ok(asRows.p < grouped.p / 2, `rows drawn one by one: p ${asRows.p}, groups: ${grouped.p}`);
+    assert.equal(asRows.groups, undefined);
+    assert.throws(() => pairedBootstrap("a", [run(0, a)], "b", [run(0, b)], base, { groups: groups.slice(0, 10) }), /10 group labels for 60 rows/);
+  });
 });

@@ -1,5 +1,8 @@
 /** Seeded splits: groups never span two splits, classes keep their share, the seed decides. */
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { loadDataset } from "../../src/data/load.ts";
 import { assignSeededSplit } from "../../src/data/split.ts";
@@ -38,6 +41,19 @@ test("a group never spans two splits", async () => {
   // stratified by class: each class has 20 patients -> positions (k + 0.5) / 20 give 12 train, 4 val, 4 test
   const patientsIn = (name: SplitName) => [...splitOfPatient.values()].filter((split) => split === name).length;
   assert.deepEqual([patientsIn("train"), patientsIn("val"), patientsIn("test")], [36, 12, 12]);
+});
+
+test("each split carries its rows' groups (the bench's significance test resamples whole groups), kept through the cache; none without groupBy", async () => {
+  const dir = writeDataset({ config: groupedConfig, rows: visits() });
+  const cacheDir = mkdtempSync(join(tmpdir(), "fusionkit-groups-cache-"));
+  const first = await loadDataset(dir, { cacheDir });
+  const cached = await loadDataset(dir, { cacheDir });
+  for (const ds of [first, cached]) {
+    for (const name of ["train", "val", "test"] as SplitName[]) assert.deepEqual(ds.splits[name].groups, ds.splits[name].fields.patient);
+  }
+  const ungrouped = await loadDataset(writeDataset({ config: { ...groupedConfig, split: { seed: 7, fractions: { train: 0.6, val: 0.2, test: 0.2 } } }, rows: visits() }), { cache: false });
+  assert.equal(ungrouped.splits.test.groups, undefined);
+  rmSync(cacheDir, { recursive: true, force: true });
 });
 
 test("the split depends on the seed, not on row order", () => {
