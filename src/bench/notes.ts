@@ -5,6 +5,9 @@
  */
 import type { BenchResults } from "./results.ts";
 
+/** Below this many test groups the grouped bootstrap's p-values are coarse: the notes warn. */
+const fewGroups = 20;
+
 export function benchNotes(results: BenchResults): string[] {
   const c = results.config;
   const d = results.dataset;
@@ -109,9 +112,13 @@ export function benchNotes(results: BenchResults): string[] {
       `Convergence: ${cv.hitCap} of ${cv.runs} neural runs (${(100 * cv.share).toFixed(0)}%) ended at the epoch cap (${c.epochs}) while validation was still improving within the patience window; the others were ended by early stopping.` +
         (cv.warn ? ` WARNING: more than ${100 * 0.1}% of runs hit the cap, so those methods may be under-trained; raise --epochs.` : ""),
     );
-    if (cmp.fusionVsUnimodal || cmp.fusionVsLinear) {
+    const headline = cmp.fusionVsUnimodal ?? cmp.fusionVsLinear;
+    if (headline) {
+      const groups = headline.groups;
+      const unit = groups ? `whole groups of test rows (the dataset's split groups: ${groups} groups of ${headline.rows} rows, since rows of one group are not independent)` : "test rows";
       notes.push(
-        `Significance: "beats" means a one-sided paired bootstrap over seeds and test rows of per-row correctness (2000 resamples of seeds and rows) gives p < ${cmp.alpha}. ` +
+        `Significance: "beats" means a one-sided paired bootstrap over seeds and ${unit} of per-row correctness (${headline.resamples} resamples) gives p < ${cmp.alpha}. ` +
+          (groups !== undefined && groups < fewGroups ? `WARNING: only ${groups} test groups, so the p-values are coarse; a test split with more groups would resolve smaller differences. ` : "") +
           `Fusion methods significantly better than the best unimodal model: ${cmp.perMethod.filter((t) => t.delta > 0 && t.p < cmp.alpha).map((t) => t.better).join(", ") || "none"} (families: ${cmp.significantFamilies.join(", ") || "none"}).`,
       );
     }
