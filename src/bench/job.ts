@@ -5,6 +5,7 @@
  * a callback.
  */
 import type { PreparedDataset } from "../data/types.ts";
+import type { TextEncoderKind } from "../encoders/text.ts";
 import { countParams, type ParamTree } from "../engine/params.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { buildModel, type Model } from "../model/model.ts";
@@ -37,7 +38,7 @@ export type BenchJob = {
   /** the bench's per-modality auxiliary-loss weight for this method (null: none); absent in jobs from an older bench */
   unimodalAux?: number | null;
   /** the text encoder (ModelSpec.textEncoder); absent in jobs from an older bench: the default */
-  textPooling?: "bag" | "ordered";
+  textPooling?: TextEncoderKind;
   patience: number;
   encoderDim: number;
   /** null: no time limit (epochs and early stopping only) */

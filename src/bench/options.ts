@@ -67,7 +67,7 @@ export type BenchOptions = {
 };
 
 /** src/encoders/text.ts textEncoderKinds, repeated here so the CLI's registration loads no encoder code (test/bench/options.test.ts checks they agree) */
-export const textPoolings: readonly TextEncoderKind[] = ["bag", "ordered"];
+export const textPoolings = ["bag", "ordered"] as const satisfies readonly TextEncoderKind[];
 
 /**
  * Defaults: every run ends by early stopping on validation (patience 5), the

@@ -11,6 +11,7 @@ import type { Task } from "../data/types.ts";
 import type { EncoderSummary } from "../data/pretrained/summary.ts";
 import type { ReportExplanation } from "../explain/report.ts";
 import type { BenchComparisons } from "./comparisons.ts";
+import type { TextEncoderKind } from "../encoders/text.ts";
 
 export const resultsSchemaVersion = "fusionkit-bench/1";
 
@@ -189,7 +190,7 @@ export type BenchResults = {
     /** weight of the per-modality auxiliary losses of every multimodal method (0: none; absent in results written before it existed) */
     unimodalAux?: number;
     /** the text encoder of every neural run (absent in results written before it could be chosen: "ordered", then the only one) */
-    textPooling?: "bag" | "ordered";
+    textPooling?: TextEncoderKind;
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

@@ -79,7 +79,8 @@ export function pairedBootstrap(
   const rng = new HostRng(options.seed ?? 20_04);
   // a replicate's drawn rows, whole groups at a time when rows are grouped
   const G = clusters ? clusters.length : N;
-  let drawn: Int32Array = new Int32Array(N);
+  // at most G draws of the largest group
+  const drawn = new Int32Array(clusters ? G * Math.max(...clusters.map((c) => c.length)) : N);
   let notBetter = 0;
   for (let r = 0; r < R; r++) {
     let count = 0;
@@ -89,10 +90,7 @@ export function pairedBootstrap(
         drawn[count++] = pick;
         continue;
       }
-      for (const i of clusters[pick]!) {
-        if (count === drawn.length) drawn = grow(drawn);
-        drawn[count++] = i;
-      }
+      for (const i of clusters[pick]!) drawn[count++] = i;
     }
     let sum = 0;
     for (let s = 0; s < S; s++) {
@@ -113,12 +111,6 @@ function clustersOf(groups: ArrayLike<string>): number[][] {
     else byGroup.set(groups[i]!, [i]);
   }
   return [...byGroup.values()];
-}
-
-function grow(a: Int32Array): Int32Array {
-  const bigger = new Int32Array(a.length * 2);
-  bigger.set(a);
-  return bigger;
 }
 
 /** p as text: "p = 0.012", or "p < 0.001" when no replicate went the other way (the bootstrap's resolution). */

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { benchDefaults } from "../bench/options.ts";
+import type { TextEncoderKind } from "../encoders/text.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
 import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, textPooling } from "./options.ts";
 
@@ -26,7 +27,7 @@ export type BenchFlags = EncoderFlags & {
   weightDecay: number;
   modalityDropout: number;
   unimodalAux: number;
-  textPooling: "bag" | "ordered";
+  textPooling: TextEncoderKind;
   patience: number;
   encoderDim: number;
   config?: Record<string, unknown>;

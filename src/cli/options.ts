@@ -1,5 +1,7 @@
 /** Shared option parsers for CLI commands: a bad value names the flag and what it accepts. */
 import { InvalidArgumentError } from "commander";
+import { textPoolings } from "../bench/options.ts";
+import type { TextEncoderKind } from "../encoders/text.ts";
 
 /** A TCP port, 0-65535 (0 lets the system pick a free one). */
 export function port(value: string): number {
@@ -40,10 +42,11 @@ export function nonNegativeNumber(value: string): number {
   return n;
 }
 
-/** How text is pooled (src/encoders/text.ts): "bag" or "ordered". */
-export function textPooling(value: string): "bag" | "ordered" {
-  if (value !== "bag" && value !== "ordered") throw new InvalidArgumentError('expected "bag" (a bag of distinct words, the default) or "ordered" (attention pooling over the words in order, plus the bag).');
-  return value;
+/** How text is pooled (src/encoders/text.ts): one of the bench's textPoolings. */
+export function textPooling(value: string): TextEncoderKind {
+  const kind = textPoolings.find((k) => k === value);
+  if (!kind) throw new InvalidArgumentError('expected "bag" (a bag of distinct words, the default) or "ordered" (attention pooling over the words in order, plus the bag).');
+  return kind;
 }
 
 /** A probability in [0, 1): modality dropout and the like. */

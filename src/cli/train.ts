@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { beforeParse, setDefault, setDescription } from "./lazy.ts";
+import type { TextEncoderKind } from "../encoders/text.ts";
 import { addEncoderOptions, type EncoderFlags } from "./encoderOptions.ts";
 import { jsonObject, nonNegativeNumber, positiveInt, positiveNumber, probability, seedInt, textPooling } from "./options.ts";
 
@@ -21,7 +22,7 @@ export type TrainFlags = EncoderFlags & {
   weightDecay?: number;
   modalityDropout?: number;
   unimodalAux?: number;
-  textPooling?: "bag" | "ordered";
+  textPooling?: TextEncoderKind;
   out?: string;
   maxRows?: number;
   timeBudget?: number;

@@ -20,7 +20,7 @@ import { HostRng } from "../engine/random.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { buildModel, type ModelSpec } from "../model/model.ts";
-import { defaultTextEncoder, textEncoderKinds } from "../encoders/index.ts";
+import { defaultTextEncoder, textEncoderKinds, type TextEncoderKind } from "../encoders/index.ts";
 import type { EpochRecord, TrainedModel } from "./trainer.ts";
 import { join } from "node:path";
 
@@ -47,7 +47,7 @@ export type ModelConfigFile = {
   /** the image encoder when not the default CNN ("patches"); absent = "cnn" */
   imageEncoder?: "cnn" | "patches";
   /** the text encoder: "bag" (the default) or "ordered" */
-  textEncoder: "bag" | "ordered";
+  textEncoder: TextEncoderKind;
   task: Task;
   outDim: number;
   labelNames: string[];

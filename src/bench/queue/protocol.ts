@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { BenchJob, JobEpoch, JobOutput } from "../job.ts";
+import { textPoolings } from "../options.ts";
 
 /** One queue for every bench: workers need only the Redis URL; each bench's jobs carry its id. */
 export const queueName = "fusionkit-bench";
@@ -29,7 +30,7 @@ const benchJobSchema = z.strictObject({
   weightDecay: finite.nonnegative(),
   modalityDropout: z.number().min(0).max(0.99).nullable(),
   unimodalAux: finite.nonnegative().nullable().optional(),
-  textPooling: z.enum(["bag", "ordered"]).optional(),
+  textPooling: z.enum(textPoolings).optional(),
   patience: positiveInt,
   encoderDim: positiveInt,
   timeBudgetMs: finite.positive().nullable(),
