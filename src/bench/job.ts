@@ -49,10 +49,33 @@ export type BenchJob = {
   explain?: ExplainRequest;
   /** also run the bench's one alignment run for the retrieval section (after this job's own work) */
   retrieval?: RetrievalRequest;
+  /**
+   * Warm start (src/bench/warmStart.ts): per modality, the unimodal job of the same seed whose
+   * trained encoder this run starts from. Its `index` is its place in the plan, or -1 when the
+   * plan does not run it (the job then trains it itself).
+   */
+  encodersFrom?: Record<string, EncoderSource>;
+};
+
+/** A unimodal job a warm-started job takes an encoder from: a plain run (no extras, no warm start of its own). */
+export type EncoderSource = Omit<BenchJob, "encodersFrom" | "explain" | "retrieval">;
+
+/** What the executor hands a job beside its description (src/bench/pool.ts). */
+export type JobContext = {
+  /** trained encoders by modality, from the runs named in `encodersFrom`; a missing one is trained by the job */
+  encoders?: Record<string, ParamTree>;
+  /** return the trained model's encoder of the unimodal method's modality in `JobOutput.encoders` (a later job starts from it) */
+  shareEncoder?: boolean;
 };
 
 /** A finished job: the run, and what the job was asked for beside it. */
-export type JobOutput = { result: RunResult; explanations?: MethodExplanations; retrieval?: BenchRetrieval };
+export type JobOutput = {
+  result: RunResult;
+  explanations?: MethodExplanations;
+  retrieval?: BenchRetrieval;
+  /** with JobContext.shareEncoder: the trained encoder of the unimodal method's modality (never written to results.json) */
+  encoders?: Record<string, ParamTree>;
+};
 
 export type JobEpoch = Pick<EpochInfo, "epoch" | "epochs" | "trainLoss" | "valMetric" | "ms" | "best">;
 
@@ -70,15 +93,41 @@ export function activeParamCount(method: { family: string; name: string }, param
   return total - unused;
 }
 
-export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
+export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void, context: JobContext = {}): Promise<JobOutput> {
   const started = performance.now();
   takePhases();
-  const output = await runJobUntimed(dataset, job, onEpoch);
+  const encoderInit = await startingEncoders(dataset, job, context.encoders ?? {});
+  const output = await runJobUntimed(dataset, job, onEpoch, encoderInit, context.shareEncoder === true);
   recordPhases({ method: job.method, seed: job.seed, wallMs: Math.round(performance.now() - started) });
   return output;
 }
 
-async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void): Promise<JobOutput> {
+/**
+ * The encoders a warm-started job begins from: the ones handed over, and for
+ * any modality without one, the encoder of its unimodal job trained here (the
+ * same job description and seed: the same encoder as that run's).
+ */
+async function startingEncoders(dataset: PreparedDataset, job: BenchJob, given: Record<string, ParamTree>): Promise<Record<string, ParamTree> | undefined> {
+  if (!job.encodersFrom) return undefined;
+  const encoders: Record<string, ParamTree> = {};
+  for (const [modality, source] of Object.entries(job.encodersFrom)) {
+    encoders[modality] =
+      given[modality] ??
+      (await timePhase("warm start: unimodal run trained in this job", async () => {
+        const output = await runJobUntimed(dataset, source, undefined, undefined, true);
+        return output.encoders![modality]!;
+      }));
+  }
+  return encoders;
+}
+
+async function runJobUntimed(
+  dataset: PreparedDataset,
+  job: BenchJob,
+  onEpoch: ((epoch: JobEpoch) => void) | undefined,
+  encoderInit: Record<string, ParamTree> | undefined,
+  shareEncoder: boolean,
+): Promise<JobOutput> {
   const method = getMethod(job.method, dataset.modalities);
   if (method.family === "linear") {
     const { runLinearJob } = await import("./linearJob.ts");
@@ -101,6 +150,7 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
     ...(job.unimodalAux ? { unimodalAuxWeight: job.unimodalAux } : {}),
     ...(job.textPooling ? { textEncoder: job.textPooling } : {}),
     ...(job.timeBudgetMs !== null ? { timeBudgetMs: job.timeBudgetMs } : {}),
+    ...(encoderInit ? { encoderInit } : {}),
     onEpoch: (info) => {
       // only a method that had gates at initialisation reads its parameters back each epoch
       if (gateModel && gates.length) gates.push(gateEpoch(gateModel, info.epoch, info.params())!);
@@ -143,12 +193,16 @@ async function runJobUntimed(dataset: PreparedDataset, job: BenchJob, onEpoch?: 
       ...(lrChoice ? { lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } : {}),
       weightDecay: trained.options.weightDecay,
       ...(trained.spec.unimodalAuxWeight ? { unimodalAux: trained.spec.unimodalAuxWeight } : {}),
+      ...(job.encodersFrom ? { warmStartFrom: Object.values(job.encodersFrom).map((source) => source.method) } : {}),
     },
     history,
     ...(gates.length ? { gateHistory: gates } : {}),
   };
+  const modality = method.name.slice(method.name.indexOf(":") + 1);
+  const encoder = shareEncoder && method.family === "unimodal" ? trained.params.encoders[modality] : undefined;
   return {
     result,
+    ...(encoder ? { encoders: { [modality]: encoder } } : {}),
     ...(job.explain ? { explanations: await timePhase("explain", () => explainTrained(trained, dataset, job.seed, job.explain!)) } : {}),
     ...(job.retrieval ? { retrieval: await timePhase("retrieval", () => runRetrieval(dataset, job.retrieval!)) } : {}),
   };

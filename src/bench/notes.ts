@@ -37,10 +37,21 @@ export function benchNotes(results: BenchResults): string[] {
         `its cross-entropy added to the loss with weight ${c.unimodalAux} / ${d.modalities.length} each, so each encoder learns its own modality even where the fused model could lean on another. The heads are used in training only: predictions never read them (their few parameters are in the counts).`,
     );
   }
+  const warmStarted = results.methods.filter((m) => m.runs.some((r) => Array.isArray(r.chosen?.warmStartFrom))).map((m) => m.name);
+  if (warmStarted.length) {
+    const cold = results.methods.filter((m) => m.family !== "unimodal" && m.family !== "linear" && !warmStarted.includes(m.name) && m.runs.length > 0).map((m) => m.name);
+    notes.push(
+      `Warm start (Du et al., ICML 2023): ${warmStarted.join(", ")} started ${warmStarted.length === 1 ? "its" : "their"} encoders from the encoders of the same seed's unimodal runs (unimodal:<modality>, trained on the train split with this bench's protocol), then trained the whole model; ` +
+        `without it a jointly trained model under-learns the modality that fits more slowly (docs/fair-comparison.md). Their train s leaves out the unimodal runs', which are in those rows. ` +
+        (cold.length ? `${cold.join(", ")} ${cold.length === 1 ? "starts" : "start"} from random init: ${cold.length === 1 ? "its" : "their"} second stage is fitted on out-of-fold predictions, and a fold model must not start from encoders that saw its held-out rows. ` : "") +
+        `--no-warm-start trains every run from random init.`,
+    );
+  }
   notes.push(`Seeds (${c.seeds.join(", ")}) change parameter initialisation, batch order and dropout; the split stays the same, so the ± is training variance, not split variance.`);
   notes.push(
     `Cached: the prepared dataset (decoded and resized images, tokenised text, standardisation fitted on train) ${d.cacheHit ? "came from the on-disk cache" : "was prepared and written to the on-disk cache"} ` +
-      `(${(d.loadMs / 1000).toFixed(1)} s) and is shared by all runs. Nothing learned is shared: every (method, seed) run trains its encoders from scratch.`,
+      `(${(d.loadMs / 1000).toFixed(1)} s) and is shared by all runs.` +
+      (warmStarted.length ? " Nothing else learned is shared beyond the warm start above." : " Nothing learned is shared: every (method, seed) run trains its encoders from scratch."),
   );
   if (d.encoders?.length) {
     const named = d.encoders.map((e) => `${e.modality} = ${e.model} (${e.modelType}, ${e.output}, identity ${e.identity.slice(0, 12)})`).join("; ");

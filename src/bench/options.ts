@@ -38,6 +38,8 @@ export type BenchOptions = {
   unimodalAux: number;
   /** the text encoder of every neural run (ModelSpec.textEncoder) */
   textPooling: TextEncoderKind;
+  /** multimodal runs start their encoders from the same seed's unimodal runs (src/bench/warmStart.ts) */
+  warmStart: boolean;
   patience: number;
   encoderDim: number;
   /** per-method config overrides, method name -> config fields */
@@ -101,6 +103,7 @@ export const benchDefaults = {
   unimodalAux: 3,
   // the encoders' default (src/encoders/text.ts defaultTextEncoder; test/bench/options.test.ts checks they agree)
   textPooling: "bag" as TextEncoderKind,
+  warmStart: true,
   patience: 5,
   encoderDim: 64,
   noiseLevels: [0.5, 1, 2],
@@ -142,6 +145,7 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     modalityDropout: partial.modalityDropout ?? benchDefaults.modalityDropout,
     unimodalAux: partial.unimodalAux ?? benchDefaults.unimodalAux,
     textPooling: partial.textPooling ?? benchDefaults.textPooling,
+    warmStart: partial.warmStart ?? benchDefaults.warmStart,
     patience: partial.patience ?? benchDefaults.patience,
     encoderDim: partial.encoderDim ?? benchDefaults.encoderDim,
     methodConfigs: partial.methodConfigs ?? {},

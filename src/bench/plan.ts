@@ -18,7 +18,8 @@ import { buildModel } from "../model/model.ts";
 import { checkMethodConfig, checkTrainable } from "../train/preflight.ts";
 import { buildSpec } from "../model/spec.ts";
 import { explainDefaults, retrievalRequest } from "./extras.ts";
-import type { BenchJob } from "./job.ts";
+import type { BenchJob, EncoderSource } from "./job.ts";
+import { unimodalSourceOf, warmStarts } from "./warmStart.ts";
 import { checkOptions, type BenchOptions } from "./options.ts";
 
 export type BenchPlan = {
@@ -69,6 +70,33 @@ function resolveMethods(options: BenchOptions, dataset: PreparedDataset): BenchP
   });
 }
 
+/**
+ * Warm start (src/bench/warmStart.ts): each multimodal job names, per modality,
+ * the unimodal job of its seed it starts from: the plan's own job when the
+ * bench runs that unimodal method, else the job that run would be (index -1),
+ * which the fusion job then trains itself.
+ */
+function addEncoderSources(jobs: BenchJob[], methods: BenchPlan["methods"], dataset: PreparedDataset): void {
+  for (const job of jobs) {
+    const method = methods.find((m) => m.method.name === job.method)!.method;
+    if (!warmStarts(method, dataset.modalities)) continue;
+    const sources: Record<string, EncoderSource> = {};
+    for (const modality of dataset.modalities) {
+      const name = unimodalSourceOf(modality.name);
+      const planned = jobs.find((j) => j.method === name && j.seed === job.seed);
+      const unimodal = getMethod(name, dataset.modalities);
+      sources[modality.name] = planned ? sourceOf(planned) : sourceOf({ ...job, index: -1, method: name, methodConfig: { ...unimodal.defaults }, modalityDropout: null, unimodalAux: null });
+    }
+    job.encodersFrom = sources;
+  }
+}
+
+/** A job as an encoder source: the plain run, without the extras the bench asks of it. */
+function sourceOf(job: BenchJob): EncoderSource {
+  const { explain: _explain, retrieval: _retrieval, encodersFrom: _from, ...plain } = job;
+  return plain;
+}
+
 export async function planBench(options: BenchOptions, log: (message: string) => void = () => {}): Promise<BenchPlan> {
   checkOptions(options);
 
@@ -110,8 +138,10 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   const workers = Math.max(1, Math.min(options.workers ?? Math.min(2, availableParallelism()), methods.length * seeds.length));
   // Every run gets the same share of the total: budget x workers / runs (the workers train in parallel).
   const perRunBudgetMs = options.timeBudgetS !== undefined ? (options.timeBudgetS * 1000 * workers) / (methods.length * seeds.length) : null;
+  // with warm start the unimodal runs come first in each seed: the fusion runs of that seed start from their encoders
+  const ordered = options.warmStart ? [...methods.filter((m) => m.method.family === "unimodal"), ...methods.filter((m) => m.method.family !== "unimodal")] : methods;
   for (const seed of seeds) {
-    for (const { method, config } of methods) {
+    for (const { method, config } of ordered) {
       // A logistic regression is a convex fit: one per bench (the first seed), paired with every seed of the others.
       if (method.family === "linear" && seed !== seeds[0]) continue;
       jobs.push({
@@ -138,6 +168,11 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
         ...(options.explain && seed === seeds[0] && method.family !== "linear" ? { explain: { ...explainDefaults } } : {}),
       });
     }
+  }
+  if (options.warmStart) {
+    addEncoderSources(jobs, methods, dataset);
+    const missing = [...new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).filter((s) => s.index < 0).map((s) => s.method)))];
+    if (missing.length) log(`warm start: this bench does not run ${missing.join(", ")}; each multimodal run trains ${missing.length === 1 ? "it" : "them"} first for its seed (--no-warm-start: from random init)`);
   }
   // The alignment run rides on the first job, so it overlaps the other worker's runs rather than adding a serial phase at the end.
   const retrieval = options.retrieval ? retrievalRequest(dataset, options.encoderDim) : undefined;

@@ -4,6 +4,12 @@
  * been handed out through `onResult`; jobs in flight are dropped, never
  * reported half-done.
  *
+ * Warm start (src/bench/warmStart.ts): a job that starts from unimodal runs'
+ * encoders waits until those runs of this pool have ended, and is handed the
+ * encoders they returned (kept here, never in the results); a worker with no
+ * job ready waits for the next result. A source run that failed hands nothing,
+ * and the job trains that unimodal model itself.
+ *
  * A job that throws is reported through `onFailure` and the worker moves on;
  * a worker that dies (a crash inside the engine) is replaced, and its job is
  * reported as failed. A worker that dies before it is ready is an environment
@@ -13,7 +19,8 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { PreparedDataset } from "../data/types.ts";
-import type { BenchJob, JobEpoch, JobOutput } from "./job.ts";
+import type { ParamTree } from "../engine/params.ts";
+import type { BenchJob, JobContext, JobEpoch, JobOutput } from "./job.ts";
 import type { ToMain, ToWorker, WorkerData } from "./protocol.ts";
 
 export type JobFailure = { message: string; userError: boolean; stack: string };
@@ -58,9 +65,27 @@ export function runJobsInWorkers(
   signal?: AbortSignal,
 ): Promise<{ aborted: boolean }> {
   return new Promise((resolve, reject) => {
-    let next = 0;
+    const waiting = [...jobs];
+    const inPool = new Set(jobs.map((j) => j.index));
+    // jobs some later job starts from: their encoders, by job index, once they have ended (undefined: it failed)
+    const sources = new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).map((s) => s.index)).filter((i) => inPool.has(i)));
+    const ended = new Map<number, Record<string, ParamTree> | undefined>();
+    const idle: (() => void)[] = [];
     let settled = false;
     const live = new Set<Worker>();
+    const canStart = (job: BenchJob) => Object.values(job.encodersFrom ?? {}).every((s) => !inPool.has(s.index) || ended.has(s.index));
+    const contextOf = (job: BenchJob): JobContext => {
+      const encoders: Record<string, ParamTree> = {};
+      for (const [modality, source] of Object.entries(job.encodersFrom ?? {})) {
+        const encoder = ended.get(source.index)?.[modality];
+        if (encoder) encoders[modality] = encoder;
+      }
+      return { ...(Object.keys(encoders).length ? { encoders } : {}), ...(sources.has(job.index) ? { shareEncoder: true } : {}) };
+    };
+    const end = (job: BenchJob, output?: JobOutput) => {
+      if (sources.has(job.index)) ended.set(job.index, output?.encoders);
+      for (const wake of idle.splice(0)) wake();
+    };
     const execArgv = workerExecArgv();
 
     const settle = (outcome: { aborted: boolean } | Error) => {
@@ -81,16 +106,22 @@ export function runJobsInWorkers(
       let current: BenchJob | undefined;
 
       const assign = () => {
-        if (settled) return;
-        if (next >= jobs.length) {
+        // a worker that died while it waited for a job to become ready takes none
+        if (settled || !live.has(worker)) return;
+        if (waiting.length === 0) {
           live.delete(worker);
           void worker.terminate();
           if (live.size === 0) settle({ aborted: false });
           return;
         }
-        current = jobs[next++]!;
+        const at = waiting.findIndex(canStart);
+        if (at < 0) {
+          idle.push(assign);
+          return;
+        }
+        current = waiting.splice(at, 1)[0]!;
         events.onStart?.(current);
-        worker.postMessage({ type: "job", job: current } satisfies ToWorker);
+        worker.postMessage({ type: "job", job: current, context: contextOf(current) } satisfies ToWorker);
       };
 
       const died = (error: Error) => {
@@ -100,9 +131,12 @@ export function runJobsInWorkers(
           settle(new Error(`a bench worker failed to start: ${error.message}`, { cause: error }));
           return;
         }
-        if (current) events.onFailure?.(current, { message: `the worker running it died: ${error.message}`, userError: false, stack: error.stack ?? "" });
+        if (current) {
+          events.onFailure?.(current, { message: `the worker running it died: ${error.message}`, userError: false, stack: error.stack ?? "" });
+          end(current);
+        }
         current = undefined;
-        if (next < jobs.length) startWorker();
+        if (waiting.length > 0) startWorker();
         else if (live.size === 0) settle({ aborted: false });
       };
 
@@ -116,13 +150,17 @@ export function runJobsInWorkers(
           case "epoch":
             if (current) events.onEpoch?.(current, message.epoch);
             break;
-          case "result":
-            events.onResult?.(current!, message.output);
+          case "result": {
+            const { encoders: _kept, ...output } = message.output;
+            events.onResult?.(current!, output);
+            end(current!, message.output);
             current = undefined;
             assign();
             break;
+          }
           case "failed":
             events.onFailure?.(current!, { message: message.message, userError: message.userError, stack: message.stack });
+            end(current!);
             current = undefined;
             assign();
             break;

@@ -1,11 +1,11 @@
 /** Messages between the bench's main thread and its worker threads. */
-import type { BenchJob, JobEpoch, JobOutput } from "./job.ts";
+import type { BenchJob, JobContext, JobEpoch, JobOutput } from "./job.ts";
 
 import type { PreparedDataset } from "../data/types.ts";
 
 export type WorkerData = { dataset: PreparedDataset; warmup: { batchSize: number; encoderDim: number } };
 
-export type ToWorker = { type: "job"; job: BenchJob };
+export type ToWorker = { type: "job"; job: BenchJob; context?: JobContext };
 
 export type ToMain =
   | { type: "ready" }

@@ -191,6 +191,8 @@ export type BenchResults = {
     unimodalAux?: number;
     /** the text encoder of every neural run (absent in results written before it could be chosen: "ordered", then the only one) */
     textPooling?: TextEncoderKind;
+    /** multimodal runs started their encoders from the same seed's unimodal runs (absent in results written before it existed: no) */
+    warmStart?: boolean;
     patience: number;
     encoderDim: number;
     noiseLevels: number[];

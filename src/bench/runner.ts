@@ -214,6 +214,7 @@ function assembleResults(
       modalityDropout: options.modalityDropout,
       unimodalAux: options.unimodalAux,
       textPooling: options.textPooling,
+      warmStart: options.warmStart,
       patience: options.patience,
       encoderDim: options.encoderDim,
       noiseLevels: options.noiseLevels,

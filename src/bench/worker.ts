@@ -25,7 +25,7 @@ port.on("message", async (message: ToWorker) => {
   if (message.type !== "job") return;
   const job: BenchJob = message.job;
   try {
-    const output = await runJob(dataset, job, (epoch) => post({ type: "epoch", index: job.index, epoch }));
+    const output = await runJob(dataset, job, (epoch) => post({ type: "epoch", index: job.index, epoch }), message.context);
     post({ type: "result", index: job.index, output });
   } catch (error) {
     const e = error as Error;

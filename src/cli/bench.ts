@@ -28,6 +28,7 @@ export type BenchFlags = EncoderFlags & {
   modalityDropout: number;
   unimodalAux: number;
   textPooling: TextEncoderKind;
+  warmStart: boolean;
   patience: number;
   encoderDim: number;
   config?: Record<string, unknown>;
@@ -83,6 +84,7 @@ export function register(program: Command): void {
     .option("--allow-missing-modality", "run even when a modality is missing from every train row")
     .option("--no-retrieval", "skip the retrieval section (a short image-text alignment run, when the dataset has both)")
     .option("--queue <redis-url>", "run the jobs on `fusionkit worker` processes through a Redis queue, redis://[:password@]HOST:PORT[/db] (docs/scale.md)")
+    .option("--no-warm-start", "train every multimodal method's encoders from random init instead of starting them from the same seed's unimodal runs (docs/fair-comparison.md)")
     .option("--no-baselines", "skip the classical rows linear:<modality> and linear:concat (logistic regression on raw features; added when --methods is not given)");
   addEncoderOptions(command).action(async (flags: BenchFlags) => {
     const { runBenchCommand } = await import("./actions/bench.ts");

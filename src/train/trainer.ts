@@ -74,6 +74,13 @@ export type TrainOptions = {
   unimodalAuxWeight?: number;
   /** global gradient norm clip; 0 disables */
   clipNorm?: number;
+  /**
+   * Warm start: the parameters of some modalities' encoders to begin from instead of
+   * their random init, e.g. each modality's encoder from a unimodal model of the same
+   * seed (the bench's warm start, src/bench/warmStart.ts). Each must have the layout
+   * of this model's encoder for that modality.
+   */
+  encoderInit?: Record<string, ParamTree>;
   /** train-step engine (src/export/trainBackend.ts): default FUSIONKIT_BACKEND, else "auto" (ONNX Runtime where the step lowers) */
   backend?: BackendChoice;
   /**
@@ -140,8 +147,11 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
   if (train.n === 0) throw new FusionkitError(`the train split of "${dataset.name}" is empty`, { field: "train" });
 
   const spec = buildSpec(dataset, opts);
+  if (opts.encoderInit && spec.method.postFit && opts.secondStage !== false) {
+    throw new FusionkitError(`${spec.method.name}: its second stage is fitted on out-of-fold predictions of models trained on part of the train rows; encoders given to start from (encoderInit) have seen every train row, so the folds would leak. Train it without encoderInit`, { field: "encoderInit" });
+  }
   const model = buildModel(spec);
-  const { layout, flat } = flattenParams(model.init(new HostRng(seed)));
+  const { layout, flat } = flattenParams(withEncoders(model.init(new HostRng(seed)), opts.encoderInit ?? {}, spec.method.name));
   // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
   const { openTrainStep, openSplitPredictor } = await import("../export/trainBackend.ts");
   const step = await timePhase("open train step", () => openTrainStep({
@@ -270,6 +280,27 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
     finish,
     dispose,
   };
+}
+
+/**
+ * `params` with the encoders named in `init` replaced by copies of them. An
+ * encoder of another shape (another width, text encoder or image size) is
+ * refused rather than silently reshaped, as is a modality the model lacks.
+ */
+export function withEncoders(params: ModelParams, init: Record<string, ParamTree>, what: string): ModelParams {
+  const encoders = { ...params.encoders };
+  for (const [name, tree] of Object.entries(init)) {
+    const mine = encoders[name];
+    if (!mine) throw new FusionkitError(`${what}: no "${name}" encoder to start from given parameters; its encoders: ${Object.keys(encoders).join(", ")}`, { field: "encoderInit" });
+    const want = flattenParams(mine).layout;
+    const got = flattenParams(tree);
+    const shapes = (l: ParamLayout) => l.entries.map((e) => `${e.name}[${e.shape.join("x")}]`).join(" ");
+    if (shapes(want) !== shapes(got.layout)) {
+      throw new FusionkitError(`${what}: the "${name}" encoder given to start from has another layout (${shapes(got.layout)}) than this model's (${shapes(want)}); train it with the same encoder settings`, { field: "encoderInit" });
+    }
+    encoders[name] = unflattenHost(got.layout, got.flat);
+  }
+  return { ...params, encoders };
 }
 
 /**

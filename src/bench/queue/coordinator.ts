@@ -88,6 +88,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
       const workers = await queue.getWorkersCount();
       await enqueue(plan.jobs);
       log(`queue: ${plan.jobs.length} jobs of bench ${bench} enqueued at ${connection.display}, ${workers} worker${workers === 1 ? "" : "s"} connected`);
+      if (plan.jobs.some((job) => job.encodersFrom)) log("queue: warm start: the workers share no memory, so each multimodal job first trains the unimodal models of its seed it starts from (the same ones as the unimodal rows); --no-warm-start skips this");
       if (workers === 0) log(`queue: the jobs wait until a worker connects; start one with: npx fusionkit worker --queue ${connection.display}`);
       info = {
         workers: Math.max(1, workers),

@@ -12,13 +12,14 @@ import { textPoolings } from "../options.ts";
 /** One queue for every bench: workers need only the Redis URL; each bench's jobs carry its id. */
 export const queueName = "fusionkit-bench";
 
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 const positiveInt = z.number().int().positive();
 
-const benchJobSchema = z.strictObject({
-  index: z.number().int().nonnegative(),
+const sourceJobSchema = z.strictObject({
+  /** -1: a unimodal run the bench does not make (src/bench/plan.ts addEncoderSources) */
+  index: z.number().int().min(-1),
   method: z.string().min(1),
   seed: z.number().int().nonnegative(),
   methodConfig: z.record(z.string(), z.unknown()),
@@ -36,10 +37,16 @@ const benchJobSchema = z.strictObject({
   timeBudgetMs: finite.positive().nullable(),
   noiseLevels: z.array(finite.positive()),
   latencySamples: positiveInt,
+});
+
+const benchJobSchema = sourceJobSchema.extend({
+  index: z.number().int().nonnegative(),
   explain: z.strictObject({ maxRows: positiveInt, samples: z.number().int().nonnegative(), imageSize: positiveInt }).optional(),
   retrieval: z
     .strictObject({ pair: z.array(z.string()), matchField: z.string().optional(), seed: z.number().int().nonnegative(), epochs: positiveInt, batchSize: positiveInt, encoderDim: positiveInt })
     .optional(),
+  /** warm start: the unimodal jobs whose encoders this run starts from; a queue worker trains them itself (src/bench/warmStart.ts) */
+  encodersFrom: z.record(z.string(), sourceJobSchema).optional(),
 });
 
 export const queueJobSchema = z.strictObject({

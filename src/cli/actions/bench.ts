@@ -46,6 +46,7 @@ export async function runBenchCommand(flags: BenchFlags): Promise<void> {
       modalityDropout: flags.modalityDropout,
       unimodalAux: flags.unimodalAux,
       textPooling: flags.textPooling,
+      warmStart: flags.warmStart,
       ...(flags.lrGrid ? { lrGrid: flags.lrGrid } : {}),
       patience: flags.patience,
       encoderDim: flags.encoderDim,
