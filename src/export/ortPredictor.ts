@@ -14,6 +14,7 @@
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
+import { sessionConfig } from "./sessionOptions.ts";
 import type { SplitData } from "../data/types.ts";
 import { fillSkeleton, type ParamLayout, type Params } from "../engine/params.ts";
 import type { Tensor } from "../engine/tensor.ts";
@@ -71,7 +72,7 @@ export class OrtPredictor {
       interOpNumThreads: 1,
       executionMode: "sequential",
       logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: "0" } } },
+      extra: sessionConfig(),
     });
     const predictor = new OrtPredictor(model, layout, session, batchInputs, batchSize);
     predictor.setParams(flat);

@@ -14,6 +14,7 @@
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
+import { sessionConfig } from "./sessionOptions.ts";
 import type { ParamLayout, ParamTree } from "../engine/params.ts";
 import type { HostBatch, LossFn, TensorBatch, TrainStepOptions } from "../engine/step.ts";
 
@@ -110,7 +111,7 @@ export class OrtTrainStep {
       executionMode: "sequential",
       logSeverityLevel: 3,
       ...(runOptions.profilePrefix ? { enableProfiling: true, profileFilePrefix: runOptions.profilePrefix } : {}),
-      ...(runOptions.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: "0" } } } }),
+      extra: sessionConfig({ spinning: runOptions.spinning === true }),
     });
     liveSessions++;
     const G = lowered.groups.length;

@@ -3,6 +3,7 @@
  * Shared by the export tests, `fusionkit serve` and bench/serve.ts.
  */
 import * as ort from "onnxruntime-node";
+import { sessionConfig } from "./sessionOptions.ts";
 import type { HostArray } from "../engine/tensor.ts";
 
 export type OnnxRunner = {
@@ -26,6 +27,7 @@ export async function createOnnxRunner(model: string | Uint8Array, options: Runn
     interOpNumThreads: 1,
     // warnings only (ORT's default prints an info line per folded initializer)
     logSeverityLevel: 3,
+    extra: sessionConfig({ spinning: true }),
   };
   const session = typeof model === "string"
     ? await ort.InferenceSession.create(model, sessionOptions)
