@@ -177,7 +177,10 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   // The alignment run rides on the first job, so it overlaps the other worker's runs rather than adding a serial phase at the end.
   const retrieval = options.retrieval ? retrievalRequest(dataset, options.encoderDim) : undefined;
   // (a neural job: the linear baselines' runner does no extras)
-  const carrier = jobs.find((j) => !j.method.startsWith("linear:"));
+  // (and not a warm-start source: the runs that start from it would wait for the alignment run too)
+  const sources = new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).map((s) => s.index)));
+  const neural = jobs.filter((j) => !j.method.startsWith("linear:"));
+  const carrier = neural.find((j) => !sources.has(j.index)) ?? neural[0];
   if (retrieval && carrier) carrier.retrieval = retrieval;
   return { options, dataset, datasetLoad, methods, seeds, jobs, workers, perRunBudgetMs };
 }

@@ -21,7 +21,7 @@ import { getMethod } from "../../src/fusion/registry.ts";
 import { buildModel } from "../../src/model/model.ts";
 import { buildSpec } from "../../src/model/spec.ts";
 import { trainModel, withEncoders } from "../../src/train/trainer.ts";
-import { writeSignDataset } from "./synthetic.ts";
+import { writeColourDataset, writeSignDataset } from "./synthetic.ts";
 
 let dir: string;
 let data: string;
@@ -69,6 +69,13 @@ describe("the plan", () => {
     assert.equal(b.modalityDropout, null);
     assert.equal(b.unimodalAux, null);
     assert.ok(lines.some((l) => /warm start: this bench does not run unimodal:b/.test(l)));
+  });
+
+  test("the alignment run rides on a job no other job waits for", async () => {
+    const colours = await writeColourDataset(join(dir, "colours"));
+    const { jobs } = await plan(["early", "unimodal:image", "unimodal:caption"], { retrieval: true, data: colours });
+    const carriers = jobs.filter((j) => j.retrieval);
+    assert.deepEqual(carriers.map((j) => `${j.method}@${j.seed}`), ["early@0"]);
   });
 
   test("--no-warm-start: plan order and no sources", async () => {
