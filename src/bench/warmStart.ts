@@ -14,7 +14,8 @@
  * Measured on the default emoji bench, 3 seeds (docs/fair-comparison.md): mean
  * validation accuracy of the 14 warm-started methods 0.830 -> 0.837 (higher
  * for 12), test 0.830 -> 0.831, epochs per run 10.2 -> 9.5; the whole bench
- * took 28.6 instead of 25.5 min (its epochs run longer; docs/benchmarks.md).
+ * took 28.6 instead of 25.5 min (its epochs ran longer beside the other
+ * worker's, not alone; docs/benchmarks.md).
  *
  * Left out: a method with a second stage fitted on out-of-fold predictions
  * (late_stacking): its fold models would start from encoders that were
