@@ -6,7 +6,7 @@
  */
 import type { PreparedDataset } from "../data/types.ts";
 import type { TextEncoderKind } from "../encoders/text.ts";
-import { countParams, type ParamTree } from "../engine/params.ts";
+import type { ParamTree } from "../engine/params.ts";
 import { getMethod } from "../fusion/registry.ts";
 import { buildModel, type Model } from "../model/model.ts";
 import { buildSpec } from "../model/spec.ts";
@@ -17,6 +17,7 @@ import { chooseLearningRate, type LrChoice } from "./lrChoice.ts";
 import { explainTrained, gateEpoch, initialGates, runRetrieval, type ExplainRequest, type RetrievalRequest } from "./extras.ts";
 import type { BenchRetrieval, GateEpoch, MethodExplanations, RunResult } from "./results.ts";
 import type { StopReason } from "../train/fit.ts";
+import { modalityOfUnimodal } from "./warmStart.ts";
 
 export type BenchJob = {
   /** position in the plan, for progress and ordering */
@@ -78,20 +79,6 @@ export type JobOutput = {
 };
 
 export type JobEpoch = Pick<EpochInfo, "epoch" | "epochs" | "trainLoss" | "valMetric" | "ms" | "best">;
-
-/**
- * Parameters that can change the output. A unimodal baseline's model still
- * holds the other modalities' encoders (nothing reads them, see
- * src/fusion/unimodal.ts), so they are not counted against it.
- */
-export function activeParamCount(method: { family: string; name: string }, params: ParamTree, total: number): number {
-  if (method.family !== "unimodal") return total;
-  const modality = method.name.slice(method.name.indexOf(":") + 1);
-  const encoders = (params as Record<string, Record<string, ParamTree>>).encoders ?? {};
-  let unused = 0;
-  for (const [name, tree] of Object.entries(encoders)) if (name !== modality) unused += countParams(tree);
-  return total - unused;
-}
 
 export async function runJob(dataset: PreparedDataset, job: BenchJob, onEpoch?: (epoch: JobEpoch) => void, context: JobContext = {}): Promise<JobOutput> {
   const started = performance.now();
@@ -187,7 +174,7 @@ async function runJobUntimed(
     epochsRun: last,
     stoppedBy: benchStopReason(trained.stoppedBy),
     trainMs: trained.trainMs,
-    paramCount: activeParamCount(method, trained.params, trained.paramCount),
+    paramCount: trained.paramCount,
     chosen: {
       lr: options.lr,
       ...(lrChoice ? { lrTrials: lrChoice.trials, lrTrialEpochs: lrChoice.trialEpochs, lrSearchMs: lrChoice.searchMs } : {}),
@@ -198,7 +185,7 @@ async function runJobUntimed(
     history,
     ...(gates.length ? { gateHistory: gates } : {}),
   };
-  const modality = method.name.slice(method.name.indexOf(":") + 1);
+  const modality = modalityOfUnimodal(method.name);
   const encoder = shareEncoder && method.family === "unimodal" ? trained.params.encoders[modality] : undefined;
   return {
     result,

@@ -19,7 +19,7 @@ import { checkMethodConfig, checkTrainable } from "../train/preflight.ts";
 import { buildSpec } from "../model/spec.ts";
 import { explainDefaults, retrievalRequest } from "./extras.ts";
 import type { BenchJob, EncoderSource } from "./job.ts";
-import { unimodalSourceOf, warmStarts } from "./warmStart.ts";
+import { encoderSourceIndices, unimodalSourceOf, warmStarts } from "./warmStart.ts";
 import { checkOptions, type BenchOptions } from "./options.ts";
 
 export type BenchPlan = {
@@ -178,7 +178,7 @@ export async function planBench(options: BenchOptions, log: (message: string) =>
   const retrieval = options.retrieval ? retrievalRequest(dataset, options.encoderDim) : undefined;
   // (a neural job: the linear baselines' runner does no extras)
   // (and not a warm-start source: the runs that start from it would wait for the alignment run too)
-  const sources = new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).map((s) => s.index)));
+  const sources = encoderSourceIndices(jobs);
   const neural = jobs.filter((j) => !j.method.startsWith("linear:"));
   const carrier = neural.find((j) => !sources.has(j.index)) ?? neural[0];
   if (retrieval && carrier) carrier.retrieval = retrieval;

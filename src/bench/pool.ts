@@ -22,6 +22,7 @@ import type { PreparedDataset } from "../data/types.ts";
 import type { ParamTree } from "../engine/params.ts";
 import type { BenchJob, JobContext, JobEpoch, JobOutput } from "./job.ts";
 import type { ToMain, ToWorker, WorkerData } from "./protocol.ts";
+import { encoderSourceIndices } from "./warmStart.ts";
 
 export type JobFailure = { message: string; userError: boolean; stack: string };
 
@@ -68,7 +69,7 @@ export function runJobsInWorkers(
     const waiting = [...jobs];
     const inPool = new Set(jobs.map((j) => j.index));
     // jobs some later job starts from: their encoders, by job index, once they have ended (undefined: it failed)
-    const sources = new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).map((s) => s.index)).filter((i) => inPool.has(i)));
+    const sources = new Set([...encoderSourceIndices(jobs)].filter((i) => inPool.has(i)));
     const ended = new Map<number, Record<string, ParamTree> | undefined>();
     const idle: (() => void)[] = [];
     let settled = false;

@@ -42,3 +42,13 @@ export function warmStarts(method: Pick<FusionMethod, "family" | "postFit">, mod
 export function unimodalSourceOf(modality: string): string {
   return `${unimodalPrefix}${modality}`;
 }
+
+/** The modality a unimodal method reads ("unimodal:text" -> "text"); the inverse of unimodalSourceOf. */
+export function modalityOfUnimodal(method: string): string {
+  return method.slice(method.indexOf(":") + 1);
+}
+
+/** Indices of the jobs some job of `jobs` starts its encoders from (index -1: a source outside the plan). */
+export function encoderSourceIndices(jobs: { encodersFrom?: Record<string, { index: number }> }[]): Set<number> {
+  return new Set(jobs.flatMap((j) => Object.values(j.encodersFrom ?? {}).map((s) => s.index)));
+}

@@ -77,8 +77,10 @@ export function applyUpdate(
   slots: Tensor[][],
   lr: Tensor,
   t: Tensor,
+  /** the layout index of each leaf given, when they are not all of the layout's in order */
+  leafIndex?: number[],
 ): { params: Tensor[]; slots: Tensor[][] } {
-  return updateLeaves(cfg, params, grads, slots, lr, t, (i) => decays(layout, i));
+  return updateLeaves(cfg, params, grads, slots, lr, t, (i) => decays(layout, leafIndex ? leafIndex[i]! : i));
 }
 
 /** Whether weight decay touches leaf i of `layout` (see decays). */

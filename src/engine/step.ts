@@ -16,9 +16,10 @@ import { stack, scalar, isRaw, mapTree, type RawArray, type Tensor, type TensorT
 import { fillSkeleton, type ParamLayout, type ParamTree, type Params } from "./params.ts";
 import { applyUpdate, clipByGlobalNorm, optimizerSlots, type OptimizerConfig } from "./optim.ts";
 import { Rng, stepKey } from "./random.ts";
+import { leavesReadByLoss } from "./readLeaves.ts";
 
-/** A batch on the host: named float arrays with shapes (any nesting of records). */
-export type HostBatch = { [key: string]: HostArray | HostBatch };
+export { leavesOf, rebuildLike, type HostBatch } from "./hostBatch.ts";
+import type { HostBatch } from "./hostBatch.ts";
 /** The same batch as Tensors, as model code receives it (a model names its own layout, e.g. ModelBatch). */
 export type TensorBatch = { [key: string]: Tensor | TensorBatch };
 
@@ -38,7 +39,16 @@ function readRaw(r: RawArray): HostArray {
   return { data: r.dataSync() as Float32Array, shape };
 }
 
-export type TrainStepOptions = { optimizer: OptimizerConfig; clipNorm?: number };
+export type TrainStepOptions = {
+  optimizer: OptimizerConfig;
+  clipNorm?: number;
+  /**
+   * read[i]: whether the loss reads layout leaf i (src/engine/readLeaves.ts); an unread leaf is never
+   * updated. Default: traced from the loss at the first batch's shapes (the trainer passes it in,
+   * once for all the steps it opens).
+   */
+  readLeaves?: boolean[];
+};
 
 function uploadLeaves(layout: ParamLayout, flat: Float32Array): RawArray[] {
   return layout.entries.map((e) => np.array(flat.slice(e.offset, e.offset + e.size)).reshape(e.shape));
@@ -82,18 +92,33 @@ export function stackMetrics(metrics: Record<string, Tensor>, names: string[]): 
  *   (parameter leaves, optimiser slots, lr, t, key, batch) -> [leaves', slots', metrics vector].
  * `metricNames` is filled with the metric order while the function is traced.
  */
-export function trainStepFunction<P extends ParamTree = ParamTree, B = TensorBatch>(layout: ParamLayout<P>, lossFn: LossFn<P, B>, options: TrainStepOptions, metricNames: string[]) {
+export function trainStepFunction<P extends ParamTree = ParamTree, B = TensorBatch>(
+  layout: ParamLayout<P>,
+  lossFn: LossFn<P, B>,
+  options: TrainStepOptions,
+  metricNames: string[],
+  read: boolean[] = layout.entries.map(() => true),
+) {
   const gradient = lossAndGradient(layout, lossFn);
+  // the leaves the loss reads: the only ones clipped and updated (unread leaves pass through, slots too)
+  const trained = read.flatMap((r, i) => (r ? [i] : []));
+  const pick = <T>(xs: T[]) => trained.map((i) => xs[i]!);
   return (leaves: Tensor[], slots: Tensor[][], lr: Tensor, t: Tensor, key: Tensor, batch: B) => {
     const { grad, metrics } = gradient(leaves, key, batch);
-    let g = grad;
+    let g = pick(grad);
     if (options.clipNorm) {
       const clipped = clipByGlobalNorm(g, options.clipNorm);
       g = clipped.grad;
       metrics.gradNorm = clipped.norm;
     }
-    const updated = applyUpdate(options.optimizer, layout, leaves, g, slots, lr, t);
-    return [updated.params, updated.slots, stackMetrics(metrics, metricNames)];
+    const updated = applyUpdate(options.optimizer, layout, pick(leaves), g, slots.map(pick), lr, t, trained);
+    const params = [...leaves];
+    const nextSlots = slots.map((s) => [...s]);
+    trained.forEach((i, j) => {
+      params[i] = updated.params[j]!;
+      updated.slots.forEach((s, k) => (nextSlots[k]![i] = s[j]!));
+    });
+    return [params, nextSlots, stackMetrics(metrics, metricNames)];
   };
 }
 
@@ -104,12 +129,14 @@ export class TrainStep<P extends ParamTree = ParamTree, B = TensorBatch> {
   private slots: RawArray[][];
   private t = 0;
   private metricNames: string[] = [];
-  private readonly compiled: (...args: any[]) => any;
+  /** compiled at the first step, when the batch's shapes are known (readLeaves traces the loss at them) */
+  private compiled: ((...args: any[]) => any) | undefined;
+  private read: boolean[] | undefined;
 
   constructor(
     readonly layout: ParamLayout<P>,
     initialParams: Float32Array,
-    lossFn: LossFn<P, B>,
+    private readonly lossFn: LossFn<P, B>,
     readonly options: TrainStepOptions,
   ) {
     if (initialParams.length !== layout.total) {
@@ -117,13 +144,21 @@ export class TrainStep<P extends ParamTree = ParamTree, B = TensorBatch> {
     }
     this.params = uploadLeaves(layout, initialParams);
     this.slots = Array.from({ length: optimizerSlots(options.optimizer) }, () => layout.entries.map((e) => np.zeros(e.shape)));
-    this.compiled = compile(trainStepFunction(layout, lossFn, options, this.metricNames));
+    this.read = options.readLeaves;
+  }
+
+  private compiledFor(batch: HostBatch): (...args: any[]) => any {
+    if (!this.compiled) {
+      this.read ??= leavesReadByLoss(this.layout, this.lossFn, batch);
+      this.compiled = compile(trainStepFunction(this.layout, this.lossFn, this.options, this.metricNames, this.read));
+    }
+    return this.compiled;
   }
 
   /** One optimiser step; returns the step's metrics (loss first). */
   step(batch: HostBatch, lr: number, seed: number): Record<string, number> {
     this.t += 1;
-    const [params, slots, metrics] = this.compiled(
+    const [params, slots, metrics] = this.compiledFor(batch)(
       this.params,
       this.slots,
       np.array(new Float32Array([lr])).reshape([]),

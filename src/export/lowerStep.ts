@@ -13,7 +13,8 @@
  * of the MLP step's optimiser time). Why not all per leaf: each group's
  * optimiser update is about a dozen ONNX nodes, and for a small leaf their
  * fixed cost is more than the copies (LMF, 14 leaves of 8 to 19,200).
- * Measured with bench:engine, see docs/engine.md.
+ * Measured with bench:engine, see docs/engine.md. A leaf the loss does not
+ * read (src/engine/readLeaves.ts) is in no group: not an input, not updated.
  *
  * Adam and AdamW run as applyFoldedAdam (optim.ts): its per-step scalars
  * (bias corrections folded with the learning rate) come from the host as
@@ -35,10 +36,12 @@
  * `metrics` (loss first, in `metricNames` order).
  */
 import type { TensorBatch } from "../engine/step.ts";
-import { isHostArray, type ParamLayout, type ParamTree } from "../engine/params.ts";
+import type { ParamLayout, ParamTree } from "../engine/params.ts";
 import { applyFoldedAdam, applyUpdate, clipByGlobalNorm, decayedLeaves, foldedAdamScalars, optimizerSlots } from "../engine/optim.ts";
-import { lossAndGradient, stackMetrics, type HostBatch, type LossFn, type TrainStepOptions } from "../engine/step.ts";
-import { concat, constant, type HostArray, type Tensor } from "../engine/tensor.ts";
+import { lossAndGradient, stackMetrics, type LossFn, type TrainStepOptions } from "../engine/step.ts";
+import { leavesOf, rebuildLike, type HostBatch } from "../engine/hostBatch.ts";
+import { leavesReadByLoss } from "../engine/readLeaves.ts";
+import { concat, constant, zeros, type Tensor } from "../engine/tensor.ts";
 import { lowerFixedShape, traceOnly, type FixedInput } from "./lower.ts";
 import { drawShapes, FedRng, RecordingRng, type DrawOp } from "../engine/drawFeed.ts";
 import { trainOpsetVersion } from "./onnxGraph.ts";
@@ -46,15 +49,22 @@ import { trainOpsetVersion } from "./onnxGraph.ts";
 /** Leaves of at least this many elements get their own state tensors (see the header). */
 export const ownStateFrom = 65536;
 
-/** Parameter leaves (layout entry indices) that share state tensors: one leaf, or the flat group of small leaves. */
-export function stateGroups(layout: ParamLayout, threshold = ownStateFrom): number[][] {
-  const own = layout.entries.flatMap((e, i) => (e.size >= threshold ? [[i]] : []));
-  const small = layout.entries.flatMap((e, i) => (e.size < threshold ? [i] : []));
+/**
+ * Parameter leaves (layout entry indices) that share state tensors: one leaf, or the flat group of
+ * small leaves. Leaves the loss does not read (`read`, src/engine/readLeaves.ts) are in no group:
+ * the step neither takes nor updates them.
+ */
+export function stateGroups(layout: ParamLayout, threshold = ownStateFrom, read?: boolean[]): number[][] {
+  const kept = (i: number) => !read || read[i] === true;
+  const own = layout.entries.flatMap((e, i) => (e.size >= threshold && kept(i) ? [[i]] : []));
+  const small = layout.entries.flatMap((e, i) => (e.size < threshold && kept(i) ? [i] : []));
   return small.length ? [...own, small] : own;
 }
 
 export type LoweredTrainStep = {
   bytes: Uint8Array;
+  /** read[i]: whether the loss reads layout leaf i; unread leaves are in no group and keep their values */
+  read: boolean[];
   /** state groups (stateGroups): the state inputs are every group's params, then every group's slot 0, ... */
   groups: number[][];
   /** state inputs, and their shapes, index for index */
@@ -85,7 +95,8 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
   const S = optimizerSlots(options.optimizer);
   // SGD (rare here) keeps every leaf apart: its update reads the layout for weight decay
   const threshold = options.optimizer.kind === "sgd" ? 0 : ownFrom;
-  const groups = stateGroups(layout, threshold);
+  const read = options.readLeaves ?? leavesReadByLoss(layout, lossFn, exampleBatch);
+  const groups = stateGroups(layout, threshold, read);
   const G = groups.length;
   const entries = layout.entries;
   const groupName = (g: number[]) => (g.length === 1 && entries[g[0]!]!.size >= threshold ? entries[g[0]!]!.name : "*");
@@ -135,8 +146,9 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
       const batchStart = G * (S + 1) + H + 1;
       const batch = rebuildLike(exampleBatch, all.slice(batchStart, batchStart + batchLeaves.length));
       feed.values = all.slice(batchStart + batchLeaves.length);
-      // the model's leaves: a group's own tensor, or slices of the flat group
-      const leaves: Tensor[] = [];
+      // the model's leaves: a group's own tensor, or slices of the flat group; an unread leaf's value
+      // reaches no output, so zeros stand in for it
+      const leaves: Tensor[] = layout.entries.map((e, i) => (read[i] ? undefined! : zeros(e.shape)));
       groups.forEach((g, gi) => {
         if (!(g.length === 1 && entries[g[0]!]!.size >= threshold)) {
           let at = 0;
@@ -156,8 +168,8 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
       }
       let updated: { params: Tensor[]; slots: Tensor[][] };
       if (cfg.kind === "sgd") {
-        // every leaf is its own group (threshold 0 above), in layout order; t is unused by SGD
-        updated = applyUpdate(cfg, layout, params, g, slots, hyper[0]!, hyper[0]!);
+        // every read leaf is its own group (threshold 0 above), in layout order; t is unused by SGD
+        updated = applyUpdate(cfg, layout, params, g, slots, hyper[0]!, hyper[0]!, groups.map((group) => group[0]!));
       } else {
         const decay = groupDecay.map((d, gi) => (d instanceof Float32Array ? constant(d, stateShapes[gi]!) : d));
         updated = applyFoldedAdam(cfg, decay, params, g, slots, { alpha: hyper[0]!, epsHat: hyper[1]!, keep: hyper[2]! });
@@ -168,6 +180,7 @@ export function lowerTrainStep<P extends ParamTree = ParamTree, B = TensorBatch>
   if (feed.next !== draws.length) throw new Error(`lowerTrainStep: the loss took ${feed.next} random draws while lowered, ${draws.length} while recorded`);
   return {
     bytes,
+    read,
     groups,
     stateInputs,
     stateShapes,
@@ -200,20 +213,4 @@ function recordDraws<P extends ParamTree, B>(layout: ParamLayout<P>, lossFn: Los
     },
   );
   return ops;
-}
-
-/** The leaves of a batch (records of records of arrays) with their key paths. */
-export function leavesOf(batch: HostBatch, prefix: string[] = []): [string[], HostArray][] {
-  if (isHostArray(batch)) return [[prefix, batch]];
-  return Object.entries(batch).flatMap(([k, v]) => leavesOf(v as HostBatch, [...prefix, k]));
-}
-
-/** `example` with its leaves replaced by `values` in leavesOf order (empty records stay, model code reads them). */
-export function rebuildLike(example: HostBatch, values: Tensor[]): unknown {
-  let next = 0;
-  const walk = (node: HostBatch): unknown => {
-    if (isHostArray(node)) return values[next++];
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v as HostBatch)]));
-  };
-  return walk(example);
 }

@@ -23,7 +23,7 @@ import { chunks, paddedBatch, type ModelHostBatch } from "../train/batching.ts";
 import { checkOptions, perturb, toScores, type PredictOptions, type Predictions } from "../train/predict.ts";
 import { HostRng } from "../engine/random.ts";
 import { lowerFixedShape, type FixedInput } from "./lower.ts";
-import { leavesOf, rebuildLike } from "./lowerStep.ts";
+import { leavesOf, rebuildLike } from "../engine/hostBatch.ts";
 import { trainOpsetVersion } from "./onnxGraph.ts";
 
 export class OrtPredictor {

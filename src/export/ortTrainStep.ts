@@ -19,7 +19,8 @@ import type { ParamLayout, ParamTree } from "../engine/params.ts";
 import type { HostBatch, LossFn, TensorBatch, TrainStepOptions } from "../engine/step.ts";
 
 import { drawReplay, drawShapes } from "../engine/drawFeed.ts";
-import { leavesOf, lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
+import { lowerTrainStep, type LoweredTrainStep } from "./lowerStep.ts";
+import { leavesOf } from "../engine/hostBatch.ts";
 
 export type OrtTrainStepOptions = {
   /** intra-op threads. Default: defaultTrainThreads (below) */
@@ -84,6 +85,8 @@ export class OrtTrainStep {
     private readonly batchShapes: number[][],
     /** the step's random draws from its seed (src/engine/drawFeed.ts), when the loss draws any */
     private readonly replay: ((seed: number) => Float32Array[]) | undefined,
+    /** the starting parameters when some leaves are unread (they keep these values), else undefined */
+    private readonly unread: Float32Array | undefined,
   ) {}
 
   /**
@@ -135,7 +138,8 @@ export class OrtTrainStep {
     });
     const batchShapes = leavesOf(exampleBatch).map(([, a]) => a.shape);
     const replay = lowered.drawOps.length ? drawReplay(lowered.drawOps) : undefined;
-    return new OrtTrainStep(layout, session, lowered, sets, calls, scalars, key, batchShapes, replay);
+    const unread = lowered.read.every(Boolean) ? undefined : Float32Array.from(initialParams);
+    return new OrtTrainStep(layout, session, lowered, sets, calls, scalars, key, batchShapes, replay, unread);
   }
 
   get metricNames(): string[] {
@@ -170,7 +174,8 @@ export class OrtTrainStep {
 
   /** A host copy of the current parameters, flat in layout order. */
   currentParams(): Float32Array {
-    const flat = new Float32Array(this.layout.total);
+    // leaves the loss does not read are in no state group: they keep their starting values
+    const flat = this.unread ? Float32Array.from(this.unread) : new Float32Array(this.layout.total);
     this.lowered.groups.forEach((group, gi) => {
       const data = this.sets[this.side]![gi]!.data as Float32Array;
       let at = 0;

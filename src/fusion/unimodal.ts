@@ -7,8 +7,9 @@
  *   z = MLP(h_k) * s_k        (k the chosen modality; zero when it is missing)
  *
  * Parameters: sum_l (n_{l-1} + 1) n_l with n_0 = d_k. The other modalities'
- * encoders still exist in the model but nothing reads their output, so they
- * get zero gradient and do not change the prediction.
+ * encoders still exist in the model but nothing reads their output: the
+ * train steps leave them as they are and the trainer does not count them
+ * (src/engine/readLeaves.ts).
  */
 import { FusionkitError } from "../errors.ts";
 import { initMlp, mlp, type MlpParams } from "../engine/layers.ts";

@@ -177,7 +177,8 @@ export function loadModel(dir: string): LoadedModel {
     bestEpoch: training?.bestEpoch ?? 0,
     ...(training?.stoppedBy ? { stoppedBy: training.stoppedBy } : {}),
     trainMs: training?.trainMs ?? 0,
-    paramCount: layout.total,
+    // what the trainer counted (the leaves its loss read); every leaf for a model saved without it
+    paramCount: training?.paramCount ?? layout.total,
     labelNames: config.labelNames,
     labelField: config.labelField,
     datasetName: config.dataset?.name ?? "",

@@ -13,8 +13,9 @@
  */
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
-import { flattenParams, unflattenHost, type ParamLayout, type ParamTree } from "../engine/params.ts";
-import { HostRng } from "../engine/random.ts";
+import { flattenParams, unflattenHost, type ParamLayout, type ParamTree, type Params } from "../engine/params.ts";
+import { HostRng, type Rng } from "../engine/random.ts";
+import { leavesReadByLoss, readParamCount } from "../engine/readLeaves.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
@@ -101,6 +102,7 @@ export type TrainedModel = {
   /** why the training loop ended (src/train/fit.ts); absent in models saved before it was recorded */
   stoppedBy?: StopReason;
   trainMs: number;
+  /** values in the leaves the training loss reads (src/engine/readLeaves.ts): a unimodal model's other encoders, or a token table no part of the method reads, are not counted */
   paramCount: number;
   labelNames: string[];
   labelField: string;
@@ -154,12 +156,16 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
   const { layout, flat } = flattenParams(withEncoders(model.init(new HostRng(seed)), opts.encoderInit ?? {}, spec.method.name));
   // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
   const { openTrainStep, openSplitPredictor } = await import("../export/trainBackend.ts");
+  const lossFn = (p: Params<ModelParams>, b: ModelBatch, rng: Rng) => model.loss(p, b, rng);
+  const exampleBatch = paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize);
+  // traced once here for the step and the parameter count (both backends leave unread leaves as they are)
+  const read = timePhaseSync("trace the loss", () => leavesReadByLoss(layout, lossFn, exampleBatch));
   const step = await timePhase("open train step", () => openTrainStep({
     layout,
     params: flat,
-    lossFn: (p, b: ModelBatch, rng) => model.loss(p, b, rng),
-    options: stepOptions({ weightDecay, clipNorm: opts.clipNorm ?? trainDefaults.clipNorm }),
-    exampleBatch: paddedBatch(train, spec.modalities, spec.task, spec.outDim, [0], batchSize),
+    lossFn,
+    options: { ...stepOptions({ weightDecay, clipNorm: opts.clipNorm ?? trainDefaults.clipNorm }), readLeaves: read },
+    exampleBatch,
     ...(opts.backend ? { backend: opts.backend } : {}),
     what: spec.method.name,
   }));
@@ -260,7 +266,7 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
       bestEpoch: best.epoch,
       stoppedBy: result.stoppedBy,
       trainMs,
-      paramCount: layout.total,
+      paramCount: readParamCount(layout, read),
       labelNames: dataset.labelNames,
       labelField: dataset.labelField,
       datasetName: dataset.name,

@@ -197,11 +197,14 @@ describe("progressive fusion: a task that needs the backward connection", () => 
         dropout: 0,
         seed: 1,
       });
-      return { acc: taskMetrics("classification", predict(trained, ds.splits.test).probs, ds.splits.test.labels, 2).accuracy!, params: trained.paramCount };
+      return { acc: taskMetrics("classification", predict(trained, ds.splits.test).probs, ds.splits.test.labels, 2).accuracy!, params: countParams(trained.params), trained: trained.paramCount };
     };
     const withFeedback = await accuracy(2);
     const without = await accuracy(1);
     assert.equal(withFeedback.params, without.params);
+    // one round never reads the feedback weights: the trainer does not count them (src/engine/readLeaves.ts)
+    assert.equal(withFeedback.trained, withFeedback.params);
+    assert.ok(without.trained < without.params, `R = 1 counts ${without.trained} of ${without.params}`);
     assert.ok(withFeedback.acc >= 0.92, `with backward connections: test accuracy ${withFeedback.acc}`);
     assert.ok(without.acc <= withFeedback.acc - 0.05, `without ${without.acc} vs with ${withFeedback.acc}`);
   });

@@ -85,6 +85,21 @@ describe("the job schema", () => {
     assert.match(refused({ ...job, dataset: { ...job.dataset, hash: "abc" } }), /^dataset\.hash: /);
   });
 
+  test("warm start: a job's unimodal sources are checked like jobs, and may lie outside the plan (index -1), no further", () => {
+    const { explain: _explain, ...plain } = job.job;
+    const source = { ...plain, index: 0, method: "unimodal:text" };
+    const withSources = (from: unknown) => ({ ...job, job: { ...job.job, encodersFrom: from } });
+    assert.deepEqual(queueJobSchema.parse(JSON.parse(JSON.stringify(withSources({ text: source })))), withSources({ text: source }));
+    assert.equal(queueJobSchema.safeParse(withSources({ text: { ...source, index: -1 } })).success, true);
+    const refused = (data: unknown) => firstIssue(queueJobSchema.safeParse(data).error!);
+    assert.match(refused(withSources({ text: { ...source, index: -2 } })), /^job\.encodersFrom\.text\.index: /);
+    assert.match(refused(withSources({ text: { ...source, lr: -1 } })), /^job\.encodersFrom\.text\.lr: /);
+    // a source carries no extras of its own (nor sources of its own)
+    assert.match(refused(withSources({ text: { ...source, explain: job.job.explain } })), /encodersFrom\.text/);
+    assert.match(refused(withSources({ text: { ...source, encodersFrom: {} } })), /encodersFrom\.text/);
+    assert.match(refused(withSources(["unimodal:text"])), /^job\.encodersFrom/);
+  });
+
   test("job ids carry the bench id; another bench's ids are not ours", () => {
     assert.equal(jobId("00ff00ff00ff00ff", 12), "00ff00ff00ff00ff-12");
     assert.equal(jobIndex("00ff00ff00ff00ff", "00ff00ff00ff00ff-12"), 12);
