@@ -23,6 +23,7 @@ export type TrainFlags = EncoderFlags & {
   modalityDropout?: number;
   unimodalAux?: number;
   textPooling?: TextEncoderKind;
+  warmStart?: boolean;
   out?: string;
   maxRows?: number;
   timeBudget?: number;
@@ -48,6 +49,7 @@ export function register(program: Command): void {
     .option("--modality-dropout <p>", "drop each modality of a training row with probability p, never all (default: the method's own, else none; the bench uses 0.3)", probability)
     .option("--unimodal-aux <lambda>", "weight of the per-modality auxiliary losses of a multimodal method, training only (default 0; the bench uses 3)", nonNegativeNumber)
     .option("--text-pooling <bag|ordered>", "text encoder: a bag of distinct words (default), or attention pooling over the words in order plus the bag (docs/encoders.md)", textPooling)
+    .option("--warm-start", "first train unimodal:<modality> for every modality with the same settings, then start this model's encoders from theirs (as the bench does, docs/fair-comparison.md)")
     .option("--encoder-dim <n>", "width of every modality encoder's output", positiveInt, 64)
     .option("--time-budget <seconds>", "stop training after this many seconds", positiveNumber)
     .option("--max-rows <n>", "use only the first n rows of the dataset", positiveInt)

@@ -5,9 +5,9 @@
  * fusion runs), and a method that reads only pooled vectors leaves the text
  * encoder's token table unread. Their gradient is zero by construction, yet
  * an AdamW step would still decay them and stream them and their two slots
- * through memory every step (on the default emoji bench: 522,496 of a
- * unimodal image model's 802,537 values, the text token table's 261,248 in
- * every pooled-only fusion model).
+ * through memory every step (on the default emoji bench: 523,520 of a
+ * unimodal image model's 802,537 values, the text token path's 262,272 in
+ * every pooled-only fusion model; docs/engine.md).
  *
  * Both train steps (src/engine/step.ts, src/export/lowerStep.ts) therefore
  * leave an unread leaf exactly as it was, as PyTorch's optimisers skip a

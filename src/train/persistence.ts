@@ -189,6 +189,7 @@ export function loadModel(dir: string): LoadedModel {
       lr: training?.lr ?? 0,
       weightDecay: training?.weightDecay ?? 0,
       patience: training?.patience ?? 0,
+      ...(training?.encoderInit ? { encoderInit: training.encoderInit } : {}),
     },
     config,
     dir,

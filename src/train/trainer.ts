@@ -107,7 +107,8 @@ export type TrainedModel = {
   labelNames: string[];
   labelField: string;
   datasetName: string;
-  options: { seed: number; epochs: number; batchSize: number; lr: number; weightDecay: number; patience: number };
+  /** encoderInit: the modalities whose encoders the run started from (TrainOptions.encoderInit); absent: random init */
+  options: { seed: number; epochs: number; batchSize: number; lr: number; weightDecay: number; patience: number; encoderInit?: string[] };
 };
 
 export const trainDefaults = { seed: 0, epochs: 20, batchSize: 32, lr: 1e-3, weightDecay: 0.01, patience: 5, dropout: specDefaults.dropout, clipNorm: 1 };
@@ -270,7 +271,7 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
       labelNames: dataset.labelNames,
       labelField: dataset.labelField,
       datasetName: dataset.name,
-      options: { seed, epochs, batchSize, lr, weightDecay, patience },
+      options: { seed, epochs, batchSize, lr, weightDecay, patience, ...(opts.encoderInit && Object.keys(opts.encoderInit).length ? { encoderInit: Object.keys(opts.encoderInit) } : {}) },
     };
   }
 

@@ -132,6 +132,26 @@ describe("fusionkit CLI", () => {
     assert.match(bad.stderr, /--unimodal-aux/);
   });
 
+  test("train --warm-start trains each modality's unimodal model first and starts from their encoders; a method that cannot is refused, naming the flag", async () => {
+    const [warm, cold] = await Promise.all([
+      fusionkit("train", "--data", "toy", "--method", "gmu", "--epochs", "2", "--seed", "1", "--warm-start", "--out", "warm-run"),
+      fusionkit("train", "--data", "toy", "--method", "gmu", "--epochs", "2", "--seed", "1", "--quiet", "--out", "cold-run"),
+    ]);
+    assert.equal(warm.code, 0, warm.stderr);
+    assert.equal(cold.code, 0, cold.stderr);
+    for (const modality of ["v", "caption"]) assert.match(warm.stdout, new RegExp(`^warm start: training unimodal:${modality} first$`, "m"));
+    // the same seed and settings: only the starting encoders differ, so the saved weights do
+    const weights = (run: string) => readFileSync(join(dir, run, "model.safetensors"));
+    assert.notDeepEqual(weights("warm-run"), weights("cold-run"));
+    const config = (run: string) => JSON.parse(readFileSync(join(dir, run, "config.json"), "utf8"));
+    assert.deepEqual(config("warm-run").training.encoderInit, ["v", "caption"]);
+    assert.equal(config("cold-run").training.encoderInit, undefined);
+    const refused = await fusionkit("train", "--data", "toy", "--method", "late_stacking", "--epochs", "1", "--warm-start", "--out", "stacking-run");
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--warm-start: late_stacking .*out-of-fold/);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /);
+  });
+
   test("train --text-pooling picks the text encoder, recorded in config.json; a bad value names the flag and the choices", async () => {
     const r = await fusionkit("train", "--data", "toy", "--epochs", "1", "--quiet", "--text-pooling", "ordered", "--out", "ordered-run");
     assert.equal(r.code, 0, r.stderr);

@@ -11,13 +11,16 @@ import { datasetModalityConfigs } from "../../model/prepareRows.ts";
 import { saveModel } from "../../train/persistence.ts";
 import { Predictor } from "../../train/predict.ts";
 import { checkMethodConfig, checkTrainable } from "../../train/preflight.ts";
-import { evaluateSplit, trainModel } from "../../train/trainer.ts";
+import { evaluateSplit, trainModel, type TrainOptions } from "../../train/trainer.ts";
+import { unimodalSourceOf, warmStarts } from "../../bench/warmStart.ts";
+import type { ParamTree } from "../../engine/params.ts";
+import { FusionkitError } from "../../errors.ts";
 import { formatMetrics } from "../options.ts";
 import type { TrainFlags } from "../train.ts";
 import { trainProgressFor } from "../trainProgress.ts";
 import { encoderLoadOptions } from "../encoderOptions.ts";
 import type { EncoderRecord } from "../../data/pretrained/pipeline.ts";
-import type { ModalitySpec } from "../../data/types.ts";
+import type { ModalitySpec, PreparedDataset } from "../../data/types.ts";
 import type { StopReason } from "../../train/fit.ts";
 
 export async function runTrain(flags: TrainFlags): Promise<void> {
@@ -41,12 +44,7 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
   if (!flags.quiet) {
     console.log(`training ${flags.method} on ${dataset.name} (${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test rows, seed ${flags.seed})`);
   }
-  const progress = trainProgressFor({ quiet: flags.quiet === true, epochs: flags.epochs });
-  let trained;
-  try {
-    trained = await trainModel(dataset, {
-      method: flags.method,
-      ...(flags.config ? { methodConfig: flags.config } : {}),
+  const common = {
       seed: flags.seed,
       epochs: flags.epochs,
       batchSize: flags.batchSize,
@@ -58,6 +56,16 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
       ...(flags.unimodalAux ? { unimodalAuxWeight: flags.unimodalAux } : {}),
       ...(flags.textPooling ? { textEncoder: flags.textPooling } : {}),
       ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
+  };
+  const encoderInit = flags.warmStart ? await warmStartEncoders(dataset, flags, common) : undefined;
+  const progress = trainProgressFor({ quiet: flags.quiet === true, epochs: flags.epochs });
+  let trained;
+  try {
+    trained = await trainModel(dataset, {
+      ...common,
+      method: flags.method,
+      ...(flags.config ? { methodConfig: flags.config } : {}),
+      ...(encoderInit ? { encoderInit } : {}),
       onEpoch: (e) => progress.epoch(e),
     });
   } finally {
@@ -78,6 +86,39 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     ...(modalityConfigs ? { modalityConfigs } : {}),
   });
   console.log(`${trained.paramCount} parameters, ${(trained.trainMs / 1000).toFixed(1)} s; saved ${out}`);
+}
+
+/**
+ * --warm-start: each modality's encoder from a unimodal model trained first
+ * with the same settings, as the bench's warm start (src/bench/warmStart.ts).
+ * Like the bench's unimodal rows, those runs take no modality dropout (it
+ * would drop the one modality they read) and no auxiliary losses.
+ */
+async function warmStartEncoders(dataset: PreparedDataset, flags: TrainFlags, common: Omit<TrainOptions, "method">): Promise<Record<string, ParamTree>> {
+  const method = getMethod(flags.method, dataset.modalities);
+  if (!warmStarts(method, dataset.modalities)) {
+    const why = dataset.modalities.length < 2
+      ? `the dataset has one modality`
+      : method.postFit
+        ? `its second stage is fitted on out-of-fold predictions, and encoders trained on every train row would leak the held-out folds`
+        : `it reads one modality (or is a classical baseline)`;
+    throw new FusionkitError(`--warm-start: ${flags.method} does not start from unimodal encoders: ${why}. Train it without --warm-start`, { field: "--warm-start" });
+  }
+  const encoders: Record<string, ParamTree> = {};
+  for (const { name } of dataset.modalities) {
+    const source = unimodalSourceOf(name);
+    if (!flags.quiet) console.log(`warm start: training ${source} first`);
+    const progress = trainProgressFor({ quiet: flags.quiet === true, epochs: flags.epochs });
+    try {
+      const { modalityDropout: _dropout, unimodalAuxWeight: _aux, ...settings } = common;
+      const trained = await trainModel(dataset, { ...settings, method: source, onEpoch: (e) => progress.epoch(e) });
+      encoders[name] = trained.params.encoders[name]!;
+      if (!flags.quiet) console.log(`warm start: ${source} best epoch ${trained.bestEpoch} of ${trained.history.length}`);
+    } finally {
+      progress.stop();
+    }
+  }
+  return encoders;
 }
 
 /**
