@@ -23,10 +23,11 @@
  * linear rows themselves.
  *
  * Where the encoders come from: the local bench's pool hands each fusion run
- * the encoders its seed's unimodal runs returned (src/bench/pool.ts). Where
- * they are not at hand (the bench does not run that unimodal method, or runs
- * on a queue whose workers share no memory) the job trains the unimodal model
- * itself, from the same job description: training is deterministic given the
+ * the encoders its seed's unimodal runs returned (src/bench/pool.ts); on a
+ * Redis queue the source jobs' workers store them in Redis for the others
+ * (src/bench/queue/sharedEncoders.ts). Where they are not at hand (the bench
+ * does not run that unimodal method, or its run failed) the job trains the
+ * unimodal model itself, from the same job description: training is deterministic given the
  * seed, so it is the same encoder (test/bench/warmStart.test.ts).
  */
 import type { ModalitySpec } from "../data/types.ts";

@@ -22,6 +22,7 @@ import type { ExecutionInfo, JobExecutor } from "../executor.ts";
 import type { BenchJob } from "../job.ts";
 import type { BenchPlan } from "../plan.ts";
 import type { PoolEvents } from "../pool.ts";
+import { encoderSourceIndices } from "../warmStart.ts";
 import { checkReachable, redisOptions } from "./connection.ts";
 import { codeVersion, datasetHash } from "./identity.ts";
 import { jobId, jobIndex, protocolVersion, queueName, type QueueJob, type QueueProgress, type QueueResult } from "./protocol.ts";
@@ -48,7 +49,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
   let info: ExecutionInfo | undefined;
   let log: (message: string) => void = () => {};
 
-  const jobData = (plan: BenchPlan, job: BenchJob, hash: string, code: string): QueueJob => ({
+  const jobData = (plan: BenchPlan, job: BenchJob, hash: string, code: string, sources: Set<number>): QueueJob => ({
     protocol: protocolVersion,
     bench,
     codeVersion: code,
@@ -58,6 +59,7 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
       name: plan.dataset.name, hash },
     warmup: { batchSize: plan.options.batchSize, encoderDim: plan.options.encoderDim },
     job,
+    ...(sources.has(job.index) ? { shareEncoder: true } : {}),
   });
   const jobOptions = (index: number) => ({ jobId: jobId(bench, index), attempts: 1, removeOnComplete: { age: keepSeconds }, removeOnFail: { age: keepSeconds } });
   let enqueue: (jobs: BenchJob[]) => Promise<void> = async () => {};
@@ -82,13 +84,14 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
       bench = randomBytes(8).toString("hex");
       const hash = datasetHash(plan.dataset);
       const code = codeVersion();
+      const sources = encoderSourceIndices(plan.jobs);
       enqueue = async (jobs) => {
-        await queue!.addBulk(jobs.map((job) => ({ name: `${job.method} seed ${job.seed}`, data: jobData(plan, job, hash, code), opts: jobOptions(job.index) })));
+        await queue!.addBulk(jobs.map((job) => ({ name: `${job.method} seed ${job.seed}`, data: jobData(plan, job, hash, code, sources), opts: jobOptions(job.index) })));
       };
       const workers = await queue.getWorkersCount();
       await enqueue(plan.jobs);
       log(`queue: ${plan.jobs.length} jobs of bench ${bench} enqueued at ${connection.display}, ${workers} worker${workers === 1 ? "" : "s"} connected`);
-      if (plan.jobs.some((job) => job.encodersFrom)) log("queue: warm start: the workers share no memory, so each multimodal job first trains the unimodal models of its seed it starts from (the same ones as the unimodal rows); --no-warm-start skips this");
+      if (plan.jobs.some((job) => job.encodersFrom)) log("queue: warm start: the unimodal runs' workers store their encoders in Redis for the multimodal runs of their seed; a run whose source is neither stored nor running trains that unimodal model itself first");
       if (workers === 0) log(`queue: the jobs wait until a worker connects; start one with: npx fusionkit worker --queue ${connection.display}`);
       info = {
         workers: Math.max(1, workers),

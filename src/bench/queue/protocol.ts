@@ -12,7 +12,7 @@ import { textPoolings } from "../options.ts";
 /** One queue for every bench: workers need only the Redis URL; each bench's jobs carry its id. */
 export const queueName = "fusionkit-bench";
 
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 
 const finite = z.number().refine(Number.isFinite, "must be a finite number");
 const positiveInt = z.number().int().positive();
@@ -71,6 +71,8 @@ export const queueJobSchema = z.strictObject({
   /** the worker thread's warm-up run (src/bench/warmup.ts) */
   warmup: z.strictObject({ batchSize: positiveInt, encoderDim: positiveInt }),
   job: benchJobSchema,
+  /** warm start: other jobs start from this job's encoder, so its worker stores it in Redis (sharedEncoders.ts) */
+  shareEncoder: z.boolean().optional(),
 });
 
 export type QueueJob = z.infer<typeof queueJobSchema>;

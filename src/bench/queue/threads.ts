@@ -9,7 +9,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { PreparedDataset } from "../../data/types.ts";
-import type { BenchJob, JobEpoch, JobOutput } from "../job.ts";
+import type { BenchJob, JobContext, JobEpoch, JobOutput } from "../job.ts";
 import { workerExecArgv } from "../pool.ts";
 import type { ToMain, ToWorker, WorkerData } from "../protocol.ts";
 
@@ -88,13 +88,13 @@ export class JobThreads {
     await Promise.all(this.threads.map((t) => t.ready));
   }
 
-  run(job: BenchJob, onEpoch: (epoch: JobEpoch) => void): Promise<JobOutput> {
+  run(job: BenchJob, onEpoch: (epoch: JobEpoch) => void, context: JobContext = {}): Promise<JobOutput> {
     return this.take().then(async (thread) => {
       await thread.ready;
       try {
         return await new Promise<JobOutput>((resolve, reject) => {
           thread.running = { job, onEpoch, resolve, reject };
-          thread.worker.postMessage({ type: "job", job } satisfies ToWorker);
+          thread.worker.postMessage({ type: "job", job, context } satisfies ToWorker);
         });
       } finally {
         this.release(thread);

@@ -16,13 +16,15 @@
  * with one attempt and failures are thrown as UnrecoverableError.
  */
 import { hostname } from "node:os";
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
+import { Redis } from "ioredis";
 import { loadDataset } from "../../data/load.ts";
 import type { PreparedDataset } from "../../data/types.ts";
 import { requirePositiveInteger } from "../../errors.ts";
 import { checkReachable, redisOptions } from "./connection.ts";
 import { codeVersion, datasetHash } from "./identity.ts";
 import { firstIssue, queueJobSchema, queueName, type QueueJob, type QueueProgress, type QueueResult } from "./protocol.ts";
+import { sourceEncoders, storeEncoders } from "./sharedEncoders.ts";
 import { JobThreads, ThreadJobError } from "./threads.ts";
 import { parseQueueUrl } from "./url.ts";
 
@@ -57,6 +59,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
   const log = options.log;
   /** prepared datasets and their threads; `users` counts the jobs holding one, so only an unused one is let go */
   const hosts = new Map<string, { host: Promise<DatasetHost>; users: number }>();
+  // warm start: encoders stored by source jobs' workers, and those jobs' states (sharedEncoders.ts)
+  const shared = new Redis(redisOptions(connection));
+  const jobs = new Queue(queueName, { connection: redisOptions(connection) });
+  let closing = false;
 
   /** The dataset a job names, with this worker's threads for it; the caller must call the returned release(). */
   const hostFor = (data: QueueJob): { host: Promise<DatasetHost>; release: () => void } => {
@@ -120,13 +126,26 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
             `Give every machine the same dataset.json and rows (and the same --max-rows)`,
         );
       }
-      log(`running ${run} (job ${job.id})`);
       const started = performance.now();
+      let given = {};
+      if (data.job.encodersFrom) {
+        const { encoders, trainedHere } = await sourceEncoders(jobs, shared, data.bench, data.job.encodersFrom, { stopped: () => closing });
+        given = encoders;
+        const from = Object.keys(encoders).map((m) => data.job.encodersFrom![m]!.method);
+        log(`${run} (job ${job.id}) starts from ${[...from.map((m) => `${m} (stored)`), ...trainedHere.map((m) => `${m}, trained here first`)].join("; ")}`);
+      }
+      log(`running ${run} (job ${job.id})`);
       try {
-        const output = await host.threads.run(data.job, (epoch) => {
-          // progress is for the coordinator's bars only: never let it fail the run
-          job.updateProgress({ epoch } satisfies QueueProgress).catch(() => {});
-        });
+        const { encoders, ...output } = await host.threads.run(
+          data.job,
+          (epoch) => {
+            // progress is for the coordinator's bars only: never let it fail the run
+            job.updateProgress({ epoch } satisfies QueueProgress).catch(() => {});
+          },
+          { ...(Object.keys(given).length ? { encoders: given } : {}), ...(data.shareEncoder ? { shareEncoder: true } : {}) },
+        );
+        // the encoders go to Redis for the jobs that start from them, not back to the coordinator
+        if (encoders) await storeEncoders(shared, data.bench, data.job.index, encoders);
         const threadMs = performance.now() - started;
         log(`finished ${run} (job ${job.id}) in ${(threadMs / 1000).toFixed(1)} s`);
         return { output, worker: name, threadMs };
@@ -163,7 +182,10 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Que
     name,
     codeVersion: code,
     async close(force = false) {
+      closing = true;
       await worker.close(force);
+      await jobs.close().catch(() => {});
+      shared.disconnect();
       for (const { host } of hosts.values()) await host.then((h) => h.threads.close()).catch(() => {});
     },
   };

@@ -98,6 +98,8 @@ describe("the job schema", () => {
     assert.match(refused(withSources({ text: { ...source, explain: job.job.explain } })), /encodersFrom\.text/);
     assert.match(refused(withSources({ text: { ...source, encodersFrom: {} } })), /encodersFrom\.text/);
     assert.match(refused(withSources(["unimodal:text"])), /^job\.encodersFrom/);
+    assert.equal(queueJobSchema.safeParse({ ...job, shareEncoder: true }).success, true);
+    assert.match(refused({ ...job, shareEncoder: "yes" }), /^shareEncoder: /);
   });
 
   test("job ids carry the bench id; another bench's ids are not ours", () => {

@@ -19,10 +19,13 @@ import { after, before, describe, test } from "node:test";
 import { Job, Queue } from "bullmq";
 import { runBench } from "../../../src/bench/runner.ts";
 import type { BenchResults } from "../../../src/bench/results.ts";
+import type { EncoderSource } from "../../../src/bench/job.ts";
 import { redisOptions } from "../../../src/bench/queue/connection.ts";
 import { codeVersion } from "../../../src/bench/queue/identity.ts";
 import { protocolVersion, queueName, type QueueJob } from "../../../src/bench/queue/protocol.ts";
 import { parseQueueUrl } from "../../../src/bench/queue/url.ts";
+import { decodeEncoder, encodeEncoder, encoderKey, sourceEncoders, storeEncoders } from "../../../src/bench/queue/sharedEncoders.ts";
+import { Redis } from "ioredis";
 import { writeSignDataset } from "../synthetic.ts";
 import { RedisServer } from "../../../bench/fixtures/redisServer.ts";
 
@@ -123,6 +126,42 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
     const html = readFileSync(join(dir, "queued", "report.html"), "utf8");
     for (const text of [run.stdout, run.stderr, JSON.stringify(results), html, ...workers.map((w) => w.log)]) assert.ok(!text.includes(password), "the queue password leaked");
     assert.ok(results.command.includes("redis://:***@127.0.0.1:" + redis.port + "/0"));
+  });
+
+  test("warm start: the unimodal runs' workers store their encoders in Redis and the fusion run starts from them, with the local bench's accuracy", async () => {
+    const methods = ["unimodal:title", "unimodal:facts", "early"];
+    const reference = await runBench({ data: "movies", methods, seeds: 1, epochs: 1, lrGrid: [0.002], noiseLevels: [1], latencySamples: 3, explain: false, retrieval: false, workers: 2, cacheDir: join(dir, "cache") });
+    const seen = workers.map((w) => w.log.length);
+    const run = await coordinator("warm", undefined, ["--methods", methods.join(","), "--seeds", "1"]);
+    assert.equal(run.code, 0, run.stderr);
+    const results = readResults("warm");
+    assert.equal(results.complete, true);
+    assert.deepEqual(accuracies(results), accuracies(reference));
+    const logs = workers.map((w, i) => w.log.slice(seen[i])).join("");
+    assert.match(logs, /early seed 0 \(job \S+\) starts from unimodal:title \(stored\); unimodal:facts \(stored\)/u);
+    assert.doesNotMatch(logs, /trained here first/u);
+  });
+
+  test("shared encoders: stored with a day's expiry and read back exactly; a source that is neither stored nor running is trained by the job itself, without waiting", async () => {
+    const options = redisOptions(parseQueueUrl(redis.url));
+    const client = new Redis(options);
+    const queue = new Queue(queueName, { connection: options });
+    try {
+      const tree = { conv: { w: { data: Float32Array.from([1.5, -2, 3e-8]), shape: [3, 1] } }, layers: [{ b: { data: Float32Array.from([7]), shape: [1] } }] };
+      assert.deepEqual(decodeEncoder(encodeEncoder(tree)), tree);
+      await storeEncoders(client, "00aa00aa00aa00aa", 4, { text: tree });
+      const ttl = await client.ttl(encoderKey("00aa00aa00aa00aa", 4, "text"));
+      assert.ok(ttl > 86_000 && ttl <= 86_400, `ttl ${ttl}`);
+      // sourceEncoders reads a source's index and method only
+      const source = (index: number, method: string) => ({ index, method }) as unknown as EncoderSource;
+      const stored = await sourceEncoders(queue, client, "00aa00aa00aa00aa", { text: source(4, "unimodal:text"), facts: source(5, "unimodal:facts") }, { pollMs: 10 });
+      assert.deepEqual(stored.encoders, { text: tree });
+      // job 5 was never enqueued: nothing to wait for
+      assert.deepEqual(stored.trainedHere, ["unimodal:facts (its job is unknown)"]);
+    } finally {
+      await queue.close();
+      client.disconnect();
+    }
   });
 
   test("refused jobs and a job failing on bad data fail once, with the reason, and the workers carry on", async () => {
