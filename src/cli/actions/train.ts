@@ -45,17 +45,17 @@ export async function runTrain(flags: TrainFlags): Promise<void> {
     console.log(`training ${flags.method} on ${dataset.name} (${dataset.splits.train.n} train / ${dataset.splits.val.n} val / ${dataset.splits.test.n} test rows, seed ${flags.seed})`);
   }
   const common = {
-      seed: flags.seed,
-      epochs: flags.epochs,
-      batchSize: flags.batchSize,
-      lr: flags.lr,
-      patience: flags.patience,
-      encoderDim: flags.encoderDim,
-      ...(flags.weightDecay !== undefined ? { weightDecay: flags.weightDecay } : {}),
-      ...(flags.modalityDropout !== undefined ? { modalityDropout: flags.modalityDropout } : {}),
-      ...(flags.unimodalAux ? { unimodalAuxWeight: flags.unimodalAux } : {}),
-      ...(flags.textPooling ? { textEncoder: flags.textPooling } : {}),
-      ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
+    seed: flags.seed,
+    epochs: flags.epochs,
+    batchSize: flags.batchSize,
+    lr: flags.lr,
+    patience: flags.patience,
+    encoderDim: flags.encoderDim,
+    ...(flags.weightDecay !== undefined ? { weightDecay: flags.weightDecay } : {}),
+    ...(flags.modalityDropout !== undefined ? { modalityDropout: flags.modalityDropout } : {}),
+    ...(flags.unimodalAux ? { unimodalAuxWeight: flags.unimodalAux } : {}),
+    ...(flags.textPooling ? { textEncoder: flags.textPooling } : {}),
+    ...(flags.timeBudget !== undefined ? { timeBudgetMs: flags.timeBudget * 1000 } : {}),
   };
   const encoderInit = flags.warmStart ? await warmStartEncoders(dataset, flags, common) : undefined;
   const progress = trainProgressFor({ quiet: flags.quiet === true, epochs: flags.epochs });
