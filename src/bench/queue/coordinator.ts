@@ -18,15 +18,17 @@
  */
 import { randomBytes } from "node:crypto";
 import { Job, Queue, QueueEvents } from "bullmq";
+import { Redis } from "ioredis";
 import type { ExecutionInfo, JobExecutor } from "../executor.ts";
 import type { BenchJob } from "../job.ts";
 import type { BenchPlan } from "../plan.ts";
 import type { PoolEvents } from "../pool.ts";
 import { encoderSourceIndices } from "../warmStart.ts";
+import { encoderKey } from "./sharedEncoders.ts";
 import { checkReachable, redisOptions } from "./connection.ts";
 import { codeVersion, datasetHash } from "./identity.ts";
 import { jobId, jobIndex, protocolVersion, queueName, type QueueJob, type QueueProgress, type QueueResult } from "./protocol.ts";
-import { parseQueueUrl } from "./url.ts";
+import { parseQueueUrl, type QueueConnection } from "./url.ts";
 
 /** Finished jobs stay this long in Redis when the coordinator that enqueued them is gone (Ctrl-C, a crash). */
 const keepSeconds = 7 * 24 * 3600;
@@ -38,6 +40,18 @@ function within<T>(ms: number, work: Promise<T>): Promise<T | "timeout"> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), ms)));
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Deletes Redis keys with a short-lived client; 0 when Redis does not answer (the keys then expire). */
+async function deleteKeys(connection: QueueConnection, keys: string[]): Promise<number> {
+  const client = new Redis(redisOptions(connection));
+  try {
+    return await client.del(...keys);
+  } catch {
+    return 0;
+  } finally {
+    client.disconnect();
+  }
 }
 
 export function queueExecutor(url: string, options: QueueExecutorOptions = {}): JobExecutor {
@@ -121,8 +135,13 @@ export function queueExecutor(url: string, options: QueueExecutorOptions = {}): 
         };
         const done = async () => {
           cleanup();
-          // every result is in results.json by now (the runner writes after each): the queue need not keep them
-          const removed = await within(10_000, Promise.all(plan.jobs.map((job) => q.remove(jobId(bench, job.index)).catch(() => 0))));
+          // every result is in results.json by now (the runner writes after each): the queue need not keep
+          // them, nor the encoders the warm start shared through Redis (they would expire after a day)
+          const shared = plan.jobs.flatMap((job) => Object.entries(job.encodersFrom ?? {}).filter(([, s]) => s.index >= 0).map(([m, s]) => encoderKey(bench, s.index, m)));
+          const removed = await within(10_000, Promise.all([
+            ...plan.jobs.map((job) => q.remove(jobId(bench, job.index)).catch(() => 0)),
+            ...(shared.length ? [deleteKeys(connection, [...new Set(shared)])] : []),
+          ]));
           if (removed === "timeout") log(`queue: Redis did not answer; bench ${bench}'s finished jobs stay there and expire after a week`);
           resolve({ aborted: false });
         };

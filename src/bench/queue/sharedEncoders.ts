@@ -2,8 +2,9 @@
  * Warm start on the queue (src/bench/warmStart.ts): workers share no memory,
  * so the worker that runs a source job (a unimodal run other jobs start from,
  * marked `shareEncoder` by the coordinator) stores the encoder it trained in
- * Redis, as safetensors bytes under `fusionkit:encoder:<job id>:<modality>`,
- * kept for a day. The worker of a job that starts from it reads it there:
+ * Redis, as safetensors bytes under `fusionkit:encoder:<job id>:<modality>`
+ * (the coordinator deletes them when the bench ends; they expire after a day
+ * otherwise). The worker of a job that starts from it reads it there:
  * while the source job is being run it waits for it; when the source is
  * neither stored nor running (it failed, its worker died and it went back to
  * the queue, it expired), the job trains that unimodal model itself, which is

@@ -140,6 +140,13 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
     const logs = workers.map((w, i) => w.log.slice(seen[i])).join("");
     assert.match(logs, /early seed 0 \(job \S+\) starts from unimodal:title \(stored\); unimodal:facts \(stored\)/u);
     assert.doesNotMatch(logs, /trained here first/u);
+    // the finished bench takes its shared encoders out of Redis
+    const client = new Redis(redisOptions(parseQueueUrl(redis.url)));
+    try {
+      assert.deepEqual(await client.keys(`fusionkit:encoder:${results.config.queue!.bench}-*`), []);
+    } finally {
+      client.disconnect();
+    }
   });
 
   test("shared encoders: stored with a day's expiry and read back exactly; a source that is neither stored nor running is trained by the job itself, without waiting", async () => {
