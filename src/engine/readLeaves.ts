@@ -26,11 +26,10 @@ import { Rng } from "./random.ts";
 import { leavesOf, rebuildLike, type HostBatch } from "./hostBatch.ts";
 import type { LossFn } from "./step.ts";
 import type { Tensor } from "./tensor.ts";
+import { liveVars, type JaxprAtom, type JaxprLike } from "./jaxpr.ts";
 import { trace } from "./transforms.ts";
 
-// jax-js's jaxpr classes are not exported by name; these are the fields read here.
-type Atom = { id?: number; value?: number };
-type Jaxpr = { inBinders: Atom[]; eqns: { inputs: Atom[]; outBinders: Atom[] }[]; outs: Atom[] };
+type Jaxpr = JaxprLike<JaxprAtom> & { inBinders: JaxprAtom[] };
 
 /** read[i]: whether the loss (or one of its metrics) depends on layout leaf i, at this batch's shapes. */
 export function leavesReadByLoss<P extends ParamTree, B>(layout: ParamLayout<P>, lossFn: LossFn<P, B>, exampleBatch: HostBatch): boolean[] {
@@ -55,11 +54,7 @@ export function leavesReadByLoss<P extends ParamTree, B>(layout: ParamLayout<P>,
   }
   try {
     const jaxpr = traced.jaxpr.flatten();
-    const live = new Set<Atom>(jaxpr.outs);
-    for (let k = jaxpr.eqns.length - 1; k >= 0; k--) {
-      const eqn = jaxpr.eqns[k]!;
-      if (eqn.outBinders.some((v) => live.has(v))) for (const a of eqn.inputs) live.add(a);
-    }
+    const live = liveVars(jaxpr);
     // the traced arguments follow the constants the trace closed over
     const args = jaxpr.inBinders.slice(jaxpr.inBinders.length - raws.length);
     return layout.entries.map((_, i) => live.has(args[i]!));

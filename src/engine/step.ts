@@ -18,7 +18,7 @@ import { applyUpdate, clipByGlobalNorm, optimizerSlots, type OptimizerConfig } f
 import { Rng, stepKey } from "./random.ts";
 import { leavesReadByLoss } from "./readLeaves.ts";
 
-export { leavesOf, rebuildLike, type HostBatch } from "./hostBatch.ts";
+export type { HostBatch } from "./hostBatch.ts";
 import type { HostBatch } from "./hostBatch.ts";
 /** The same batch as Tensors, as model code receives it (a model names its own layout, e.g. ModelBatch). */
 export type TensorBatch = { [key: string]: Tensor | TensorBatch };

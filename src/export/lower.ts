@@ -20,6 +20,7 @@ import { numpy as np } from "@jax-js/jax";
 import { FusionkitError } from "../errors.ts";
 import { withoutMatmulPadding, type Tensor } from "../engine/tensor.ts";
 import { trace } from "../engine/transforms.ts";
+import { liveVars } from "../engine/jaxpr.ts";
 import { encodeModel, GraphBuilder, opsetVersion, type Dim, type DType } from "./onnxGraph.ts";
 
 export type GraphInputSpec = { name: string; /** per-row shape (the batch dim is added in front) */ shape: number[] };
@@ -1077,18 +1078,6 @@ class Lowering {
     }
     throw batchDependent(`a slice bound on axis ${axis}`);
   }
-}
-
-/** Vars that reach an output (walking the equations backwards). */
-function liveVars(j: Jaxpr): Set<Var> {
-  const live = new Set<Var>();
-  for (const a of j.outs) if (!isLit(a)) live.add(a);
-  for (let i = j.eqns.length - 1; i >= 0; i--) {
-    const e = j.eqns[i]!;
-    if (!e.outBinders.some((v) => live.has(v))) continue;
-    for (const a of e.inputs) if (!isLit(a)) live.add(a);
-  }
-  return live;
 }
 
 /**
