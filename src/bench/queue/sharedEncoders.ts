@@ -70,7 +70,12 @@ export async function sourceEncoders(
       const state = job ? await job.getState() : "unknown";
       const bytes = await redis.getBuffer(key);
       if (bytes) {
-        encoders[modality] = decodeEncoder(bytes);
+        // bytes that do not decode (written by something else, or cut short) are not trusted: the job trains it
+        try {
+          encoders[modality] = decodeEncoder(bytes);
+        } catch (error) {
+          trainedHere.push(`${source.method} (its stored encoder is unreadable: ${(error as Error).message.split(". ")[0]})`);
+        }
         break;
       }
       if (state !== "active" || options.stopped?.()) {

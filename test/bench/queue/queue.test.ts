@@ -165,6 +165,11 @@ describe("a bench on a Redis queue with 2 worker processes", () => {
       assert.deepEqual(stored.encoders, { text: tree });
       // job 5 was never enqueued: nothing to wait for
       assert.deepEqual(stored.trainedHere, ["unimodal:facts (its job is unknown)"]);
+      // bytes that are not an encoder are not used: the job trains that source itself
+      await client.set(encoderKey("00aa00aa00aa00aa", 6, "text"), Buffer.from([1, 2, 3]));
+      const broken = await sourceEncoders(queue, client, "00aa00aa00aa00aa", { text: source(6, "unimodal:text") }, { pollMs: 10 });
+      assert.deepEqual(broken.encoders, {});
+      assert.match(broken.trainedHere[0]!, /^unimodal:text \(its stored encoder is unreadable: a shared encoder: not a valid safetensors checkpoint/u);
     } finally {
       await queue.close();
       client.disconnect();
