@@ -114,6 +114,14 @@ export const benchDefaults = {
 } as const;
 
 /**
+ * Built-in datasets whose default bench uses a row sample (rows of the generated
+ * dataset, before splitting): emoji has 7624 rows of 32x32 images; the default
+ * bench uses a 4000-row sample across categories to halve its time
+ * (`--max-rows 100000` runs all of it).
+ */
+export const defaultMaxRows: Record<string, number> = { emoji: 4000 };
+
+/**
  * The default learning-rate grid around the bench's --lr (src/bench/lrChoice.ts):
  * a third, itself, three times. Here, not in lrChoice.ts: `fusionkit --help`
  * reads this file and must not load the trainer.
@@ -147,7 +155,8 @@ export function withDefaults(partial: Partial<BenchOptions>): BenchOptions {
     retrieval: partial.retrieval ?? benchDefaults.retrieval,
     baselines: partial.baselines ?? benchDefaults.baselines,
   };
-  if (partial.maxRows !== undefined) options.maxRows = partial.maxRows;
+  const maxRows = partial.maxRows ?? defaultMaxRows[data];
+  if (maxRows !== undefined) options.maxRows = maxRows;
   for (const key of ["methods", "timeBudgetS", "workers", "cacheDir", "encoders", "allowDownload", "skipBadRows", "allowMissingModality"] as const) {
     if (partial[key] !== undefined) (options as Record<string, unknown>)[key] = partial[key];
   }

@@ -17,7 +17,7 @@ import { describeEnvironment } from "./environment.ts";
 import { localExecutor, type ExecutionInfo, type JobExecutor } from "./executor.ts";
 import type { BenchJob } from "./job.ts";
 import { benchNotes } from "./notes.ts";
-import { withDefaults, type BenchOptions } from "./options.ts";
+import { benchDefaults, defaultMaxRows, withDefaults, type BenchOptions } from "./options.ts";
 import { benchModalityDropout, planBench, type BenchPlan } from "./plan.ts";
 import { quietReporter, type BenchReporter } from "./progress.ts";
 import { resultsSchemaVersion, type BenchResults, type BenchRetrieval, type MethodExplanations, type MethodResult, type RunResult } from "./results.ts";
@@ -114,7 +114,15 @@ export async function runBench(partial: Partial<BenchOptions>, context: BenchCon
 }
 
 function subsampleNote(options: BenchOptions): string {
-  return `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)`;
+  const sized = options.maxRows === defaultMaxRows[options.data] && partialDefaults(options);
+  return (
+    `the bench used the first ${options.maxRows} rows of the dataset (--max-rows; built-in datasets order their rows so this is a sample across classes)` +
+    (sized ? `. This is the default sample for "${options.data}", taken to halve the default bench's time; --max-rows 100000 runs the full dataset` : "")
+  );
+}
+
+function partialDefaults(options: BenchOptions): boolean {
+  return options.encoderDim === benchDefaults.encoderDim && options.epochs === benchDefaults.epochs;
 }
 
 function abortReason(signal: AbortSignal | undefined): string {

@@ -64,7 +64,7 @@ export function register(program: Command): void {
     .option("--time-budget <seconds>", "total training time, split evenly over every (method, seed) run", positiveNumber)
     .option("--out <dir>", "output directory (default runs/bench-<timestamp>)")
     .option("--quiet", "print only the final summary")
-    .option("--max-rows <n>", "use only the first n rows of the dataset (built-in datasets order their rows so this is a sample across classes; default: all rows)", positiveInt)
+    .option("--max-rows <n>", "use only the first n rows of the dataset (default for emoji: a 4000-row sample)", positiveInt)
     .option("--batch-size <n>", "rows per step", positiveInt, benchDefaults.batchSize)
     .option("--lr <x>", "peak learning rate (AdamW, warmup + cosine); the centre of --lr-grid", positiveNumber, benchDefaults.lr)
     .option("--lr-grid <a,b,c>", "learning rates every run tries for --lr-trial-epochs epochs, keeping the best on validation (default: lr/3, lr, 3 lr; one value: no search)", numberList)
