@@ -10,6 +10,7 @@
  */
 import type { MethodResult } from "./results.ts";
 import { pairedBootstrap, type PairedTest } from "./significance.ts";
+import { modalityOfUnimodal } from "./warmStart.ts";
 
 export const significanceLevel = 0.05;
 /** share of runs ending at the epoch cap above which the bench warns that runs did not converge */
@@ -80,7 +81,7 @@ export function compareMethods(methods: MethodResult[], testLabels: ArrayLike<nu
     }
   }
   for (const u of methods.filter((m) => m.family === "unimodal" && m.runs.length)) {
-    const linear = methods.find((m) => m.name === `linear:${u.name.slice(u.name.indexOf(":") + 1)}` && m.runs.length);
+    const linear = methods.find((m) => m.name === `linear:${modalityOfUnimodal(u.name)}` && m.runs.length);
     const t = linear && test(u, linear, testLabels, testGroups);
     if (t) out.unimodalVsLinear.push(t);
   }

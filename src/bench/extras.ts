@@ -4,7 +4,9 @@
  *
  *  - explanations: exact modality Shapley values of the trained model on the
  *    first `maxRows` test rows (src/explain/report.ts). 2^M forward passes per
- *    row, so a bounded row count keeps it to a second or two per method;
+ *    row, on the engine the test evaluation used (ONNX Runtime unless
+ *    --backend jax; the sample rows' attention maps and gates from one jax-js
+ *    pass over those rows), so a bounded row count keeps it to a second or so;
  *  - gate history: Flamingo's tanh(alpha), tanh(beta) after every epoch, and
  *    at epoch 0 from the initialisation (the same seed, so the same init);
  *  - retrieval: a short contrastive alignment run (src/align, CLIP recipe) of
@@ -15,6 +17,7 @@
 import { retrievalForReport } from "../align/report.ts";
 import { trainAlignment } from "../align/trainer.ts";
 import type { PreparedDataset } from "../data/types.ts";
+import { flattenParams } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
 import { explainForReport } from "../explain/report.ts";
 import { gateParameters } from "../explain/views.ts";
@@ -50,7 +53,17 @@ export function initialGates(model: Model, seed: number): GateEpoch | undefined 
 export async function explainTrained(trained: TrainedModel, dataset: PreparedDataset, seed: number, request: ExplainRequest): Promise<MethodExplanations> {
   const started = performance.now();
   try {
-    const report = await explainForReport(trained, dataset, { split: "test", maxRows: request.maxRows, samples: request.samples, imageSize: request.imageSize, batchSize: 64 });
+    const { openSplitPredictor, requestedBackend } = await import("../export/trainBackend.ts");
+    const { flat } = flattenParams(trained.params);
+    const backend = requestedBackend() === "jax" ? "jax" : "ort";
+    const report = await explainForReport(trained, dataset, {
+      split: "test",
+      maxRows: request.maxRows,
+      samples: request.samples,
+      imageSize: request.imageSize,
+      batchSize: 64,
+      openPredictor: (split) => openSplitPredictor(backend, trained.model, trained.layout, flat, split, 64, undefined, "explaining"),
+    });
     return { seed, ms: performance.now() - started, report };
   } catch (error) {
     return { seed, ms: performance.now() - started, error: message(error) };

@@ -9,7 +9,9 @@ import type { PreparedDataset, SplitData, SplitName } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { summariseInput, type InputSummary } from "./inputs.ts";
 import { describeRows, withPredictor, type ExplainableModel, type ExplainOptions, type RowExplanation } from "./rows.ts";
-import { attributionByClass, modalityShapley, summariseAttribution, type AttributionSummary, type ShapleyValueKind } from "./shapley.ts";
+import { attributionByClass, attributionOfRows, modalityShapley, modalityShapleyOn, summariseAttribution, type AttributionSummary, type ModalityAttribution, type ShapleyValueKind } from "./shapley.ts";
+import type { ModelSpec } from "../model/model.ts";
+import type { Predictions } from "../train/predict.ts";
 import { gateParameters, type GateParameter } from "./views.ts";
 
 export type ReportExplainOptions = ExplainOptions & {
@@ -21,6 +23,19 @@ export type ReportExplainOptions = ExplainOptions & {
   samples?: number;
   /** PNG width for image inputs (default 64) */
   imageSize?: number;
+  /**
+   * opens the predictor the 2^M Shapley passes run on (the bench: an OrtPredictor,
+   * src/export/trainBackend.ts openSplitPredictor). Its predictions need carry no
+   * explain tensors: the sample rows' views then come from one jax-js pass over
+   * those rows alone. Default: every pass on the jax-js Predictor.
+   */
+  openPredictor?: (split: SplitData) => Promise<ShapleyPredictor>;
+};
+
+/** A predictor the Shapley passes can run on: Predictor, OrtPredictor (anything with predictions of a split). */
+export type ShapleyPredictor = {
+  predict(split: SplitData): Predictions | Promise<Predictions>;
+  dispose(): void | Promise<void>;
 };
 
 export type AttributionBar = { modality: string; share: number; meanAbsPhi: number; meanPhi: number };
@@ -52,16 +67,29 @@ export type ReportExplanation = {
 export function headOfSplit(split: SplitData, count: number): SplitData {
   const n = Math.min(count, split.n);
   if (n === split.n) return split;
-  const cut = (a: Float32Array) => a.slice(0, (a.length / Math.max(1, split.n)) * n);
-  const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, cut(v)]));
+  return rowsOfSplit(split, Array.from({ length: n }, (_, i) => i));
+}
+
+/** The given rows of a split, in that order (every per-row array copied). */
+export function rowsOfSplit(split: SplitData, rows: number[]): SplitData {
+  const pick = (a: Float32Array) => {
+    const width = a.length / Math.max(1, split.n);
+    const out = new Float32Array(rows.length * width);
+    rows.forEach((r, k) => out.set(a.subarray(r * width, (r + 1) * width), k * width));
+    return out;
+  };
+  const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, pick(v)]));
+  const { groups, ...rest } = split;
   return {
-    n,
-    ids: split.ids.slice(0, n),
+    ...rest,
+    n: rows.length,
+    ids: rows.map((r) => split.ids[r]!),
     inputs: mapValues(split.inputs),
     tokenMasks: mapValues(split.tokenMasks),
     present: mapValues(split.present),
-    labels: cut(split.labels),
-    fields: Object.fromEntries(Object.entries(split.fields).map(([k, v]) => [k, v.slice(0, n)])),
+    labels: pick(split.labels),
+    fields: Object.fromEntries(Object.entries(split.fields).map(([k, v]) => [k, rows.map((r) => v[r]!)])),
+    ...(groups ? { groups: rows.map((r) => groups[r]!) } : {}),
   };
 }
 
@@ -91,6 +119,30 @@ function trueLabel(dataset: Pick<PreparedDataset, "task" | "labelNames">, split:
   return split.labels[row]!;
 }
 
+async function shapleyOnOpened(predictor: ShapleyPredictor, spec: ModelSpec, split: SplitData, opts: ReportExplainOptions): Promise<ModalityAttribution> {
+  try {
+    return await modalityShapleyOn(predictor, spec, split, opts);
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+/**
+ * describeRows for `rows` of `split` (in that order). When the attribution came
+ * without the method's explain tensors (another engine's passes), one jax-js
+ * pass over those rows alone gives them: views for a few rows, not the 2^M
+ * passes over all of them.
+ */
+function describeSampleRows(trained: ExplainableModel, split: SplitData, attr: ModalityAttribution, rows: number[]): RowExplanation[] {
+  if (attr.explain || Object.keys(trained.model.explains).length === 0 || rows.length === 0) {
+    const all = describeRows(trained, split, attr);
+    return rows.map((i) => all[i]!);
+  }
+  const sample = rowsOfSplit(split, rows);
+  const { explain } = withPredictor(trained, rows.length, (predictor) => predictor.predict(sample));
+  return describeRows(trained, sample, attributionOfRows(attr, rows, trained.model.spec.outDim, explain));
+}
+
 export async function explainForReport(
   trained: ExplainableModel,
   dataset: Pick<PreparedDataset, "task" | "labelNames" | "splits">,
@@ -100,15 +152,17 @@ export async function explainForReport(
   const full = dataset.splits[splitName];
   if (!full || full.n === 0) throw new FusionkitError(`the ${splitName} split has no rows to explain`, { field: "split" });
   const split = headOfSplit(full, opts.maxRows ?? 256);
-  const attr = withPredictor(trained, opts.batchSize, (predictor) => modalityShapley(predictor, split, opts));
-  const described = describeRows(trained, split, attr);
+  const attr = opts.openPredictor
+    ? await shapleyOnOpened(await opts.openPredictor(split), trained.model.spec, split, opts)
+    : withPredictor(trained, opts.batchSize, (predictor) => modalityShapley(predictor, split, opts));
   const overall = summariseAttribution(attr);
   const sampleRows = pickSamples(attr.target, opts.samples ?? 3);
+  const described = describeSampleRows(trained, split, attr, sampleRows);
   const samples: ReportSample[] = [];
-  for (const i of sampleRows) {
+  for (const [k, i] of sampleRows.entries()) {
     const inputs: Record<string, InputSummary> = {};
     for (const spec of trained.model.spec.modalities) inputs[spec.name] = await summariseInput(spec, split, i, { imageSize: opts.imageSize });
-    samples.push({ ...described[i]!, label: trueLabel(dataset, split, i), inputs });
+    samples.push({ ...described[k]!, label: trueLabel(dataset, split, i), inputs });
   }
   return {
     method: trained.model.spec.method.name,

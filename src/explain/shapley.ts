@@ -18,14 +18,16 @@
  * baseline the model was trained to understand (modality dropout trains on it),
  * unlike a zero or mean input, which is an arbitrary point in input space.
  *
- * Cost: 2^M forward passes per row, so M > 10 is refused. The passes reuse the
- * trainer's Predictor (one compiled EvalStep, traced once) on copies of the
- * split whose `present` arrays are masked: no second inference path.
+ * Cost: 2^M forward passes per row, so M > 10 is refused. The passes reuse one
+ * predictor (the jax-js Predictor: one compiled EvalStep, traced once; or the
+ * bench's OrtPredictor, modalityShapleyOn) on copies of the split whose
+ * `present` arrays are masked.
  */
 import type { SplitData, Task } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import type { HostArray } from "../engine/tensor.ts";
 import type { Predictor } from "../train/predict.ts";
+import type { ModelSpec } from "../model/model.ts";
 
 /** 2^10 = 1,024 passes per row is the most we do; beyond, use a sampling estimator. */
 export const maxShapleyModalities = 10;
@@ -133,12 +135,39 @@ function targets(task: Task, scores: Float32Array, n: number, outDim: number, fi
   return out;
 }
 
+/** The outputs of one pass over a split (Predictions of either engine). */
+type Pass = { logits: Float32Array; probs: Float32Array; explain?: Record<string, HostArray> };
+
 /**
  * Exact modality Shapley values for every row of `split`, through `predictor`
  * (whose batch size and compiled step are reused for all 2^M coalitions).
  */
 export function modalityShapley(predictor: Predictor, split: SplitData, opts: ShapleyOptions = {}): ModalityAttribution {
-  const { spec } = predictor.model;
+  const game = coalitionGame(predictor.model.spec, split, opts);
+  const full = predictor.predict(split);
+  return game.attribution(full, game.coalitions.map((S) => predictor.predict(coalitionSplit(split, game.modalities, S))));
+}
+
+/**
+ * modalityShapley through any split predictor, e.g. an OrtPredictor (src/export):
+ * the same values from another engine, without the method's explain tensors
+ * when that engine has none. The passes run one after another.
+ */
+export async function modalityShapleyOn(
+  predictor: { predict(split: SplitData): Pass | Promise<Pass> },
+  spec: Pick<ModelSpec, "modalities" | "outDim" | "task">,
+  split: SplitData,
+  opts: ShapleyOptions = {},
+): Promise<ModalityAttribution> {
+  const game = coalitionGame(spec, split, opts);
+  const full = await predictor.predict(split);
+  const passes: Pass[] = [];
+  for (const S of game.coalitions) passes.push(await predictor.predict(coalitionSplit(split, game.modalities, S)));
+  return game.attribution(full, passes);
+}
+
+/** The coalitions to evaluate (every proper subset, as bit masks) and the attribution from their passes. */
+function coalitionGame(spec: Pick<ModelSpec, "modalities" | "outDim" | "task">, split: SplitData, opts: ShapleyOptions) {
   const modalities = spec.modalities.map((m) => m.name);
   const M = modalities.length;
   const weights = shapleyWeights(M);
@@ -146,37 +175,60 @@ export function modalityShapley(predictor: Predictor, split: SplitData, opts: Sh
   const { outDim, task } = spec;
   const n = split.n;
   const all = 2 ** M - 1;
-
-  const fullPass = predictor.predict(split);
-  const target = targets(task, fullPass.probs, n, outDim, opts.target);
-  // coalitionValues[S * n + i] = v_i(S)
-  const coalitionValues = new Float64Array((all + 1) * n);
-  const read = (S: number, pass: { logits: Float32Array; probs: Float32Array }) => {
-    const source = value === "logit" ? pass.logits : pass.probs;
-    for (let i = 0; i < n; i++) coalitionValues[S * n + i] = source[i * outDim + target[i]!]!;
-  };
-  read(all, fullPass);
-  for (let S = 0; S < all; S++) read(S, predictor.predict(coalitionSplit(split, modalities, S)));
-
-  const phi = new Float64Array(n * M);
-  const rowValues = new Float64Array(all + 1);
-  for (let i = 0; i < n; i++) {
-    for (let S = 0; S <= all; S++) rowValues[S] = coalitionValues[S * n + i]!;
-    phi.set(shapleyFromValues(rowValues, M, weights), i * M);
-  }
-  const full = coalitionValues.slice(all * n, (all + 1) * n);
-  const empty = coalitionValues.slice(0, n);
   return {
     modalities,
-    task,
-    value,
-    n,
-    target,
-    phi,
-    full,
-    empty,
-    scores: fullPass.probs,
-    ...(fullPass.explain ? { explain: fullPass.explain } : {}),
+    coalitions: Array.from({ length: all }, (_, S) => S),
+    /** `passes[S]`: the pass with coalition S (S < all); `fullPass`: every modality as given */
+    attribution(fullPass: Pass, passes: Pass[]): ModalityAttribution {
+      const target = targets(task, fullPass.probs, n, outDim, opts.target);
+      // coalitionValues[S * n + i] = v_i(S)
+      const coalitionValues = new Float64Array((all + 1) * n);
+      const read = (S: number, pass: Pass) => {
+        const source = value === "logit" ? pass.logits : pass.probs;
+        for (let i = 0; i < n; i++) coalitionValues[S * n + i] = source[i * outDim + target[i]!]!;
+      };
+      read(all, fullPass);
+      passes.forEach((pass, S) => read(S, pass));
+      const phi = new Float64Array(n * M);
+      const rowValues = new Float64Array(all + 1);
+      for (let i = 0; i < n; i++) {
+        for (let S = 0; S <= all; S++) rowValues[S] = coalitionValues[S * n + i]!;
+        phi.set(shapleyFromValues(rowValues, M, weights), i * M);
+      }
+      return {
+        modalities,
+        task,
+        value,
+        n,
+        target,
+        phi,
+        full: coalitionValues.slice(all * n, (all + 1) * n),
+        empty: coalitionValues.slice(0, n),
+        scores: fullPass.probs,
+        ...(fullPass.explain && Object.keys(fullPass.explain).length ? { explain: fullPass.explain } : {}),
+      };
+    },
+  };
+}
+
+/** The attribution of some rows of `attr` (in the order given), with `explain` tensors for exactly those rows. */
+export function attributionOfRows(attr: ModalityAttribution, rows: number[], outDim: number, explain?: Record<string, HostArray>): ModalityAttribution {
+  const M = attr.modalities.length;
+  const pick = <T extends Float64Array | Float32Array | Int32Array>(a: T, width: number): T => {
+    const out = new (a.constructor as new (n: number) => T)(rows.length * width);
+    rows.forEach((r, k) => out.set(a.subarray(r * width, (r + 1) * width), k * width));
+    return out;
+  };
+  const { explain: _all, ...rest } = attr;
+  return {
+    ...rest,
+    n: rows.length,
+    target: pick(attr.target, 1),
+    phi: pick(attr.phi, M),
+    full: pick(attr.full, 1),
+    empty: pick(attr.empty, 1),
+    scores: pick(attr.scores, outDim),
+    ...(explain ? { explain } : {}),
   };
 }
 

@@ -8,8 +8,9 @@
  * wall time after the train steps moved to ONNX Runtime, and the bench's test
  * evaluation (each modality missing, noise levels) another 5-8%
  * (FUSIONKIT_PHASE_TIMES, docs/benchmarks.md). Same outputs as Predictor,
- * perturbations included (test/export/ortPredictor.test.ts); no explanation
- * outputs: explanations and single-row latency keep the jax-js Predictor.
+ * perturbations included (test/export/ortPredictor.test.ts); no explain
+ * outputs (attention maps, gates): the bench's Shapley passes run here, the
+ * sample rows' views come from the jax-js Predictor (src/explain/report.ts).
  */
 import os from "node:os";
 import { isMainThread } from "node:worker_threads";

@@ -3,7 +3,9 @@ import { before, describe, test } from "node:test";
 import sharp from "sharp";
 import type { ModalitySpec, PreparedDataset } from "../../src/data/types.ts";
 import { startEngine } from "../../src/engine/backend.ts";
-import { layoutOf, type ParamTree } from "../../src/engine/params.ts";
+import { flattenParams, layoutOf, type ParamTree } from "../../src/engine/params.ts";
+import { OrtPredictor } from "../../src/export/ortPredictor.ts";
+import { getMethod } from "../../src/fusion/registry.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { imageDataUri, summariseInput } from "../../src/explain/inputs.ts";
 import { explainForReport, headOfSplit, pickSamples } from "../../src/explain/report.ts";
@@ -114,4 +116,43 @@ describe("explainForReport", () => {
     assert.deepEqual(pickSamples(Int32Array.from([1, 1, 0, 1, 2, 0]), 4), [0, 1, 2, 4]);
     assert.deepEqual(pickSamples(Int32Array.from([0, 0, 0]), 2), [0, 1]);
   });
+});
+
+describe("explainForReport on ONNX Runtime (the bench's path)", () => {
+  /** Every number of `a` and `b` within `tol` of each other, everything else equal. */
+  function assertClose(a: unknown, b: unknown, tol: number, at = "report"): void {
+    if (typeof a === "number" && typeof b === "number") {
+      assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${at}: ${a} vs ${b}`);
+    } else if (a && b && typeof a === "object" && typeof b === "object") {
+      assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort(), `${at}: keys`);
+      for (const k of Object.keys(a)) assertClose((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol, `${at}.${k}`);
+    } else {
+      assert.deepEqual(a, b, at);
+    }
+  }
+
+  for (const name of ["cross_attention", "gmu"]) {
+    test(`${name}: the Shapley passes on an OrtPredictor and the sample rows' views from a jax-js pass over those rows give the all-jax-js report`, async () => {
+      const dataset = mixedDataset();
+      const method = getMethod(name, specs);
+      const model = buildModel({ modalities: specs, task: "classification", outDim: 3, method, methodConfig: method.defaults, encoderDim: 8, dropout: 0 });
+      const params = model.init(new HostRng(3));
+      const layout = layoutOf(params);
+      const trained = { model, params, layout, labelNames: dataset.labelNames, options: { seed: 0, epochs: 0, batchSize: 16, lr: 0, weightDecay: 0, patience: 0 } };
+      const reference = await explainForReport(trained, dataset, { maxRows: 30, samples: 4 });
+      const passes: number[] = [];
+      const onOrt = await explainForReport(trained, dataset, {
+        maxRows: 30,
+        samples: 4,
+        openPredictor: async (split) => {
+          const ort = await OrtPredictor.create(model, layout, flattenParams(params).flat, split, 16);
+          return { predict: (s) => (passes.push(s.n), ort.predict(s)), dispose: () => ort.dispose() };
+        },
+      });
+      // 2^3 passes over the 30 rows, none on jax-js
+      assert.deepEqual(passes, Array(8).fill(30));
+      assert.ok(reference.samples.some((s) => s.views.length > 0), "the method shows views for its sample rows");
+      assertClose(onOrt, reference, 1e-4);
+    });
+  }
 });
