@@ -9,7 +9,7 @@
  * measured by missingness only. Every method sees the same noise draws: the
  * noise seed depends on the run's seed, modality and level, not on the method.
  */
-import { gatherRows } from "../data/batches.ts";
+import { subsetSplit } from "../align/filters.ts";
 import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { flattenParams } from "../engine/params.ts";
 import { HostRng } from "../engine/random.ts";
@@ -31,12 +31,6 @@ export type EvaluationOptions = {
 };
 
 export type Evaluation = Pick<RunResult, "metrics" | "robustness" | "latencyMs" | "testPredictions">;
-
-/** The rows `rows` of a split as a split of their own. */
-export function subsetSplit(split: SplitData, dataset: Pick<PreparedDataset, "modalities">, rows: number[]): SplitData {
-  const batch = gatherRows(split, dataset.modalities, Int32Array.from(rows));
-  return { n: rows.length, ids: rows.map((r) => split.ids[r]!), inputs: batch.inputs, tokenMasks: batch.tokenMasks, present: batch.present, labels: batch.labels, fields: {} };
-}
 
 /** Modalities Gaussian noise is defined on (everything but token ids). */
 export function noisyModalities(dataset: Pick<PreparedDataset, "modalities">): string[] {
@@ -97,10 +91,10 @@ async function measureLatency(single: SplitPredictor, dataset: PreparedDataset, 
     const rng = new HostRng(options.seed + 7919);
     const rows = Array.from({ length: options.latencySamples }, () => rng.int(test.n));
     const times: number[] = [];
-    await single.predict(subsetSplit(test, dataset, [rows[0]!]));
+    await single.predict(subsetSplit(test, [rows[0]!]));
     for (const row of rows) {
       const started = performance.now();
-      await single.predict(subsetSplit(test, dataset, [row]));
+      await single.predict(subsetSplit(test, [row]));
       times.push(performance.now() - started);
     }
     return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), samples: times.length, engine };

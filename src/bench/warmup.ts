@@ -10,16 +10,16 @@ import type { PreparedDataset, SplitData } from "../data/types.ts";
 import { listMethods } from "../fusion/registry.ts";
 import { unimodalPrefix } from "../fusion/unimodal.ts";
 import { trainModel } from "../train/trainer.ts";
-import { subsetSplit } from "./evaluate.ts";
+import { subsetSplit } from "../align/filters.ts";
 
-function head(split: SplitData, dataset: PreparedDataset, rows: number): SplitData {
-  return subsetSplit(split, dataset, Array.from({ length: Math.min(rows, split.n) }, (_, i) => i));
+function head(split: SplitData, rows: number): SplitData {
+  return subsetSplit(split, Array.from({ length: Math.min(rows, split.n) }, (_, i) => i));
 }
 
 export async function warmUp(dataset: PreparedDataset, options: { batchSize: number; encoderDim: number }): Promise<void> {
   const small: PreparedDataset = {
     ...dataset,
-    splits: { train: head(dataset.splits.train, dataset, 2 * options.batchSize), val: head(dataset.splits.val, dataset, 8), test: head(dataset.splits.test, dataset, 8) },
+    splits: { train: head(dataset.splits.train, 2 * options.batchSize), val: head(dataset.splits.val, 8), test: head(dataset.splits.test, 8) },
   };
   // Early fusion reads every modality's encoder, so all of them get compiled once.
   const method = listMethods().find((m) => m.name === "early") ?? `${unimodalPrefix}${dataset.modalities[0]!.name}`;

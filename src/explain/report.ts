@@ -5,6 +5,7 @@
  * class, and a few sample rows with their inputs summarised (inputs.ts) beside
  * their attribution and the method's own views (attention maps, gates, votes).
  */
+import { subsetSplit } from "../align/filters.ts";
 import type { PreparedDataset, SplitData, SplitName } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import { summariseInput, type InputSummary } from "./inputs.ts";
@@ -67,30 +68,7 @@ export type ReportExplanation = {
 export function headOfSplit(split: SplitData, count: number): SplitData {
   const n = Math.min(count, split.n);
   if (n === split.n) return split;
-  return rowsOfSplit(split, Array.from({ length: n }, (_, i) => i));
-}
-
-/** The given rows of a split, in that order (every per-row array copied). */
-export function rowsOfSplit(split: SplitData, rows: number[]): SplitData {
-  const pick = (a: Float32Array) => {
-    const width = a.length / Math.max(1, split.n);
-    const out = new Float32Array(rows.length * width);
-    rows.forEach((r, k) => out.set(a.subarray(r * width, (r + 1) * width), k * width));
-    return out;
-  };
-  const mapValues = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, pick(v)]));
-  const { groups, ...rest } = split;
-  return {
-    ...rest,
-    n: rows.length,
-    ids: rows.map((r) => split.ids[r]!),
-    inputs: mapValues(split.inputs),
-    tokenMasks: mapValues(split.tokenMasks),
-    present: mapValues(split.present),
-    labels: pick(split.labels),
-    fields: Object.fromEntries(Object.entries(split.fields).map(([k, v]) => [k, rows.map((r) => v[r]!)])),
-    ...(groups ? { groups: rows.map((r) => groups[r]!) } : {}),
-  };
+  return subsetSplit(split, Array.from({ length: n }, (_, i) => i));
 }
 
 function bar(summary: AttributionSummary): AttributionBar[] {
@@ -138,7 +116,7 @@ function describeSampleRows(trained: ExplainableModel, split: SplitData, attr: M
     const all = describeRows(trained, split, attr);
     return rows.map((i) => all[i]!);
   }
-  const sample = rowsOfSplit(split, rows);
+  const sample = subsetSplit(split, rows);
   const { explain } = withPredictor(trained, rows.length, (predictor) => predictor.predict(sample));
   return describeRows(trained, sample, attributionOfRows(attr, rows, trained.model.spec.outDim, explain));
 }

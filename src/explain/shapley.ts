@@ -26,7 +26,7 @@
 import type { SplitData, Task } from "../data/types.ts";
 import { FusionkitError } from "../errors.ts";
 import type { HostArray } from "../engine/tensor.ts";
-import type { Predictor } from "../train/predict.ts";
+import type { Predictions, Predictor } from "../train/predict.ts";
 import type { ModelSpec } from "../model/model.ts";
 
 /** 2^10 = 1,024 passes per row is the most we do; beyond, use a sampling estimator. */
@@ -135,9 +135,6 @@ function targets(task: Task, scores: Float32Array, n: number, outDim: number, fi
   return out;
 }
 
-/** The outputs of one pass over a split (Predictions of either engine). */
-type Pass = { logits: Float32Array; probs: Float32Array; explain?: Record<string, HostArray> };
-
 /**
  * Exact modality Shapley values for every row of `split`, through `predictor`
  * (whose batch size and compiled step are reused for all 2^M coalitions).
@@ -154,14 +151,14 @@ export function modalityShapley(predictor: Predictor, split: SplitData, opts: Sh
  * when that engine has none. The passes run one after another.
  */
 export async function modalityShapleyOn(
-  predictor: { predict(split: SplitData): Pass | Promise<Pass> },
+  predictor: { predict(split: SplitData): Predictions | Promise<Predictions> },
   spec: Pick<ModelSpec, "modalities" | "outDim" | "task">,
   split: SplitData,
   opts: ShapleyOptions = {},
 ): Promise<ModalityAttribution> {
   const game = coalitionGame(spec, split, opts);
   const full = await predictor.predict(split);
-  const passes: Pass[] = [];
+  const passes: Predictions[] = [];
   for (const S of game.coalitions) passes.push(await predictor.predict(coalitionSplit(split, game.modalities, S)));
   return game.attribution(full, passes);
 }
@@ -179,11 +176,11 @@ function coalitionGame(spec: Pick<ModelSpec, "modalities" | "outDim" | "task">, 
     modalities,
     coalitions: Array.from({ length: all }, (_, S) => S),
     /** `passes[S]`: the pass with coalition S (S < all); `fullPass`: every modality as given */
-    attribution(fullPass: Pass, passes: Pass[]): ModalityAttribution {
+    attribution(fullPass: Predictions, passes: Predictions[]): ModalityAttribution {
       const target = targets(task, fullPass.probs, n, outDim, opts.target);
       // coalitionValues[S * n + i] = v_i(S)
       const coalitionValues = new Float64Array((all + 1) * n);
-      const read = (S: number, pass: Pass) => {
+      const read = (S: number, pass: Predictions) => {
         const source = value === "logit" ? pass.logits : pass.probs;
         for (let i = 0; i < n; i++) coalitionValues[S * n + i] = source[i * outDim + target[i]!]!;
       };
