@@ -33,6 +33,13 @@ export type ModalityEncoder<P extends ParamTree = ParamTree> = {
   dims: EncodedDims;
   init(rng: HostRng): P;
   apply(params: Params<P>, x: ModalityInput): Encoded;
+  /**
+   * What a multimodal model's encoder starts from when it is handed this
+   * encoder as a unimodal run trained it (warm start, src/train/trainer.ts
+   * withEncoders): the same layout, a fresh copy. Absent: the trained values
+   * as they are. For leaves that run never read but fusion methods do.
+   */
+  startFrom?(trained: P): P;
 };
 
 /** Zeroes pooled/tokens/tokenMask where the modality is missing (the leak-proof rule above). */

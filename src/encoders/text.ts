@@ -85,7 +85,22 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
       const pooled = p.pool ? (bag ? pool(p.pool, tokens, mask).add(bag) : pool(p.pool, tokens, mask)) : addFeedback(bag!, x.feedback);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
+    startFrom: (trained) => (trained.bag && !trained.pool ? tokensFromBag(trained) : trained),
   };
+}
+
+/**
+ * The warm start of a "bag" encoder (ModalityEncoder.startFrom): the token
+ * table E becomes a copy of the trained bag table B. unimodal:text reads only
+ * the bag, so its E is still its random init, and the methods that read tokens
+ * (cross_attention, mult, flamingo) would start their text path from noise
+ * while the pooled-only ones start from trained word vectors; with E = B they
+ * start from the same trained word vectors. Methods that read only the pooled
+ * vector never read E, so nothing of theirs changes. Measured in docs/encoders.md.
+ */
+function tokensFromBag(trained: TextEncoderParams): TextEncoderParams {
+  const bag = trained.bag!.table;
+  return { ...trained, embedding: { table: { data: Float32Array.from(bag.data), shape: [...bag.shape] } } };
 }
 
 /**

@@ -19,7 +19,7 @@ import { leavesReadByLoss, readParamCount } from "../engine/readLeaves.ts";
 import type { BackendChoice } from "../export/trainBackend.ts";
 import { primaryMetric, taskMetrics, type MetricSet } from "../eval/metrics.ts";
 import type { FusionMethod, PostFitData } from "../fusion/types.ts";
-import type { ImageEncoderKind, Pooling, TextEncoderKind } from "../encoders/index.ts";
+import type { ImageEncoderKind, ModalityEncoder, Pooling, TextEncoderKind } from "../encoders/index.ts";
 import { buildModel, type Model, type ModelBatch, type ModelParams, type ModelSpec } from "../model/model.ts";
 import { buildSpec, outDimOf, specDefaults } from "../model/spec.ts";
 import { paddedBatch, type ModelHostBatch } from "./batching.ts";
@@ -154,7 +154,7 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
     throw new FusionkitError(`${spec.method.name}: its second stage is fitted on out-of-fold predictions of models trained on part of the train rows; encoders given to start from (encoderInit) have seen every train row, so the folds would leak. Train it without encoderInit`, { field: "encoderInit" });
   }
   const model = buildModel(spec);
-  const { layout, flat } = flattenParams(withEncoders(model.init(new HostRng(seed)), opts.encoderInit ?? {}, spec.method.name));
+  const { layout, flat } = flattenParams(withEncoders(model.init(new HostRng(seed)), opts.encoderInit ?? {}, spec.method.name, model.encoders));
   // loaded here, not at the top: `fusionkit train --help` imports this file and must not load ONNX Runtime
   const { openTrainStep, openSplitPredictor } = await import("../export/trainBackend.ts");
   const lossFn = (p: Params<ModelParams>, b: ModelBatch, rng: Rng) => model.loss(p, b, rng);
@@ -290,11 +290,13 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
 }
 
 /**
- * `params` with the encoders named in `init` replaced by copies of them. An
- * encoder of another shape (another width, text encoder or image size) is
- * refused rather than silently reshaped, as is a modality the model lacks.
+ * `params` with the encoders named in `init` replaced by copies of them, as
+ * each encoder of `encoders` starts from a trained one (`startFrom`: the text
+ * encoder's token table from its bag). An encoder of another shape (another
+ * width, text encoder or image size) is refused rather than silently reshaped,
+ * as is a modality the model lacks.
  */
-export function withEncoders(params: ModelParams, init: Record<string, ParamTree>, what: string): ModelParams {
+export function withEncoders(params: ModelParams, init: Record<string, ParamTree>, what: string, modelEncoders: ModalityEncoder[] = []): ModelParams {
   const encoders = { ...params.encoders };
   for (const [name, tree] of Object.entries(init)) {
     const mine = encoders[name];
@@ -305,7 +307,9 @@ export function withEncoders(params: ModelParams, init: Record<string, ParamTree
     if (shapes(want) !== shapes(got.layout)) {
       throw new FusionkitError(`${what}: the "${name}" encoder given to start from has another layout (${shapes(got.layout)}) than this model's (${shapes(want)}); train it with the same encoder settings`, { field: "encoderInit" });
     }
-    encoders[name] = unflattenHost(got.layout, got.flat);
+    const copy = unflattenHost(got.layout, got.flat);
+    const startFrom = modelEncoders.find((e) => e.spec.name === name)?.startFrom;
+    encoders[name] = startFrom ? startFrom(copy) : copy;
   }
   return { ...params, encoders };
 }

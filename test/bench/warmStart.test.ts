@@ -142,6 +142,24 @@ describe("the trainer's encoderInit", () => {
     assert.throws(() => withEncoders(params, { c: given }, "early"), (e: unknown) => e instanceof FusionkitError && /no "c" encoder/.test(e.message));
   });
 
+  test("a bag text encoder's token table starts from its trained bag table; an ordered one keeps its own", async () => {
+    const colours = await writeColourDataset(join(dir, "colours"));
+    const { dataset } = await planBench(withDefaults({ ...small, methods: ["cross_attention"], seeds: 1, data: colours, cacheDir: join(dir, "cache") }));
+    const method = getMethod("cross_attention", dataset.modalities);
+    type Text = { embedding: { table: { data: Float32Array } }; bag: { table: { data: Float32Array } }; positions: { data: Float32Array } };
+    for (const textEncoder of ["bag", "ordered"] as const) {
+      const model = buildModel(buildSpec(dataset, { method, encoderDim: 8, textEncoder }));
+      const given = model.init(new HostRng(5)).encoders.caption as Text;
+      const started = withEncoders(model.init(new HostRng(0)), { caption: given }, "cross_attention", model.encoders).encoders.caption as Text;
+      assert.deepEqual(started.bag.table.data, given.bag.table.data);
+      assert.deepEqual(started.positions.data, given.positions.data);
+      assert.notDeepEqual(given.embedding.table.data, given.bag.table.data);
+      // "ordered" reads E in its own pooled vector, so the unimodal run trained it
+      assert.deepEqual(started.embedding.table.data, textEncoder === "bag" ? given.bag.table.data : given.embedding.table.data, textEncoder);
+      assert.notEqual(started.embedding.table.data, given.bag.table.data, "a copy, not the given array");
+    }
+  });
+
   test("refuses encoders for a method whose second stage is fitted on out-of-fold predictions", async () => {
     const { dataset } = await plan(["early"], { seeds: 1 });
     const method = getMethod("late_stacking", dataset.modalities);
