@@ -96,7 +96,7 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
  * (cross_attention, mult, flamingo) would start their text path from noise
  * while the pooled-only ones start from trained word vectors; with E = B they
  * start from the same trained word vectors. Methods that read only the pooled
- * vector never read E, so nothing of theirs changes. Measured in docs/encoders.md.
+ * vector never read E, so nothing of theirs changes. Measured in docs/fair-comparison.md.
  */
 function tokensFromBag(trained: TextEncoderParams): TextEncoderParams {
   const bag = trained.bag!.table;

@@ -17,6 +17,7 @@ import { startEngine } from "../../src/engine/backend.ts";
 import { flattenParams } from "../../src/engine/params.ts";
 import { HostRng } from "../../src/engine/random.ts";
 import { FusionkitError } from "../../src/errors.ts";
+import type { TextEncoderParams } from "../../src/encoders/text.ts";
 import { getMethod } from "../../src/fusion/registry.ts";
 import { buildModel } from "../../src/model/model.ts";
 import { buildSpec } from "../../src/model/spec.ts";
@@ -146,17 +147,17 @@ describe("the trainer's encoderInit", () => {
     const colours = await writeColourDataset(join(dir, "colours"));
     const { dataset } = await planBench(withDefaults({ ...small, methods: ["cross_attention"], seeds: 1, data: colours, cacheDir: join(dir, "cache") }));
     const method = getMethod("cross_attention", dataset.modalities);
-    type Text = { embedding: { table: { data: Float32Array } }; bag: { table: { data: Float32Array } }; positions: { data: Float32Array } };
     for (const textEncoder of ["bag", "ordered"] as const) {
       const model = buildModel(buildSpec(dataset, { method, encoderDim: 8, textEncoder }));
-      const given = model.init(new HostRng(5)).encoders.caption as Text;
-      const started = withEncoders(model.init(new HostRng(0)), { caption: given }, "cross_attention", model.encoders).encoders.caption as Text;
-      assert.deepEqual(started.bag.table.data, given.bag.table.data);
-      assert.deepEqual(started.positions.data, given.positions.data);
-      assert.notDeepEqual(given.embedding.table.data, given.bag.table.data);
+      const given = model.init(new HostRng(5)).encoders.caption!;
+      const started = withEncoders(model.init(new HostRng(0)), { caption: given }, "cross_attention", model.encoders).encoders.caption as unknown as Required<TextEncoderParams>;
+      const trained = given as unknown as Required<TextEncoderParams>;
+      assert.deepEqual(started.bag.table.data, trained.bag.table.data);
+      assert.deepEqual(started.positions.data, trained.positions.data);
+      assert.notDeepEqual(trained.embedding.table.data, trained.bag.table.data);
       // "ordered" reads E in its own pooled vector, so the unimodal run trained it
-      assert.deepEqual(started.embedding.table.data, textEncoder === "bag" ? given.bag.table.data : given.embedding.table.data, textEncoder);
-      assert.notEqual(started.embedding.table.data, given.bag.table.data, "a copy, not the given array");
+      assert.deepEqual(started.embedding.table.data, textEncoder === "bag" ? trained.bag.table.data : trained.embedding.table.data, textEncoder);
+      assert.notEqual(started.embedding.table.data, trained.bag.table.data, "a copy, not the given array");
     }
   });
 
