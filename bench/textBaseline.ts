@@ -7,7 +7,7 @@
  * The two should agree within a point; a gap is a bug in ours (one was: an
  * "unknown" TF-IDF column, docs/encoders.md). Needs /usr/bin/python3 with
  * python3-sklearn (apt-get install python3-sklearn).
- * Usage: npm run bench:text-baseline [-- --max-rows 4000]
+ * Usage: npm run bench:text-baseline [-- --max-rows 4000] [--subwords]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,16 +15,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fitLinearBaseline, linearMetrics, linearProbsOn } from "../src/baselines/linear.ts";
+import { builtinDatasets } from "../src/data/builtin/index.ts";
 import { loadDataset } from "../src/data/load.ts";
 import { startEngine } from "../src/engine/backend.ts";
 
-const { values } = parseArgs({ options: { "max-rows": { type: "string", default: "4000" } } });
+const { values } = parseArgs({ options: { "max-rows": { type: "string", default: "4000" }, subwords: { type: "boolean", default: false } } });
 await startEngine();
 const dataset = await loadDataset("emoji", { maxRows: Number(values["max-rows"]) });
 const text = dataset.modalities.find((m) => m.type === "text")!;
 const T = text.shape[0]!;
 const vocabulary = text.vocabulary!;
-const rows: { split: string; words: string; label: number }[] = [];
+const rows: { split: string; words: string; label: number; raw?: string }[] = [];
+// --subwords: each row's raw text, from the built-in generator's rows by id (preparation keeps no spelling of unknown words)
+const rawText = values.subwords ? new Map(builtinDatasets.emoji!({}).rows.map((row) => [String(row.id), row[text.name]])) : undefined;
+function rawOf(id: string): string {
+  const raw = rawText!.get(id);
+  if (typeof raw !== "string") throw new Error(`--subwords: the emoji generator has no "${text.name}" text for row ${id}`);
+  return raw;
+}
 const unknownShare: string[] = [];
 for (const name of ["train", "val", "test"] as const) {
   let unknown = 0;
@@ -42,7 +50,7 @@ for (const name of ["train", "val", "test"] as const) {
       if (id === 1) unknown++;
       else row.push(vocabulary[id]!);
     }
-    rows.push({ split: name, words: row.join(" "), label: split.labels[r]! });
+    rows.push({ split: name, words: row.join(" "), label: split.labels[r]!, ...(rawText ? { raw: rawOf(split.ids[r]!) } : {}) });
   }
   unknownShare.push(`${name} ${((100 * unknown) / Math.max(1, words)).toFixed(1)}%`);
 }
