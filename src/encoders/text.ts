@@ -85,7 +85,7 @@ export function textEncoder(spec: ModalitySpec, dim: number, pooling: Pooling = 
       const pooled = p.pool ? (bag ? pool(p.pool, tokens, mask).add(bag) : pool(p.pool, tokens, mask)) : addFeedback(bag!, x.feedback);
       return maskMissing(spec, pooled, tokens, mask, x.present);
     },
-    startFrom: (trained) => (trained.bag && !trained.pool ? tokensFromBag(trained) : trained),
+    ...(pooling === "structured" && kind === "bag" ? { startFrom: tokensFromBag } : {}),
   };
 }
 

@@ -291,12 +291,12 @@ export async function openTraining(dataset: PreparedDataset, opts: TrainOptions)
 
 /**
  * `params` with the encoders named in `init` replaced by copies of them, as
- * each encoder of `encoders` starts from a trained one (`startFrom`: the text
+ * each of the model's `modelEncoders` starts from a trained one (`startFrom`: the text
  * encoder's token table from its bag). An encoder of another shape (another
  * width, text encoder or image size) is refused rather than silently reshaped,
  * as is a modality the model lacks.
  */
-export function withEncoders(params: ModelParams, init: Record<string, ParamTree>, what: string, modelEncoders: ModalityEncoder[] = []): ModelParams {
+export function withEncoders(params: ModelParams, init: Record<string, ParamTree>, what: string, modelEncoders: ModalityEncoder[]): ModelParams {
   const encoders = { ...params.encoders };
   for (const [name, tree] of Object.entries(init)) {
     const mine = encoders[name];

@@ -135,12 +135,12 @@ describe("the trainer's encoderInit", () => {
     const wider = buildModel(buildSpec(dataset, { method, encoderDim: 16 })).init(new HostRng(1));
     const params = model.init(new HostRng(0));
     const given = model.init(new HostRng(5)).encoders.b!;
-    const started = withEncoders(params, { b: given }, "early");
+    const started = withEncoders(params, { b: given }, "early", model.encoders);
     assert.deepEqual(flattenParams(started.encoders.b!).flat, flattenParams(given).flat);
     assert.notEqual(flattenParams(started.encoders.b!).flat, flattenParams(given).flat);
     assert.deepEqual(flattenParams(started.encoders.a!).flat, flattenParams(params.encoders.a!).flat);
-    assert.throws(() => withEncoders(params, { a: wider.encoders.a! }, "early"), (e: unknown) => e instanceof FusionkitError && /"a" encoder given to start from has another layout/.test(e.message));
-    assert.throws(() => withEncoders(params, { c: given }, "early"), (e: unknown) => e instanceof FusionkitError && /no "c" encoder/.test(e.message));
+    assert.throws(() => withEncoders(params, { a: wider.encoders.a! }, "early", model.encoders), (e: unknown) => e instanceof FusionkitError && /"a" encoder given to start from has another layout/.test(e.message));
+    assert.throws(() => withEncoders(params, { c: given }, "early", model.encoders), (e: unknown) => e instanceof FusionkitError && /no "c" encoder/.test(e.message));
   });
 
   test("a bag text encoder's token table starts from its trained bag table; an ordered one keeps its own", async () => {
